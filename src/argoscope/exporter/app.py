@@ -1,0 +1,149 @@
+"""Wiring: a model, its sources and plug-ins, a registry and the HTTP server."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import Metric
+
+from argoscope.exporter.model import Model, ModelConfig
+from argoscope.exporter.server import MetricsServer, build_registry
+from argoscope.exporter.sources import Source, SourceError
+
+log = logging.getLogger("argoscope.exporter")
+
+
+@dataclass
+class Exporter:
+    """A configured exporter: the model, its sources, and everything it serves."""
+
+    model: Model
+    sources: list[Source]
+    extra_collects: list[object] = field(default_factory=list)
+
+    def collect(self) -> Iterable[Metric]:
+        """Model families then the exporter's own, fresh per scrape."""
+        yield from self.model.collect()
+        yield from self.model.stats.collect()
+
+    def registry(self) -> CollectorRegistry:
+        """A registry serving this exporter's families and its plug-ins'."""
+        collects = [self.collect] + [getattr(c, "collect") for c in self.extra_collects]
+        return build_registry(*collects)
+
+
+def open_source(spec: str, model: Model, args: argparse.Namespace) -> Source:
+    """The source named by `--source`: `kubernetes`, `file:PATH` or `local:DIR`."""
+    kind, _, rest = spec.partition(":")
+    if kind == "file":
+        if not rest:
+            raise SourceError("--source file: needs a path, as in file:dump.yaml")
+        from argoscope.exporter.sources.file import FileSource
+
+        return FileSource(model, Path(rest))
+    if kind == "kubernetes":
+        from argoscope.exporter.sources.kubernetes import KubernetesSource
+
+        return KubernetesSource(model, namespaces=args.namespace or [],
+                                kubeconfig=args.kubeconfig, context=args.context)
+    if kind == "local":
+        if not rest:
+            raise SourceError("--source local: needs a state directory, as in local:.state")
+        from argoscope.exporter.sources.local import LocalSource
+
+        return LocalSource(model, Path(rest))
+    raise SourceError(f"unknown source {spec!r}: use kubernetes, file:PATH or local:DIR")
+
+
+def build_exporter(args: argparse.Namespace) -> Exporter:
+    """Build an exporter from parsed command-line arguments."""
+    config = ModelConfig(
+        recent_runs_retention_seconds=args.recent_runs_retention,
+        recent_runs_max=args.recent_runs_max,
+        max_series_per_family=args.max_series_per_family,
+    )
+    model = Model(config)
+    # Plug-ins that read finished nodes (check documents) register here.
+    _add_observers(model, args)
+    sources = [open_source(spec, model, args) for spec in args.source]
+    exporter = Exporter(model, sources)
+    # Plug-ins with their own scrape loop (DCGM) register here.
+    _add_collectors(exporter, args)
+    return exporter
+
+
+def _add_observers(model: Model, args: argparse.Namespace) -> None:
+    """Attach node observers (the check-results reader once it exists)."""
+    return None
+
+
+def _add_collectors(exporter: Exporter, args: argparse.Namespace) -> None:
+    """Attach plug-ins with their own collection (DCGM scraping once it exists)."""
+    return None
+
+
+def run_once(exporter: Exporter) -> bytes:
+    """Load every source once and return the exposition text."""
+    for source in exporter.sources:
+        source.snapshot()
+    for plugin in exporter.extra_collects:
+        refresh = getattr(plugin, "refresh_once", None)
+        if refresh is not None:
+            refresh()
+    return generate_latest(exporter.registry())
+
+
+def serve(exporter: Exporter, host: str, port: int) -> int:
+    """Follow every source and serve until SIGINT or SIGTERM."""
+    stop = threading.Event()
+    server = MetricsServer(exporter.registry(), host, port, lambda: exporter.model.stats.ready)
+    server.start()
+    log.info("serving on http://%s:%d/metrics", host, server.port)
+    threads = [
+        threading.Thread(target=source.run, args=(stop,), name=f"source-{source.name}",
+                         daemon=True)
+        for source in exporter.sources
+    ]
+    for plugin in exporter.extra_collects:
+        run = getattr(plugin, "run", None)
+        if run is not None:
+            threads.append(threading.Thread(target=run, args=(stop,), daemon=True))
+    for thread in threads:
+        thread.start()
+
+    def _stop(signum: int, frame: object) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    try:
+        while not stop.wait(0.5):
+            pass
+    finally:
+        server.stop()
+    return 0
+
+
+def main(args: argparse.Namespace) -> int:
+    """`argoscope exporter`: exit 2 on a source that cannot work, 0 otherwise."""
+    logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        exporter = build_exporter(args)
+        if args.once:
+            sys.stdout.buffer.write(run_once(exporter))
+            sys.stdout.flush()
+            return 0
+    except SourceError as error:
+        print(f"argoscope exporter: {error}", file=sys.stderr)
+        return 2
+    host, _, port = args.listen.rpartition(":")
+    return serve(exporter, host or "0.0.0.0", int(port))

@@ -1,0 +1,67 @@
+"""`argoscope exporter`: its flags (the handler lives in `app`)."""
+
+from __future__ import annotations
+
+import argparse
+import re
+from typing import Any
+
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)(s|m|h|d)?$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
+
+
+def duration(value: str) -> float:
+    """Parse `90`, `90s`, `15m`, `1h` or `2d` into seconds."""
+    match = _DURATION.match(value.strip())
+    if not match:
+        raise argparse.ArgumentTypeError(f"not a duration: {value!r} (use 90s, 15m, 1h, 2d)")
+    return float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+
+
+def listen_address(value: str) -> str:
+    """Check `HOST:PORT` (host may be empty for all addresses)."""
+    host, sep, port = value.rpartition(":")
+    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise argparse.ArgumentTypeError(f"not HOST:PORT: {value!r}")
+    return value
+
+
+def _handler(args: argparse.Namespace) -> int:
+    from argoscope.exporter.app import main
+
+    return main(args)
+
+
+def add_exporter_arguments(parser: argparse.ArgumentParser) -> None:
+    """The exporter's flags, shared with commands that embed an exporter (demo)."""
+    parser.add_argument(
+        "--source", action="append", required=True, metavar="SOURCE",
+        help="kubernetes | file:PATH (file or directory of JSON/YAML) | local:DIR "
+             "(the local runner's state directory); repeatable")
+    parser.add_argument("--listen", default="0.0.0.0:9842", type=listen_address,
+                        help="HOST:PORT to serve /metrics, /healthz, /readyz (default %(default)s)")
+    parser.add_argument("--namespace", action="append", metavar="NS",
+                        help="watch only this namespace (repeatable; default: all namespaces)")
+    parser.add_argument("--kubeconfig", help="kubeconfig path (default: in-cluster, then ~/.kube/config)")
+    parser.add_argument("--context", help="kubeconfig context")
+    parser.add_argument("--once", action="store_true",
+                        help="load the sources once, print the exposition text and exit 0")
+    parser.add_argument("--recent-runs-retention", type=duration, default=3600.0, metavar="DUR",
+                        help="keep finished runs on the recent-runs families this long (default 1h)")
+    parser.add_argument("--recent-runs-max", type=int, default=500, metavar="N",
+                        help="at most this many runs on the recent-runs families (default %(default)s)")
+    parser.add_argument("--max-series-per-family", type=int, default=10_000, metavar="N",
+                        help="cap on label sets per family; the excess is counted as dropped "
+                             "(default %(default)s)")
+    parser.add_argument("--log-level", default="info",
+                        choices=["debug", "info", "warning", "error"])
+
+
+def register(subparsers: Any) -> None:
+    """Add `argoscope exporter`."""
+    parser = subparsers.add_parser(
+        "exporter", help="serve Prometheus metrics for Argo Workflows pipelines",
+        description="Watch Argo Workflows and their pods and serve per-pipeline, per-step "
+                    "Prometheus metrics.")
+    add_exporter_arguments(parser)
+    parser.set_defaults(handler=_handler)

@@ -1,0 +1,196 @@
+"""Every metric family argoscope serves: name, type, labels and help, in one place.
+
+The collectors build their families from these definitions and `docs/metrics.md` is
+generated from them, so the reference cannot drift from what is served.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
+
+Kind = Literal["counter", "gauge", "histogram"]
+
+# Batch steps run from seconds to many hours: buckets from 1 s to 1 day.
+DURATION_BUCKETS: tuple[float, ...] = (
+    1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200, 14400, 28800, 43200, 86400,
+)
+# Pending time: queueing, scheduling and image pulls, from a second to a few hours.
+PENDING_BUCKETS: tuple[float, ...] = (1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 10800)
+
+
+@dataclass(frozen=True, slots=True)
+class Family:
+    """One metric family: what the reference documents and what the collector emits."""
+
+    name: str
+    kind: Kind
+    labels: tuple[str, ...]
+    help: str
+    section: str
+    buckets: tuple[float, ...] = ()
+
+    def new(self) -> Metric:
+        """Return an empty prometheus_client family for one scrape."""
+        if self.kind == "counter":
+            return CounterMetricFamily(self.name, self.help, labels=self.labels)
+        if self.kind == "gauge":
+            return GaugeMetricFamily(self.name, self.help, labels=self.labels)
+        return HistogramMetricFamily(self.name, self.help, labels=self.labels)
+
+    @property
+    def exposed_name(self) -> str:
+        """The name as written in the exposition (counters carry `_total`)."""
+        return self.name + "_total" if self.kind == "counter" else self.name
+
+
+_FAMILIES: dict[str, Family] = {}
+
+
+def define(
+    name: str,
+    kind: Kind,
+    labels: tuple[str, ...],
+    help: str,
+    section: str,
+    buckets: tuple[float, ...] = (),
+) -> Family:
+    """Declare a family once; the name is given without the counter `_total` suffix."""
+    if name in _FAMILIES:
+        raise ValueError(f"metric family {name} is defined twice")
+    family = Family(name, kind, labels, help, section, buckets)
+    _FAMILIES[name] = family
+    return family
+
+
+def all_families() -> list[Family]:
+    """Every defined family, in definition order."""
+    return list(_FAMILIES.values())
+
+
+PIPELINE = ("namespace", "pipeline")
+STEP = ("namespace", "pipeline", "step")
+CHECK = ("namespace", "pipeline", "step", "check", "kind")
+
+# --- runs -------------------------------------------------------------------------------
+WORKFLOWS = define(
+    "argoscope_workflows", "gauge", (*PIPELINE, "phase"),
+    "Workflow objects that currently exist, by phase.", "Runs")
+WORKFLOW_RUNS = define(
+    "argoscope_workflow_runs", "counter", (*PIPELINE, "phase"),
+    "Runs that reached Succeeded, Failed or Error, counted once when first seen finished.",
+    "Runs")
+WORKFLOW_DURATION = define(
+    "argoscope_workflow_duration_seconds", "histogram", (*PIPELINE, "phase"),
+    "Duration of finished runs, from start to finish.", "Runs", DURATION_BUCKETS)
+WORKFLOW_LAST_SUCCESS = define(
+    "argoscope_workflow_last_success_timestamp_seconds", "gauge", PIPELINE,
+    "Finish time (Unix seconds) of the pipeline's last Succeeded run.", "Runs")
+WORKFLOW_RUN_INFO = define(
+    "argoscope_workflow_run_info", "gauge", (*PIPELINE, "workflow", "phase"),
+    "1 for each recent run: live runs and runs finished within the retention window, capped.",
+    "Runs")
+WORKFLOW_RUN_AGE = define(
+    "argoscope_workflow_run_age_seconds", "gauge", (*PIPELINE, "workflow"),
+    "Seconds since each live (unfinished) recent run started.", "Runs")
+WORKFLOWS_OFFLOADED = define(
+    "argoscope_workflows_nodes_offloaded", "gauge", PIPELINE,
+    "Workflow objects whose node status is offloaded to Argo's database "
+    "(status.offloadNodeStatusVersion): their steps are not visible to argoscope.", "Runs")
+
+# --- steps ------------------------------------------------------------------------------
+STEP_RUNS = define(
+    "argoscope_step_runs", "counter", (*STEP, "template", "phase"),
+    "Finished step attempts (Succeeded, Failed, Error, Skipped, Omitted), each counted once.",
+    "Steps")
+STEP_DURATION = define(
+    "argoscope_step_duration_seconds", "histogram", (*STEP, "phase"),
+    "Duration of finished step attempts (Skipped and Omitted excluded).", "Steps",
+    DURATION_BUCKETS)
+STEP_RETRIES = define(
+    "argoscope_step_retries", "counter", STEP,
+    "Step attempts beyond the first (children of a Retry node after the first).", "Steps")
+STEP_FAILURES = define(
+    "argoscope_step_failures", "counter", (*STEP, "reason"),
+    "Failed or errored step attempts by reason (OOMKilled, Error, DeadlineExceeded, Evicted, "
+    "ImagePullBackOff, Unschedulable, ...).", "Steps")
+STEP_PENDING = define(
+    "argoscope_step_pending_seconds", "histogram", STEP,
+    "Time from a step attempt's start to its main container running "
+    "(queueing, scheduling, image pull).", "Steps", PENDING_BUCKETS)
+STEPS_WAITING = define(
+    "argoscope_steps_waiting", "gauge", (*STEP, "reason"),
+    "Live step pods stuck waiting, by reason (Unschedulable, ImagePullBackOff, ...).", "Steps")
+STEPS_WAITING_INSUFFICIENT = define(
+    "argoscope_steps_waiting_insufficient_resource", "gauge", (*STEP, "resource"),
+    "Live unschedulable step pods by the resource the scheduler found insufficient "
+    "(for example nvidia.com/gpu).", "Steps")
+STEP_RESOURCE_SECONDS = define(
+    "argoscope_step_resource_seconds", "counter", (*STEP, "resource"),
+    "Argo's resourcesDuration of finished step attempts (resource-seconds, "
+    "normalised by Argo: 1 CPU, 100Mi memory, 1 GPU).", "Steps")
+
+# --- GPU (dcgm-exporter) ----------------------------------------------------------------
+STEP_GPU_UTILIZATION = define(
+    "argoscope_step_gpu_utilization_ratio", "gauge", (*STEP, "gpu"),
+    "GPU utilization 0..1 from DCGM for GPUs attributed to a live step pod.", "GPU")
+STEP_GPU_MEMORY = define(
+    "argoscope_step_gpu_memory_used_bytes", "gauge", (*STEP, "gpu"),
+    "GPU framebuffer memory used, from DCGM, for GPUs attributed to a live step pod.", "GPU")
+STEP_GPU_ALLOCATED = define(
+    "argoscope_step_gpu_allocated_seconds", "counter", STEP,
+    "GPU-seconds held by step pods, integrated across DCGM scrapes.", "GPU")
+STEP_GPU_BUSY = define(
+    "argoscope_step_gpu_busy_seconds", "counter", STEP,
+    "GPU-seconds busy (utilization x time) of step pods; efficiency = busy / allocated.", "GPU")
+
+# --- checks -----------------------------------------------------------------------------
+CHECK_RESULTS = define(
+    "argoscope_check_results", "counter", (*CHECK, "status"),
+    "Every check result seen in an argoscope-checks document, by status.", "Checks")
+CHECK_STATUS = define(
+    "argoscope_check_status", "gauge", CHECK,
+    "Latest result of each check: 1 passed or warning, 0 failed or error.", "Checks")
+CHECK_VALUE = define(
+    "argoscope_check_value", "gauge", CHECK,
+    "Latest measured value of each check.", "Checks")
+CHECK_THRESHOLD = define(
+    "argoscope_check_threshold", "gauge", CHECK,
+    "Threshold the latest value of each check was compared with.", "Checks")
+FEATURE_DRIFT_SCORE = define(
+    "argoscope_feature_drift_score", "gauge", (*STEP, "check", "feature"),
+    "Latest per-feature drift score of each drift check (feature count capped per check).",
+    "Checks")
+
+# --- the exporter itself ------------------------------------------------------------------
+EXPORTER_EVENTS = define(
+    "argoscope_exporter_events", "counter", ("resource", "type"),
+    "Objects received from the source, by resource and event type "
+    "(LIST, ADDED, MODIFIED, DELETED, BOOKMARK).", "Exporter")
+EXPORTER_WATCH_RESTARTS = define(
+    "argoscope_exporter_watch_restarts", "counter", ("resource", "reason"),
+    "Watches restarted, by reason (dropped, expired, error).", "Exporter")
+EXPORTER_LAST_EVENT_AGE = define(
+    "argoscope_exporter_last_event_age_seconds", "gauge", ("resource",),
+    "Seconds since the source last delivered anything (an event, a bookmark or a list) "
+    "for the resource.", "Exporter")
+EXPORTER_OBJECTS_SKIPPED = define(
+    "argoscope_exporter_objects_skipped", "counter", ("resource", "reason"),
+    "Objects skipped because they were malformed or not of a known kind.", "Exporter")
+EXPORTER_SERIES_DROPPED = define(
+    "argoscope_exporter_series_dropped", "counter", ("family",),
+    "Series not exported because a cap was reached (label values per family, recent runs, "
+    "features per check).", "Exporter")
+EXPORTER_BUILD_INFO = define(
+    "argoscope_exporter_build_info", "gauge", ("version", "python_version"),
+    "1, labelled with the exporter's version.", "Exporter")
+EXPORTER_READY = define(
+    "argoscope_exporter_ready", "gauge", (),
+    "1 once every source has delivered its first complete list.", "Exporter")

@@ -1,0 +1,523 @@
+"""The model: Workflow and Pod objects in, pipelines, runs and step attempts out.
+
+Sources (a Kubernetes watch, a file, the local runner's state directory) hand Kubernetes-shaped
+objects to `Model.apply`; the model keeps only what metrics need (no raw objects) and applies
+the counting rules of DESIGN.md:
+
+- a run or step attempt is counted once, when first seen finished, never again (not on a
+  re-list, a watch restart or a MODIFIED event on a finished object);
+- objects already finished in a live source's first list are history (`replay=True`): they
+  set the gauges but add nothing to counters or histograms, so a restart adds no spike;
+- a one-shot snapshot counts every finished object once (`replay=False`).
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from prometheus_client.core import Metric
+
+from argoscope.exporter import families as f
+from argoscope.exporter.objects import (
+    NODE_ID_ANNOTATION,
+    NODE_NAME_ANNOTATION,
+    WORKFLOW_LABEL,
+    MalformedObject,
+    cap_label,
+    decode_nodes,
+    mapping,
+    parse_time,
+    pipeline_name,
+    step_name,
+    text,
+)
+from argoscope.exporter.reasons import PodFacts, failure_reason, normalise_reason, pod_facts
+from argoscope.exporter.series import CounterTable, HistogramTable, LabelBudget
+from argoscope.exporter.stats import ExporterStats
+
+WORKFLOWS = "workflows"
+PODS = "pods"
+
+RUN_FINISHED = frozenset({"Succeeded", "Failed", "Error"})
+STEP_FINISHED = frozenset({"Succeeded", "Failed", "Error", "Skipped", "Omitted"})
+STEP_FAILED = frozenset({"Failed", "Error"})
+# Node types that are a unit of work (an attempt); DAG, Steps, StepGroup, TaskGroup and Retry
+# nodes only group them. Skipped/Omitted nodes of any grouping type are counted as steps too.
+WORK_NODE_TYPES = frozenset({"Pod", "Skipped", "Suspend", "HTTP", "Plugin"})
+GROUP_NODE_TYPES = frozenset({"DAG", "Steps", "StepGroup", "TaskGroup", "Retry", "Container"})
+
+
+@dataclass(frozen=True, slots=True)
+class StepRef:
+    """Where a step attempt sits: the labels every step family uses, plus its run and node."""
+
+    namespace: str
+    pipeline: str
+    step: str
+    template: str
+    workflow: str
+    node_id: str
+
+
+class NodeObserver(Protocol):
+    """A plug-in that reads finished nodes (check documents, ...) and serves its own families."""
+
+    def on_node_finished(self, step: StepRef, node: Mapping[str, Any], count: bool) -> None:
+        """Called once per finished step attempt; `count` is False for replayed history."""
+
+    def collect(self) -> Iterable[Metric]:
+        """The plug-in's families, built fresh for a scrape."""
+
+
+@dataclass(slots=True)
+class _Run:
+    uid: str
+    namespace: str
+    name: str
+    pipeline: str
+    phase: str = "Pending"
+    started: float | None = None
+    finished: float | None = None
+    offloaded: bool = False
+    counted: bool = False
+    counted_nodes: set[str] = field(default_factory=set)
+    # node id -> (step, template) for work nodes: attributes pods (and GPUs) to steps.
+    steps: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class _Pod:
+    namespace: str
+    name: str
+    workflow: str
+    node_id: str
+    node_name: str
+    facts: PodFacts
+    last_waiting: str = ""
+    deleted_at: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LivePod:
+    """A step pod that still exists, with what GPU attribution needs."""
+
+    namespace: str
+    pod: str
+    step: StepRef | None
+    gpus: int
+    host: str
+    phase: str
+
+
+@dataclass(slots=True)
+class ModelConfig:
+    """Retention and caps: the exporter's flags."""
+
+    recent_runs_retention_seconds: float = 3600.0
+    recent_runs_max: int = 500
+    max_series_per_family: int = 10_000
+    deleted_pod_retention_seconds: float = 3600.0
+
+
+class Model:
+    """Pipelines, runs and step attempts derived from Workflow and Pod objects. Thread-safe."""
+
+    def __init__(
+        self,
+        config: ModelConfig | None = None,
+        *,
+        clock: Callable[[], float] = time.time,
+        stats: ExporterStats | None = None,
+    ) -> None:
+        self.config = config or ModelConfig()
+        self.clock = clock
+        self.stats = stats or ExporterStats(clock)
+        self.lock = threading.RLock()
+        self.observers: list[NodeObserver] = []
+        self._runs: dict[tuple[str, str], _Run] = {}
+        self._pods: dict[tuple[str, str], _Pod] = {}
+        self._pods_by_node: dict[tuple[str, str, str], _Pod] = {}
+        # Finished runs whose object was deleted, kept for the recent-runs window:
+        # (namespace, name) -> (pipeline, phase, finished).
+        self._deleted_recent: dict[tuple[str, str], tuple[str, str, float]] = {}
+        self._last_success: dict[tuple[str, str], float] = {}
+        cap = self.config.max_series_per_family
+        drop = self.stats.drop
+        self.workflow_runs = CounterTable(f.WORKFLOW_RUNS, cap, drop)
+        self.workflow_duration = HistogramTable(f.WORKFLOW_DURATION, cap, drop)
+        self.step_runs = CounterTable(f.STEP_RUNS, cap, drop)
+        self.step_duration = HistogramTable(f.STEP_DURATION, cap, drop)
+        self.step_retries = CounterTable(f.STEP_RETRIES, cap, drop)
+        self.step_failures = CounterTable(f.STEP_FAILURES, cap, drop)
+        self.step_pending = HistogramTable(f.STEP_PENDING, cap, drop)
+        self.step_resources = CounterTable(f.STEP_RESOURCE_SECONDS, cap, drop)
+
+    # --- input ---------------------------------------------------------------------------
+
+    def apply(self, resource: str, event: str, obj: Any, *, replay: bool = False) -> None:
+        """Apply one watch event (ADDED, MODIFIED, DELETED) or listed object.
+
+        A malformed object is skipped, counted and logged once; it never raises.
+        """
+        self.stats.event(resource, event)
+        try:
+            if not isinstance(obj, Mapping):
+                raise MalformedObject(f"expected an object, got {type(obj).__name__}")
+            with self.lock:
+                if resource == WORKFLOWS:
+                    self._apply_workflow(event, obj, replay)
+                elif resource == PODS:
+                    self._apply_pod(event, obj)
+                else:
+                    raise MalformedObject(f"unknown resource {resource!r}")
+        except MalformedObject as error:
+            name = text(mapping(mapping(obj).get("metadata")).get("name")) or "<unnamed>"
+            self.stats.skip(resource, "malformed", f"{name}: {error}")
+        except (TypeError, ValueError, KeyError, AttributeError) as error:
+            name = text(mapping(mapping(obj).get("metadata")).get("name")) or "<unnamed>"
+            self.stats.skip(resource, "malformed", f"{name}: {type(error).__name__}: {error}")
+
+    def apply_object(self, obj: Any, *, replay: bool = False) -> None:
+        """Apply an object whose resource is known only by its `kind` (files, dumps)."""
+        kind = text(mapping(obj).get("kind")) or _infer_kind(obj)
+        if kind == "Workflow":
+            self.apply(WORKFLOWS, "ADDED", obj, replay=replay)
+        elif kind == "Pod":
+            self.apply(PODS, "ADDED", obj, replay=replay)
+        else:
+            self.stats.skip("objects", "unknown_kind", f"kind {kind or '<none>'} is not Workflow or Pod")
+
+    def resync(self, resource: str, objects: Iterable[Any], *, replay: bool) -> None:
+        """Apply a complete list and forget what it no longer holds (a re-list after 410 Gone)."""
+        with self.lock:
+            seen: set[tuple[str, str]] = set()
+            for obj in objects:
+                self.apply(resource, "LIST", obj, replay=replay)
+                meta = mapping(mapping(obj).get("metadata"))
+                seen.add((text(meta.get("namespace")) or "default", text(meta.get("name"))))
+            if resource == WORKFLOWS:
+                for key in [k for k in self._runs if k not in seen]:
+                    self._delete_run(key)
+            elif resource == PODS:
+                for key in [k for k, p in self._pods.items() if k not in seen and p.deleted_at is None]:
+                    self._pods[key].deleted_at = self.clock()
+
+    # --- workflows -----------------------------------------------------------------------
+
+    def _apply_workflow(self, event: str, obj: Mapping[str, Any], replay: bool) -> None:
+        kind = obj.get("kind")
+        if kind not in (None, "Workflow"):
+            raise MalformedObject(f"kind {kind!r} is not Workflow")
+        meta = mapping(obj.get("metadata"))
+        name = text(meta.get("name"))
+        if not name:
+            raise MalformedObject("metadata.name is missing")
+        namespace = text(meta.get("namespace")) or "default"
+        key = (namespace, name)
+        if event == "DELETED":
+            self._delete_run(key)
+            return
+        spec = mapping(obj.get("spec"))
+        status = obj.get("status")
+        if status is not None and not isinstance(status, Mapping):
+            raise MalformedObject("status is not an object")
+        status = mapping(status)
+        uid = text(meta.get("uid")) or f"{namespace}/{name}"
+        run = self._runs.get(key)
+        if run is not None and run.uid != uid:
+            self._delete_run(key)  # the name was reused by a new object
+            run = None
+        if run is None:
+            pipeline = sys.intern(cap_label(pipeline_name(meta, spec)))
+            run = _Run(uid=uid, namespace=sys.intern(namespace), name=name, pipeline=pipeline)
+        created = parse_time(meta.get("creationTimestamp"))
+        started = parse_time(status.get("startedAt")) or created
+        phase = text(status.get("phase"))
+        if not phase:
+            # Argo v2-era and mid-reconcile objects: the phase label, else what times say.
+            phase = text(mapping(meta.get("labels")).get("workflows.argoproj.io/phase"))
+            phase = phase or ("Running" if status.get("startedAt") else "Pending")
+        finished = parse_time(status.get("finishedAt")) if phase in RUN_FINISHED else None
+        offloaded = bool(status.get("offloadNodeStatusVersion")) and not status.get("nodes")
+        nodes = {} if offloaded else decode_nodes(status)
+        # Parse everything before changing state, so a malformed object changes nothing.
+        self._runs[key] = run
+        run.phase, run.started, run.finished, run.offloaded = phase, started, finished, offloaded
+        self._apply_nodes(run, nodes, count=not replay)
+        if phase in RUN_FINISHED and not run.counted:
+            run.counted = True
+            if not replay:
+                labels = (namespace, run.pipeline, phase)
+                self.workflow_runs.inc(labels)
+                if started is not None and finished is not None:
+                    self.workflow_duration.observe(labels, max(0.0, finished - started))
+        if phase == "Succeeded":
+            moment = finished or started or self.clock()
+            pipeline_key = (namespace, run.pipeline)
+            if moment > self._last_success.get(pipeline_key, 0.0):
+                self._last_success[pipeline_key] = moment
+
+    def _apply_nodes(self, run: _Run, nodes: Mapping[str, Any], count: bool) -> None:
+        # Attempts beyond the first: every child of a Retry node after its first.
+        extra_attempts: set[str] = set()
+        for node in nodes.values():
+            node = mapping(node)
+            if node.get("type") == "Retry":
+                children = node.get("children")
+                if isinstance(children, list):
+                    extra_attempts.update(text(child) for child in children[1:])
+        for node_id, raw in nodes.items():
+            node = mapping(raw)
+            node_type = text(node.get("type"))
+            phase = text(node.get("phase"))
+            if node_type == "Retry":
+                continue
+            if node_type not in WORK_NODE_TYPES and phase not in ("Skipped", "Omitted"):
+                continue
+            node_id = text(node.get("id")) or text(node_id)
+            if node_id not in run.steps:
+                display = text(node.get("displayName")) or text(node.get("name")).rsplit(".", 1)[-1]
+                template = text(node.get("templateName")) or text(
+                    mapping(node.get("templateRef")).get("template"))
+                run.steps[node_id] = (
+                    sys.intern(cap_label(step_name(display))), sys.intern(cap_label(template)))
+            if phase not in STEP_FINISHED or node_id in run.counted_nodes:
+                continue
+            run.counted_nodes.add(node_id)
+            step, template = run.steps[node_id]
+            ref = StepRef(run.namespace, run.pipeline, step, template, run.name, node_id)
+            if count:
+                self._count_attempt(ref, node, node_type, phase, node_id in extra_attempts)
+            for observer in self.observers:
+                observer.on_node_finished(ref, node, count)
+
+    def _count_attempt(
+        self, ref: StepRef, node: Mapping[str, Any], node_type: str, phase: str, is_retry: bool
+    ) -> None:
+        step_labels = (ref.namespace, ref.pipeline, ref.step)
+        self.step_runs.inc((*step_labels, ref.template, phase))
+        if is_retry:
+            self.step_retries.inc(step_labels)
+        if phase in ("Skipped", "Omitted"):
+            return
+        started = parse_time(node.get("startedAt"))
+        finished = parse_time(node.get("finishedAt"))
+        if started is not None and finished is not None:
+            self.step_duration.observe((*step_labels, phase), max(0.0, finished - started))
+        pod = self._pods_by_node.get((ref.namespace, ref.workflow, ref.node_id))
+        if phase in STEP_FAILED:
+            reason = failure_reason(
+                phase, text(node.get("message")), pod.facts if pod else None,
+                pod.last_waiting if pod else "")
+            self.step_failures.inc((*step_labels, reason))
+        if node_type == "Pod" and pod is not None and pod.facts.main_started and started:
+            self.step_pending.observe(step_labels, max(0.0, pod.facts.main_started - started))
+        for resource, seconds in mapping(node.get("resourcesDuration")).items():
+            try:
+                amount = float(seconds)
+            except (TypeError, ValueError):
+                continue
+            self.step_resources.inc((*step_labels, cap_label(text(resource))), amount)
+
+    def _delete_run(self, key: tuple[str, str]) -> None:
+        run = self._runs.pop(key, None)
+        if run is None:
+            return
+        now = self.clock()
+        if (run.finished is not None
+                and now - run.finished <= self.config.recent_runs_retention_seconds):
+            self._deleted_recent[key] = (run.pipeline, run.phase, run.finished)
+        for node_id in run.steps:
+            pod = self._pods_by_node.pop((run.namespace, run.name, node_id), None)
+            if pod is not None:
+                self._pods.pop((pod.namespace, pod.name), None)
+
+    # --- pods ----------------------------------------------------------------------------
+
+    def _apply_pod(self, event: str, obj: Mapping[str, Any]) -> None:
+        kind = obj.get("kind")
+        if kind not in (None, "Pod"):
+            raise MalformedObject(f"kind {kind!r} is not Pod")
+        meta = mapping(obj.get("metadata"))
+        name = text(meta.get("name"))
+        if not name:
+            raise MalformedObject("metadata.name is missing")
+        namespace = text(meta.get("namespace")) or "default"
+        workflow = text(mapping(meta.get("labels")).get(WORKFLOW_LABEL))
+        if not workflow:
+            raise MalformedObject(f"label {WORKFLOW_LABEL} is missing")
+        key = (namespace, name)
+        pod = self._pods.get(key)
+        if event == "DELETED":
+            if pod is not None and pod.deleted_at is None:
+                # podGC deletes failed pods: keep what they said until their run is gone.
+                pod.facts = pod_facts(obj, pod.facts)
+                pod.deleted_at = self.clock()
+            return
+        annotations = mapping(meta.get("annotations"))
+        facts = pod_facts(obj, pod.facts if pod else None)
+        if pod is None:
+            pod = _Pod(
+                namespace=sys.intern(namespace), name=name, workflow=workflow,
+                node_id=text(annotations.get(NODE_ID_ANNOTATION)) or name,
+                node_name=text(annotations.get(NODE_NAME_ANNOTATION)), facts=facts)
+            self._pods[key] = pod
+            self._pods_by_node[(namespace, workflow, pod.node_id)] = pod
+        pod.facts = facts
+        pod.deleted_at = None
+        if facts.waiting_reason:
+            pod.last_waiting = facts.waiting_reason
+
+    def _pod_step(self, pod: _Pod) -> StepRef | None:
+        run = self._runs.get((pod.namespace, pod.workflow))
+        if run is None:
+            return None
+        step = run.steps.get(pod.node_id)
+        if step is None:
+            if not pod.node_name:
+                return None
+            step = (cap_label(step_name(pod.node_name.rsplit(".", 1)[-1])), "")
+        return StepRef(run.namespace, run.pipeline, step[0], step[1], run.name, pod.node_id)
+
+    def live_pods(self) -> list[LivePod]:
+        """Step pods that still exist, attributed to their step where the run is known."""
+        with self.lock:
+            return [
+                LivePod(p.namespace, p.name, self._pod_step(p), p.facts.gpus, p.facts.host,
+                        p.facts.phase)
+                for p in self._pods.values()
+                if p.deleted_at is None
+            ]
+
+    def prune(self) -> None:
+        """Forget deleted pods and deleted runs that have aged out of their windows."""
+        now = self.clock()
+        with self.lock:
+            horizon = now - self.config.deleted_pod_retention_seconds
+            for key, pod in list(self._pods.items()):
+                orphan = (pod.namespace, pod.workflow) not in self._runs
+                if pod.deleted_at is not None and pod.deleted_at < horizon and orphan:
+                    del self._pods[key]
+                    self._pods_by_node.pop((pod.namespace, pod.workflow, pod.node_id), None)
+            runs_horizon = now - self.config.recent_runs_retention_seconds
+            for key, (_, _, finished) in list(self._deleted_recent.items()):
+                if finished < runs_horizon:
+                    del self._deleted_recent[key]
+
+    # --- output --------------------------------------------------------------------------
+
+    def collect(self) -> Iterator[Metric]:
+        """Every model family, built fresh (the collector's `collect`)."""
+        self.prune()
+        now = self.clock()
+        cap = self.config.max_series_per_family
+        drop = self.stats.drop
+        with self.lock:
+            workflows: dict[tuple[str, ...], float] = {}
+            offloaded: dict[tuple[str, ...], float] = {}
+            recent: list[tuple[bool, float, str, str, str, str, float | None]] = []
+            horizon = now - self.config.recent_runs_retention_seconds
+            for run in self._runs.values():
+                labels = (run.namespace, run.pipeline, run.phase)
+                workflows[labels] = workflows.get(labels, 0.0) + 1
+                if run.offloaded:
+                    pkey = (run.namespace, run.pipeline)
+                    offloaded[pkey] = offloaded.get(pkey, 0.0) + 1
+                live = run.phase not in RUN_FINISHED
+                if live or (run.finished is not None and run.finished >= horizon):
+                    order = run.finished if run.finished is not None else now
+                    recent.append((live, order, run.namespace, run.pipeline, run.name,
+                                   run.phase, run.started))
+            for (namespace, name), (pipeline, phase, finished) in self._deleted_recent.items():
+                if finished >= horizon:
+                    recent.append((False, finished, namespace, pipeline, name, phase, None))
+            yield _gauge(f.WORKFLOWS, workflows, cap, drop)
+            yield _gauge(f.WORKFLOWS_OFFLOADED, offloaded, cap, drop)
+            yield _gauge(f.WORKFLOW_LAST_SUCCESS, self._last_success, cap, drop)
+
+            # Recent runs: live ones first, then the most recently finished, up to the cap.
+            recent.sort(key=lambda r: (not r[0], -r[1]))
+            if len(recent) > self.config.recent_runs_max:
+                for _ in recent[self.config.recent_runs_max:]:
+                    drop(f.WORKFLOW_RUN_INFO.name)
+                recent = recent[: self.config.recent_runs_max]
+            info = f.WORKFLOW_RUN_INFO.new()
+            age = f.WORKFLOW_RUN_AGE.new()
+            for live, _, namespace, pipeline, name, phase, started in recent:
+                info.add_metric((namespace, pipeline, name, phase), 1.0)  # type: ignore[attr-defined]
+                if live and started is not None:
+                    age.add_metric(  # type: ignore[attr-defined]
+                        (namespace, pipeline, name), max(0.0, now - started))
+            yield info
+            yield age
+
+            for table in (self.workflow_runs, self.step_runs, self.step_retries,
+                          self.step_failures, self.step_resources):
+                yield table.metric()
+            for histogram in (self.workflow_duration, self.step_duration, self.step_pending):
+                yield histogram.metric()
+            yield from self._waiting(cap)
+            for observer in self.observers:
+                yield from observer.collect()
+
+    def _waiting(self, cap: int) -> Iterator[Metric]:
+        waiting: dict[tuple[str, ...], float] = {}
+        insufficient: dict[tuple[str, ...], float] = {}
+        for pod in self._pods.values():
+            if pod.deleted_at is not None or pod.facts.phase not in ("", "Pending", "Running"):
+                continue
+            reason = pod.facts.waiting_reason
+            if not reason:
+                continue
+            ref = self._pod_step(pod)
+            if ref is None:
+                continue
+            labels = (ref.namespace, ref.pipeline, ref.step)
+            wkey = (*labels, normalise_reason(reason))
+            waiting[wkey] = waiting.get(wkey, 0.0) + 1
+            for resource in pod.facts.insufficient:
+                ikey = (*labels, cap_label(resource))
+                insufficient[ikey] = insufficient.get(ikey, 0.0) + 1
+        yield _gauge(f.STEPS_WAITING, waiting, cap, self.stats.drop)
+        yield _gauge(f.STEPS_WAITING_INSUFFICIENT, insufficient, cap, self.stats.drop)
+
+    # --- introspection (summaries, tests) ------------------------------------------------
+
+    def run_count(self) -> int:
+        """Workflow objects currently known."""
+        with self.lock:
+            return len(self._runs)
+
+    def pod_count(self) -> int:
+        """Pods currently known (including deleted ones kept for their failure reason)."""
+        with self.lock:
+            return len(self._pods)
+
+
+def _infer_kind(obj: Any) -> str:
+    """Old dumps (Argo v2, KFP's mock backend) may lack `kind`: tell by the spec's shape."""
+    spec = mapping(mapping(obj).get("spec"))
+    if "templates" in spec or "entrypoint" in spec or "workflowTemplateRef" in spec:
+        return "Workflow"
+    if "containers" in spec:
+        return "Pod"
+    return ""
+
+
+def _gauge(
+    family: f.Family,
+    values: Mapping[tuple[str, ...], float],
+    cap: int,
+    on_drop: Callable[[str], None],
+) -> Metric:
+    budget = LabelBudget(family, cap, on_drop)
+    metric = family.new()
+    for labels, value in values.items():
+        if budget.admit(labels):
+            metric.add_metric(labels, value)  # type: ignore[attr-defined]
+    return metric

@@ -1,0 +1,91 @@
+"""`--source file:PATH`: a file or a directory of JSON or YAML objects.
+
+Accepted: a `List` (what `kubectl get workflows,pods -o yaml` prints), single objects, JSON
+arrays and multi-document YAML. A missing path or an unparsable file is a `SourceError`
+naming the file and the reason; an object of another kind is skipped and counted.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from argoscope.exporter.model import Model
+from argoscope.exporter.sources import SourceError
+
+SUFFIXES = (".json", ".yaml", ".yml")
+
+
+def _files(path: Path) -> list[Path]:
+    if not path.exists():
+        raise SourceError(f"{path}: no such file or directory")
+    if path.is_file():
+        return [path]
+    return sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES)
+
+
+def _flatten(document: Any) -> Iterator[Any]:
+    if document is None:
+        return
+    if isinstance(document, list):
+        for item in document:
+            yield from _flatten(item)
+    elif isinstance(document, Mapping) and isinstance(document.get("items"), list) and (
+        str(document.get("kind", "")).endswith("List") or "kind" not in document
+    ):
+        for item in document["items"]:
+            yield from _flatten(item)
+    else:
+        yield document
+
+
+def read_objects(path: Path) -> list[Any]:
+    """Every object in `path` (a file or a directory), in file order."""
+    objects: list[Any] = []
+    for file in _files(path):
+        try:
+            content = file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            raise SourceError(f"{file}: cannot be read: {error}") from error
+        try:
+            if file.suffix.lower() == ".json":
+                documents: list[Any] = [json.loads(content)]
+            else:
+                documents = list(yaml.safe_load_all(content))
+        except json.JSONDecodeError as error:
+            raise SourceError(f"{file}: invalid JSON: {error}") from error
+        except yaml.YAMLError as error:
+            raise SourceError(f"{file}: invalid YAML: {error}") from error
+        for document in documents:
+            objects.extend(_flatten(document))
+    return objects
+
+
+class FileSource:
+    """Objects from files; read once, since a dump does not change."""
+
+    def __init__(self, model: Model, path: Path) -> None:
+        self.name = "file"
+        self.model = model
+        self.path = path
+        model.stats.expect_source(self.name)
+        # Fail fast, before serving, on a path that cannot work.
+        self._objects: list[Any] | None = read_objects(path)
+
+    def snapshot(self) -> None:
+        """Apply every object, counting every finished run and step once."""
+        objects = self._objects if self._objects is not None else read_objects(self.path)
+        self._objects = None
+        for obj in objects:
+            self.model.apply_object(obj)
+        self.model.stats.source_ready(self.name)
+
+    def run(self, stop: threading.Event) -> None:
+        """Load the snapshot, then serve it until stopped."""
+        self.snapshot()
+        stop.wait()

@@ -1,0 +1,61 @@
+"""`argoscope generate`: regenerate every committed generated file from code.
+
+Each generator returns {relative path: content}; `--check` reports files that differ instead
+of writing them (the golden tests use `outputs()` the same way).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+Generator = Callable[[], dict[str, str]]
+
+
+def _metrics_reference() -> dict[str, str]:
+    from argoscope.exporter.reference import render
+
+    return {"docs/metrics.md": render()}
+
+
+GENERATORS: list[Generator] = [_metrics_reference]
+
+
+def outputs() -> dict[str, str]:
+    """Every generated file's path (relative to the repository root) and content."""
+    result: dict[str, str] = {}
+    for generator in GENERATORS:
+        result.update(generator())
+    return result
+
+
+def _handler(args: argparse.Namespace) -> int:
+    root = Path(args.root)
+    stale = []
+    for relative, content in sorted(outputs().items()):
+        path = root / relative
+        current = path.read_text(encoding="utf-8") if path.exists() else None
+        if current == content:
+            continue
+        stale.append(relative)
+        if not args.check:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(content, encoding="utf-8")
+            print(f"wrote {relative}")
+    if args.check and stale:
+        print("out of date: " + ", ".join(stale), file=sys.stderr)
+        return 1
+    return 0
+
+
+def register(subparsers: Any) -> None:
+    """Add `argoscope generate`."""
+    parser = subparsers.add_parser(
+        "generate", help="regenerate the committed generated files (metrics reference, ...)")
+    parser.add_argument("--root", default=".", help="repository root (default: .)")
+    parser.add_argument("--check", action="store_true",
+                        help="only report files that differ; exit 1 if any")
+    parser.set_defaults(handler=_handler)

@@ -1,0 +1,1 @@
+"""Shared test helpers: free ports, readiness waits, real server processes."""
