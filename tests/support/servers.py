@@ -54,9 +54,9 @@ class Process:
 @contextlib.contextmanager
 def _running(cmd: Sequence[str], url: str, ready_path: str, workdir: Path,
              timeout: float = 60.0, env: dict[str, str] | None = None) -> Iterator[Process]:
-    log = open(workdir / "output.log", "wb")
-    process = subprocess.Popen(list(cmd), stdout=log, stderr=subprocess.STDOUT, cwd=workdir,
-                               env=env)
+    with open(workdir / "output.log", "wb") as log:
+        process = subprocess.Popen(list(cmd), stdout=log, stderr=subprocess.STDOUT, cwd=workdir,
+                                   env=env)
     handle = Process(url, process, workdir)
     try:
         def ready() -> bool:
@@ -73,7 +73,6 @@ def _running(cmd: Sequence[str], url: str, ready_path: str, workdir: Path,
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-        log.close()
 
 
 @contextlib.contextmanager

@@ -36,7 +36,7 @@ class Exporter:
 
     def registry(self) -> CollectorRegistry:
         """A registry serving this exporter's families and its plug-ins'."""
-        collects = [self.collect] + [getattr(c, "collect") for c in self.extra_collects]
+        collects = [self.collect] + [c.collect for c in self.extra_collects]
         return build_registry(*collects)
 
 

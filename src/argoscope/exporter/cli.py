@@ -20,7 +20,7 @@ def duration(value: str) -> float:
 
 def listen_address(value: str) -> str:
     """Check `HOST:PORT` (host may be empty for all addresses)."""
-    host, sep, port = value.rpartition(":")
+    _host, sep, port = value.rpartition(":")
     if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
         raise argparse.ArgumentTypeError(f"not HOST:PORT: {value!r}")
     return value

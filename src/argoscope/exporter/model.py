@@ -145,7 +145,7 @@ class Model:
         # Finished runs whose object was deleted, kept for the recent-runs window:
         # (namespace, name) -> (pipeline, phase, finished).
         self._deleted_recent: dict[tuple[str, str], tuple[str, str, float]] = {}
-        self._last_success: dict[tuple[str, str], float] = {}
+        self._last_success: dict[tuple[str, ...], float] = {}
         cap = self.config.max_series_per_family
         drop = self.stats.drop
         self.workflow_runs = CounterTable(f.WORKFLOW_RUNS, cap, drop)
@@ -284,6 +284,10 @@ class Model:
                 display = text(node.get("displayName")) or text(node.get("name")).rsplit(".", 1)[-1]
                 template = text(node.get("templateName")) or text(
                     mapping(node.get("templateRef")).get("template"))
+                if node_id == run.name or display == run.name:
+                    # The entrypoint itself is the work (a single-pod workflow): name the step
+                    # after its template, not after the run, to keep the label bounded.
+                    display = template or "main"
                 run.steps[node_id] = (
                     sys.intern(cap_label(step_name(display))), sys.intern(cap_label(template)))
             if phase not in STEP_FINISHED or node_id in run.counted_nodes:

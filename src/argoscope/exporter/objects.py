@@ -14,7 +14,7 @@ import json
 import re
 import zlib
 from collections.abc import Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 WORKFLOW_LABEL = "workflows.argoproj.io/workflow"
@@ -60,7 +60,7 @@ def parse_time(value: Any) -> float | None:
     else:
         raise MalformedObject(f"bad timestamp {value!r}")
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     # Go's zero time, which Argo v2 sometimes wrote for unset times.
     if moment.year <= 1:
         return None

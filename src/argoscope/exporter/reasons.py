@@ -129,8 +129,8 @@ def pod_facts(pod: Mapping[str, Any], previous: PodFacts | None = None) -> PodFa
         condition = mapping(condition)
         if text(condition.get("type")) == "PodScheduled" and text(condition.get("status")) == "False":
             waiting = text(condition.get("reason")) or "Unschedulable"
-            facts.insufficient = tuple(
-                sorted(set(_INSUFFICIENT.findall(text(condition.get("message"))))))
+            found = _INSUFFICIENT.findall(text(condition.get("message")))
+            facts.insufficient = tuple(sorted({name.rstrip(".,;") for name in found}))
     if not waiting:
         for container in list(_statuses(status, "initContainerStatuses")) + ordered:
             reason = text(_container_state(container, "waiting").get("reason"))

@@ -6,7 +6,6 @@ from argoscope.exporter import families
 
 
 def _load_all_families() -> list[families.Family]:
-    # Plug-in modules may define families of their own; importing them registers those.
     return families.all_families()
 
 
@@ -25,6 +24,8 @@ def render() -> str:
     section = None
     for family in _load_all_families():
         if family.section != section:
+            if section is not None:
+                lines.append("")
             section = family.section
             lines += [f"## {section}", "", "| name | type | labels | meaning |", "|---|---|---|---|"]
         labels = ", ".join(f"`{label}`" for label in family.labels) or "(none)"
@@ -33,8 +34,4 @@ def render() -> str:
             bounds = ", ".join(f"{b:g}" for b in family.buckets)
             meaning += f" Buckets (s): {bounds}, +Inf."
         lines.append(f"| `{family.exposed_name}` | {family.kind} | {labels} | {meaning} |")
-        next_index = _load_all_families().index(family) + 1
-        following = _load_all_families()[next_index:next_index + 1]
-        if not following or following[0].section != section:
-            lines.append("")
     return "\n".join(lines).rstrip() + "\n"

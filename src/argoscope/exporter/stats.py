@@ -21,9 +21,9 @@ class ExporterStats:
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self._clock = clock
         self._lock = threading.Lock()
-        self.events: dict[tuple[str, str], float] = {}
-        self.watch_restarts: dict[tuple[str, str], float] = {}
-        self.skipped: dict[tuple[str, str], float] = {}
+        self.events: dict[tuple[str, ...], float] = {}
+        self.watch_restarts: dict[tuple[str, ...], float] = {}
+        self.skipped: dict[tuple[str, ...], float] = {}
         self.dropped: dict[str, float] = {}
         self.last_event: dict[str, float] = {}
         self._logged: set[tuple[str, ...]] = set()
