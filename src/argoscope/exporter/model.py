@@ -263,23 +263,24 @@ class Model:
                 self._last_success[pipeline_key] = moment
 
     def _apply_nodes(self, run: _Run, nodes: Mapping[str, Any], count: bool) -> None:
-        # Attempts beyond the first: every child of a Retry node after its first.
+        # Attempts beyond the first: every child of a Retry node after its first. Retry nodes
+        # are never counted themselves, so they are seen on every update.
         extra_attempts: set[str] = set()
-        for node in nodes.values():
-            node = mapping(node)
-            if node.get("type") == "Retry":
-                children = node.get("children")
-                if isinstance(children, list):
-                    extra_attempts.update(text(child) for child in children[1:])
+        finished: list[tuple[str, Mapping[str, Any], str, str]] = []
+        counted = run.counted_nodes
         for node_id, raw in nodes.items():
+            if node_id in counted:
+                continue  # the common case on updates: nothing new about this attempt
             node = mapping(raw)
             node_type = text(node.get("type"))
             phase = text(node.get("phase"))
             if node_type == "Retry":
+                children = node.get("children")
+                if isinstance(children, list):
+                    extra_attempts.update(text(child) for child in children[1:])
                 continue
             if node_type not in WORK_NODE_TYPES and phase not in ("Skipped", "Omitted"):
                 continue
-            node_id = text(node.get("id")) or text(node_id)
             if node_id not in run.steps:
                 display = text(node.get("displayName")) or text(node.get("name")).rsplit(".", 1)[-1]
                 template = text(node.get("templateName")) or text(
@@ -290,9 +291,10 @@ class Model:
                     display = template or "main"
                 run.steps[node_id] = (
                     sys.intern(cap_label(step_name(display))), sys.intern(cap_label(template)))
-            if phase not in STEP_FINISHED or node_id in run.counted_nodes:
-                continue
-            run.counted_nodes.add(node_id)
+            if phase in STEP_FINISHED:
+                finished.append((node_id, node, node_type, phase))
+        for node_id, node, node_type, phase in finished:
+            counted.add(node_id)
             step, template = run.steps[node_id]
             ref = StepRef(run.namespace, run.pipeline, step, template, run.name, node_id)
             if count:

@@ -17,6 +17,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
+
 WORKFLOW_LABEL = "workflows.argoproj.io/workflow"
 TEMPLATE_LABEL = "workflows.argoproj.io/workflow-template"
 CRON_LABEL = "workflows.argoproj.io/cron-workflow"
@@ -34,13 +36,27 @@ class MalformedObject(ValueError):
     """An object that cannot be read as the kind it claims to be."""
 
 
+_EMPTY: Mapping[str, Any] = {}
+
+def decode_json(raw: bytes | str) -> Any:
+    """Decode a JSON document (an API response, a watch event, a file); ValueError if bad."""
+    # orjson decodes Kubernetes-sized objects about twice as fast as the standard library;
+    # its JSONDecodeError is a ValueError.
+    return orjson.loads(raw)
+
+
 def mapping(value: Any) -> Mapping[str, Any]:
     """`value` if it is a mapping, else an empty one (a missing or null field)."""
-    return value if isinstance(value, Mapping) else {}
+    # `type() is dict` first: decoded JSON is plain dicts, and the ABC check is slow.
+    if type(value) is dict or isinstance(value, Mapping):
+        return value
+    return _EMPTY
 
 
 def text(value: Any) -> str:
     """`value` as a string, or '' when it is missing or not a scalar."""
+    if type(value) is str:
+        return value
     if value is None or isinstance(value, (Mapping, list)):
         return ""
     return str(value)

@@ -7,7 +7,6 @@ naming the file and the reason; an object of another kind is skipped and counted
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import Any
 import yaml
 
 from argoscope.exporter.model import Model
+from argoscope.exporter.objects import decode_json
 from argoscope.exporter.sources import SourceError
 
 SUFFIXES = (".json", ".yaml", ".yml")
@@ -52,15 +52,13 @@ def read_objects(path: Path) -> list[Any]:
             content = file.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as error:
             raise SourceError(f"{file}: cannot be read: {error}") from error
+        is_json = file.suffix.lower() == ".json"
         try:
-            if file.suffix.lower() == ".json":
-                documents: list[Any] = [json.loads(content)]
-            else:
-                documents = list(yaml.safe_load_all(content))
-        except json.JSONDecodeError as error:
-            raise SourceError(f"{file}: invalid JSON: {error}") from error
-        except yaml.YAMLError as error:
-            raise SourceError(f"{file}: invalid YAML: {error}") from error
+            documents: list[Any] = (
+                [decode_json(content)] if is_json else list(yaml.safe_load_all(content)))
+        except (ValueError, yaml.YAMLError) as error:
+            kind = "JSON" if is_json else "YAML"
+            raise SourceError(f"{file}: invalid {kind}: {error}") from error
         for document in documents:
             objects.extend(_flatten(document))
     return objects
