@@ -433,3 +433,28 @@ def test_last_event_age_and_events_by_type(model: Model, clock: Clock) -> None:
     assert value(s, "argoscope_exporter_events_total", resource="workflows",
                  type="MODIFIED") == 1
     assert value(s, "argoscope_exporter_last_event_age_seconds", resource="workflows") == 42
+
+
+def test_live_pods_are_the_unfinished_existing_ones_with_their_step(model: Model,
+                                                                     clock: Clock) -> None:
+    n1, b1 = node("w", "train", phase="Running")
+    n2, b2 = node("w", "prep")
+    model.apply(WORKFLOWS, "ADDED", workflow("w", [(n1, b1), (n2, b2)], phase="Running"))
+    model.apply(PODS, "ADDED", pod("w", n1, phase="Running", gpus=2, host="gpu-7"))
+    model.apply(PODS, "ADDED", pod("w", n2, phase="Succeeded",
+                                   terminated={"reason": "Completed", "exitCode": 0}))
+    model.apply(PODS, "ADDED", pod("other", "other-1", phase="Running"))  # run not seen yet
+    live = {p.pod: p for p in model.live_pods()}
+    assert set(live) == {n1, "other-1"}
+    assert live[n1].gpus == 2 and live[n1].host == "gpu-7"
+    assert live[n1].step is not None and (live[n1].step.pipeline, live[n1].step.step) == (
+        "train", "train")
+    assert live["other-1"].step is None
+    model.apply(PODS, "DELETED", pod("w", n1, phase="Running"))
+    assert {p.pod for p in model.live_pods()} == {"other-1"}
+    # Deleted pods of a deleted run are forgotten once their retention has passed.
+    model.apply(WORKFLOWS, "DELETED", workflow("w", []))
+    model.apply(PODS, "DELETED", pod("other", "other-1"))
+    clock.now += model.config.deleted_pod_retention_seconds + 1
+    model.prune()
+    assert model.pod_count() == 0

@@ -49,7 +49,8 @@ STEP_FAILED = frozenset({"Failed", "Error"})
 # Node types that are a unit of work (an attempt); DAG, Steps, StepGroup, TaskGroup and Retry
 # nodes only group them. Skipped/Omitted nodes of any grouping type are counted as steps too.
 WORK_NODE_TYPES = frozenset({"Pod", "Skipped", "Suspend", "HTTP", "Plugin"})
-GROUP_NODE_TYPES = frozenset({"DAG", "Steps", "StepGroup", "TaskGroup", "Retry", "Container"})
+# Pod phases in which a pod may wait or hold a GPU ("" before the kubelet reports one).
+ACTIVE_POD_PHASES = frozenset({"", "Pending", "Running"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +142,10 @@ class Model:
         self.observers: list[NodeObserver] = []
         self._runs: dict[tuple[str, str], _Run] = {}
         self._pods: dict[tuple[str, str], _Pod] = {}
+        # Indexes so scrapes touch only the pods that matter, not every pod ever seen:
+        # pods that exist and have not finished (waiting, GPUs), and deleted ones (pruning).
+        self._active_pods: dict[tuple[str, str], _Pod] = {}
+        self._deleted_pods: dict[tuple[str, str], _Pod] = {}
         self._pods_by_node: dict[tuple[str, str, str], _Pod] = {}
         # Finished runs whose object was deleted, kept for the recent-runs window:
         # (namespace, name) -> (pipeline, phase, finished).
@@ -204,8 +209,10 @@ class Model:
                 for key in [k for k in self._runs if k not in seen]:
                     self._delete_run(key)
             elif resource == PODS:
-                for key in [k for k, p in self._pods.items() if k not in seen and p.deleted_at is None]:
+                gone = [k for k, p in self._pods.items() if k not in seen and p.deleted_at is None]
+                for key in gone:
                     self._pods[key].deleted_at = self.clock()
+                    self._index_pod(key, self._pods[key])
 
     # --- workflows -----------------------------------------------------------------------
 
@@ -341,7 +348,10 @@ class Model:
         for node_id in run.steps:
             pod = self._pods_by_node.pop((run.namespace, run.name, node_id), None)
             if pod is not None:
-                self._pods.pop((pod.namespace, pod.name), None)
+                key = (pod.namespace, pod.name)
+                self._pods.pop(key, None)
+                self._active_pods.pop(key, None)
+                self._deleted_pods.pop(key, None)
 
     # --- pods ----------------------------------------------------------------------------
 
@@ -364,6 +374,7 @@ class Model:
                 # podGC deletes failed pods: keep what they said until their run is gone.
                 pod.facts = pod_facts(obj, pod.facts)
                 pod.deleted_at = self.clock()
+                self._index_pod(key, pod)
             return
         annotations = mapping(meta.get("annotations"))
         facts = pod_facts(obj, pod.facts if pod else None)
@@ -378,6 +389,17 @@ class Model:
         pod.deleted_at = None
         if facts.waiting_reason:
             pod.last_waiting = facts.waiting_reason
+        self._index_pod(key, pod)
+
+    def _index_pod(self, key: tuple[str, str], pod: _Pod) -> None:
+        if pod.deleted_at is None and pod.facts.phase in ACTIVE_POD_PHASES:
+            self._active_pods[key] = pod
+        else:
+            self._active_pods.pop(key, None)
+        if pod.deleted_at is not None:
+            self._deleted_pods[key] = pod
+        else:
+            self._deleted_pods.pop(key, None)
 
     def _pod_step(self, pod: _Pod) -> StepRef | None:
         run = self._runs.get((pod.namespace, pod.workflow))
@@ -391,13 +413,12 @@ class Model:
         return StepRef(run.namespace, run.pipeline, step[0], step[1], run.name, pod.node_id)
 
     def live_pods(self) -> list[LivePod]:
-        """Step pods that still exist, attributed to their step where the run is known."""
+        """Step pods that exist and have not finished (Pending or Running), with their step."""
         with self.lock:
             return [
                 LivePod(p.namespace, p.name, self._pod_step(p), p.facts.gpus, p.facts.host,
                         p.facts.phase)
-                for p in self._pods.values()
-                if p.deleted_at is None
+                for p in self._active_pods.values()
             ]
 
     def prune(self) -> None:
@@ -405,10 +426,11 @@ class Model:
         now = self.clock()
         with self.lock:
             horizon = now - self.config.deleted_pod_retention_seconds
-            for key, pod in list(self._pods.items()):
+            for key, pod in list(self._deleted_pods.items()):
                 orphan = (pod.namespace, pod.workflow) not in self._runs
                 if pod.deleted_at is not None and pod.deleted_at < horizon and orphan:
                     del self._pods[key]
+                    del self._deleted_pods[key]
                     self._pods_by_node.pop((pod.namespace, pod.workflow, pod.node_id), None)
             runs_horizon = now - self.config.recent_runs_retention_seconds
             for key, (_, _, finished) in list(self._deleted_recent.items()):
@@ -474,9 +496,7 @@ class Model:
     def _waiting(self, cap: int) -> Iterator[Metric]:
         waiting: dict[tuple[str, ...], float] = {}
         insufficient: dict[tuple[str, ...], float] = {}
-        for pod in self._pods.values():
-            if pod.deleted_at is not None or pod.facts.phase not in ("", "Pending", "Running"):
-                continue
+        for pod in self._active_pods.values():
             reason = pod.facts.waiting_reason
             if not reason:
                 continue
