@@ -17,6 +17,7 @@ from argoscope import __version__
 # Modules that add a subcommand, in the order `--help` lists them.
 SUBCOMMAND_MODULES: tuple[str, ...] = (
     "argoscope.exporter.cli",
+    "argoscope.local.cli",
     "argoscope.generate",
 )
 
