@@ -10,6 +10,7 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import Metric
@@ -21,13 +22,24 @@ from argoscope.exporter.sources import Source, SourceError
 log = logging.getLogger("argoscope.exporter")
 
 
+class Plugin(Protocol):
+    """A plug-in with its own collection (DCGM scraping): served beside the model.
+
+    Plug-ins may also define `run(stop)` (a live loop, started in a thread by `serve`) and
+    `refresh_once()` (called by `--once` before printing).
+    """
+
+    def collect(self) -> Iterable[Metric]:
+        """The plug-in's families, fresh per scrape."""
+
+
 @dataclass
 class Exporter:
     """A configured exporter: the model, its sources, and everything it serves."""
 
     model: Model
     sources: list[Source]
-    extra_collects: list[object] = field(default_factory=list)
+    extra_collects: list[Plugin] = field(default_factory=list)
 
     def collect(self) -> Iterable[Metric]:
         """Model families then the exporter's own, fresh per scrape."""
@@ -86,8 +98,12 @@ def _add_observers(model: Model, args: argparse.Namespace) -> None:
 
 
 def _add_collectors(exporter: Exporter, args: argparse.Namespace) -> None:
-    """Attach plug-ins with their own collection (DCGM scraping once it exists)."""
-    return None
+    """Attach plug-ins with their own collection: DCGM scraping when `--dcgm-*` asks for it."""
+    from argoscope.exporter.gpu import attribution_from_args
+
+    gpu = attribution_from_args(exporter.model, args)
+    if gpu is not None:
+        exporter.extra_collects.append(gpu)
 
 
 def run_once(exporter: Exporter) -> bytes:

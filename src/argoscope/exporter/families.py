@@ -194,3 +194,35 @@ EXPORTER_BUILD_INFO = define(
 EXPORTER_READY = define(
     "argoscope_exporter_ready", "gauge", (),
     "1 once every source has delivered its first complete list.", "Exporter")
+
+# --- GPU extras -----------------------------------------------------------------------------
+STEP_GPU_UTILIZATION_SOURCE = define(
+    "argoscope_step_gpu_utilization_source_info", "gauge", (*STEP, "gpu", "source"),
+    "1 for each GPU on argoscope_step_gpu_utilization_ratio, naming the DCGM field its value "
+    "came from: prof_gr_engine_active (DCGM_FI_PROF_GR_ENGINE_ACTIVE) or dev_gpu_util "
+    "(DCGM_FI_DEV_GPU_UTIL / 100).", "GPU")
+STEP_GPUS_UNOBSERVED = define(
+    "argoscope_step_gpus_unobserved", "gauge", STEP,
+    "GPUs requested (nvidia.com/gpu) by running step pods for which no dcgm-exporter reports "
+    "any GPU: unknown utilization, not idle.", "GPU")
+NODE_GPUS_ALLOCATED = define(
+    "argoscope_node_gpus_allocated", "gauge", ("node",),
+    "GPUs (or MIG instances) DCGM attributes to a live step pod, by node.", "GPU")
+NODE_GPUS_ALLOCATED_IDLE = define(
+    "argoscope_node_gpus_allocated_idle", "gauge", ("node",),
+    "GPUs (or MIG instances) held by a live step pod whose utilization is below 1%, by node.",
+    "GPU")
+DCGM_GPUS_UNATTRIBUTED = define(
+    "argoscope_exporter_dcgm_gpus_unattributed", "gauge", ("target", "reason"),
+    "GPUs in the latest scrape of a dcgm-exporter not attributed to a step pod, by reason "
+    "(no_pod_labels, exporter_pod, not_step_pod).", "Exporter")
+DCGM_UP = define(
+    "argoscope_exporter_dcgm_up", "gauge", ("target",),
+    "1 if the latest scrape of the dcgm-exporter target succeeded, 0 otherwise.", "Exporter")
+DCGM_SCRAPE_DURATION = define(
+    "argoscope_exporter_dcgm_scrape_duration_seconds", "gauge", ("target",),
+    "Duration of the latest scrape of the dcgm-exporter target.", "Exporter")
+DCGM_SCRAPE_ERRORS = define(
+    "argoscope_exporter_dcgm_scrape_errors", "counter", ("target", "reason"),
+    "Failed scrapes of dcgm-exporter targets, by reason (down, timeout, garbage, too_large; "
+    "target \"discovery\" for failed Kubernetes discovery).", "Exporter")

@@ -1,0 +1,249 @@
+"""dcgm-exporter: targets, bounded concurrent scraping, and parsing into per-GPU samples.
+
+This module knows dcgm-exporter's exposition and nothing about pipelines; `gpu.py` joins the
+samples to step pods. Parsing uses prometheus_client's parser and tolerates what real
+exporters print across versions: label aliases (`Hostname`/`hostname`, `UUID`/`uuid`,
+`pod`/`pod_name`, ...), families missing because their values were blank, DCGM's blank
+sentinels (huge integers near 2**63), MIG instances (`GPU_I_ID`, `GPU_I_PROFILE`) and an empty
+`pod_uid`.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from prometheus_client.parser import text_string_to_metric_families
+
+DEFAULT_PORT = 9400
+DEFAULT_PATH = "/metrics"
+# A full dcgm-exporter page for 8 GPUs with every counter is a few hundred KiB; 16 MiB leaves
+# room for big nodes and still stops a runaway body from eating the exporter's memory.
+DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024
+
+# Utilization sources, in order of preference; each value says which one it came from.
+SOURCE_PROF = "prof_gr_engine_active"  # DCGM_FI_PROF_GR_ENGINE_ACTIVE, already a 0..1 ratio
+SOURCE_DEV = "dev_gpu_util"  # DCGM_FI_DEV_GPU_UTIL, a 0..100 percentage
+PROF_UTIL = "DCGM_FI_PROF_GR_ENGINE_ACTIVE"
+DEV_UTIL = "DCGM_FI_DEV_GPU_UTIL"
+FB_USED = "DCGM_FI_DEV_FB_USED"  # MiB
+MIB = 1024 * 1024
+# DCGM encodes "blank" (no value, not supported, ...) as integers just below 2**63 and as
+# floats near 1.4e305; a value at or above these is no value at all.
+_BLANK_INT_FLOOR = 9223372036854775792.0 - 1024
+_BLANK_FLOAT_FLOOR = 1.0e300
+
+# Label aliases: dcgm-exporter renamed labels across versions; the first present wins.
+LABEL_ALIASES: Mapping[str, tuple[str, ...]] = {
+    "gpu": ("gpu",),
+    "uuid": ("UUID", "uuid"),
+    "host": ("Hostname", "hostname"),
+    "namespace": ("namespace", "pod_namespace"),
+    "pod": ("pod", "pod_name"),
+    "container": ("container", "container_name"),
+    "gpu_instance": ("GPU_I_ID", "gpu_i_id"),
+    "gpu_profile": ("GPU_I_PROFILE", "gpu_i_profile"),
+    "model": ("modelName", "modelname"),
+}
+
+# Scrape failure reasons, the `reason` label of the error counter.
+REASON_DOWN = "down"
+REASON_TIMEOUT = "timeout"
+REASON_TOO_LARGE = "too_large"
+REASON_GARBAGE = "garbage"
+
+
+class ScrapeError(Exception):
+    """A target could not be scraped; `reason` is one of the REASON_* constants."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+@dataclass(frozen=True, slots=True)
+class GpuSample:
+    """One GPU (or MIG instance) as one dcgm-exporter reported it in one scrape."""
+
+    host: str
+    gpu: str  # the device index, with `/<GPU_I_ID>` appended for a MIG instance
+    uuid: str
+    namespace: str
+    pod: str
+    container: str
+    profile: str  # MIG profile such as `1g.10gb`, "" for a whole GPU
+    utilization: float | None  # 0..1
+    source: str  # SOURCE_PROF or SOURCE_DEV, "" when no utilization was reported
+    memory_bytes: float | None
+
+
+def _label(labels: Mapping[str, str], name: str) -> str:
+    for alias in LABEL_ALIASES[name]:
+        value = labels.get(alias)
+        if value:
+            return value
+    return ""
+
+
+def _usable(value: float) -> bool:
+    return math.isfinite(value) and value < _BLANK_INT_FLOOR and abs(value) < _BLANK_FLOAT_FLOOR
+
+
+def parse_exposition(text: str, where: str = "dcgm-exporter") -> list[GpuSample]:
+    """Per-GPU samples from one dcgm-exporter page.
+
+    Raises ScrapeError(garbage) naming `where` when the text is not an exposition. A page
+    without any DCGM utilization or memory family gives GPUs with `None` values, or none.
+    """
+    # GPU key -> (identity labels, {field: value})
+    gpus: dict[tuple[str, str, str, str], tuple[dict[str, str], dict[str, float]]] = {}
+    try:
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                if sample.name not in (PROF_UTIL, DEV_UTIL, FB_USED):
+                    continue
+                labels = sample.labels
+                identity = {name: _label(labels, name) for name in LABEL_ALIASES}
+                gpu = identity["gpu"]
+                if identity["gpu_instance"]:
+                    gpu = f"{gpu}/{identity['gpu_instance']}"
+                key = (identity["host"], identity["uuid"], gpu, identity["pod"])
+                entry = gpus.setdefault(key, (identity, {}))
+                if _usable(sample.value):
+                    entry[1][sample.name] = sample.value
+    except (ValueError, IndexError, KeyError, TypeError) as error:
+        raise ScrapeError(REASON_GARBAGE, f"{where}: not Prometheus text: {error}") from error
+    return [_sample(identity, values) for identity, values in gpus.values()]
+
+
+def _sample(identity: Mapping[str, str], values: Mapping[str, float]) -> GpuSample:
+    utilization: float | None = None
+    source = ""
+    # Never mix scales: the profiling ratio wins whole, else the percentage is divided by 100.
+    if PROF_UTIL in values:
+        utilization, source = values[PROF_UTIL], SOURCE_PROF
+    elif DEV_UTIL in values:
+        utilization, source = values[DEV_UTIL] / 100.0, SOURCE_DEV
+    if utilization is not None:
+        utilization = min(1.0, max(0.0, utilization))
+    memory = values[FB_USED] * MIB if FB_USED in values else None
+    gpu = identity["gpu"]
+    if identity["gpu_instance"]:
+        gpu = f"{gpu}/{identity['gpu_instance']}"
+    return GpuSample(
+        host=identity["host"], gpu=gpu, uuid=identity["uuid"], namespace=identity["namespace"],
+        pod=identity["pod"], container=identity["container"], profile=identity["gpu_profile"],
+        utilization=utilization, source=source, memory_bytes=memory)
+
+
+def fetch(url: str, timeout: float, max_bytes: int = DEFAULT_MAX_BODY_BYTES) -> str:
+    """GET `url` within `timeout` seconds; raise ScrapeError for down, slow or huge targets."""
+    request = urllib.request.Request(url, headers={"Accept": "text/plain"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            # Read one byte past the limit: a body that fills it is too large, whatever
+            # Content-Length claimed (a chunked body declares none).
+            body: bytes = response.read(max_bytes + 1)
+    except TimeoutError as error:
+        raise ScrapeError(REASON_TIMEOUT, f"{url}: no answer within {timeout:g}s") from error
+    except urllib.error.HTTPError as error:
+        raise ScrapeError(REASON_DOWN, f"{url}: HTTP {error.code}") from error
+    except urllib.error.URLError as error:
+        if isinstance(error.reason, TimeoutError):
+            raise ScrapeError(REASON_TIMEOUT,
+                              f"{url}: no answer within {timeout:g}s") from error
+        raise ScrapeError(REASON_DOWN, f"{url}: {error.reason}") from error
+    except (OSError, ValueError) as error:
+        raise ScrapeError(REASON_DOWN, f"{url}: {error}") from error
+    if len(body) > max_bytes:
+        raise ScrapeError(REASON_TOO_LARGE, f"{url}: body larger than {max_bytes} bytes")
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise ScrapeError(REASON_GARBAGE, f"{url}: body is not UTF-8 text") from error
+
+
+@dataclass(frozen=True, slots=True)
+class ScrapeResult:
+    """The outcome of scraping one target once."""
+
+    target: str
+    started: float
+    duration: float
+    samples: tuple[GpuSample, ...] = ()
+    error: ScrapeError | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when the target answered with a parsable page."""
+        return self.error is None
+
+
+def scrape(url: str, timeout: float, max_bytes: int = DEFAULT_MAX_BODY_BYTES,
+           clock: Callable[[], float] = time.time) -> ScrapeResult:
+    """Fetch and parse one target; never raises."""
+    started = clock()
+    begun = time.monotonic()
+    try:
+        samples = tuple(parse_exposition(fetch(url, timeout, max_bytes), url))
+    except ScrapeError as error:
+        return ScrapeResult(url, started, time.monotonic() - begun, error=error)
+    return ScrapeResult(url, started, time.monotonic() - begun, samples)
+
+
+def scrape_all(urls: Iterable[str], timeout: float,
+               max_bytes: int = DEFAULT_MAX_BODY_BYTES,
+               clock: Callable[[], float] = time.time, max_workers: int = 16) -> list[ScrapeResult]:
+    """Scrape every target concurrently; a slow target delays none of the others' results."""
+    targets = list(dict.fromkeys(urls))
+    if not targets:
+        return []
+    workers = max(1, min(max_workers, len(targets)))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="dcgm-scrape") as pool:
+        return list(pool.map(lambda url: scrape(url, timeout, max_bytes, clock), targets))
+
+
+@dataclass(frozen=True, slots=True)
+class DiscoveredTarget:
+    """A dcgm-exporter pod found through the Kubernetes API."""
+
+    url: str
+    namespace: str
+    pod: str
+
+
+def discover(core_api: Any, selector: str, port: int = DEFAULT_PORT,
+             path: str = DEFAULT_PATH) -> list[DiscoveredTarget]:
+    """Running dcgm-exporter pods selected by `selector`, as scrape targets.
+
+    `core_api` is a `kubernetes.client.CoreV1Api`; pods without an IP yet are skipped.
+    """
+    pods = core_api.list_pod_for_all_namespaces(label_selector=selector)
+    found: list[DiscoveredTarget] = []
+    for item in pods.items or []:
+        status = item.status
+        if status is None or status.phase != "Running" or not status.pod_ip:
+            continue
+        host = f"[{status.pod_ip}]" if ":" in status.pod_ip else status.pod_ip
+        found.append(DiscoveredTarget(f"http://{host}:{port}{path}",
+                                      item.metadata.namespace or "", item.metadata.name or ""))
+    return sorted(found, key=lambda target: target.url)
+
+
+def kubernetes_core_api(kubeconfig: str | None = None, context: str | None = None) -> Any:
+    """A CoreV1Api configured as the Kubernetes watch source is (in-cluster, else kubeconfig).
+
+    Raises SourceError naming the configuration that could not be loaded.
+    """
+    from kubernetes import client
+
+    from argoscope.exporter.sources.kubernetes import _api_client
+
+    return client.CoreV1Api(_api_client(kubeconfig, context))
