@@ -176,7 +176,8 @@ EXPORTER_EVENTS = define(
     "(LIST, ADDED, MODIFIED, DELETED, BOOKMARK).", "Exporter")
 EXPORTER_WATCH_RESTARTS = define(
     "argoscope_exporter_watch_restarts", "counter", ("resource", "reason"),
-    "Watches restarted, by reason (dropped, expired, error).", "Exporter")
+    "Watches restarted, by reason: closed (the server ended it), dropped (the connection "
+    "broke), expired (410 Gone: re-listed), error.", "Exporter")
 EXPORTER_LAST_EVENT_AGE = define(
     "argoscope_exporter_last_event_age_seconds", "gauge", ("resource",),
     "Seconds since the source last delivered anything (an event, a bookmark or a list) "

@@ -198,13 +198,17 @@ class Model:
             self.stats.skip("objects", "unknown_kind", f"kind {kind or '<none>'} is not Workflow or Pod")
 
     def resync(self, resource: str, objects: Iterable[Any], *, replay: bool) -> None:
-        """Apply a complete list and forget what it no longer holds (a re-list after 410 Gone)."""
+        """Apply a complete list and forget what it no longer holds (a re-list after 410 Gone).
+
+        Objects are applied one by one, each under the lock, so a long paged re-list never
+        blocks a scrape; only the final sweep of vanished objects holds the lock throughout.
+        """
+        seen: set[tuple[str, str]] = set()
+        for obj in objects:
+            self.apply(resource, "LIST", obj, replay=replay)
+            meta = mapping(mapping(obj).get("metadata"))
+            seen.add((text(meta.get("namespace")) or "default", text(meta.get("name"))))
         with self.lock:
-            seen: set[tuple[str, str]] = set()
-            for obj in objects:
-                self.apply(resource, "LIST", obj, replay=replay)
-                meta = mapping(mapping(obj).get("metadata"))
-                seen.add((text(meta.get("namespace")) or "default", text(meta.get("name"))))
             if resource == WORKFLOWS:
                 for key in [k for k in self._runs if k not in seen]:
                     self._delete_run(key)
