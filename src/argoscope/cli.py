@@ -19,6 +19,8 @@ SUBCOMMAND_MODULES: tuple[str, ...] = (
     "argoscope.exporter.cli",
     "argoscope.local.cli",
     "argoscope.generate",
+    "argoscope.checks.cli",
+    "argoscope.demo",
 )
 
 

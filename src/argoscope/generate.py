@@ -21,7 +21,25 @@ def _metrics_reference() -> dict[str, str]:
     return {"docs/metrics.md": render()}
 
 
-GENERATORS: list[Generator] = [_metrics_reference]
+def _kubernetes_manifests() -> dict[str, str]:
+    from argoscope.manifests import DASHBOARDS_DIR, render
+
+    # The dashboard ConfigMaps wrap the dashboards this same run generates, not the copies
+    # on disk, so one run brings both up to date.
+    prefix = DASHBOARDS_DIR + "/"
+    dashboards = {path.removeprefix(prefix): content
+                  for path, content in _grafana_dashboards().items()
+                  if path.startswith(prefix) and path.endswith(".json")}
+    return render(dashboards=dashboards)
+
+
+def _grafana_dashboards() -> dict[str, str]:
+    from argoscope.dashboards import render
+
+    return render()
+
+
+GENERATORS: list[Generator] = [_metrics_reference, _kubernetes_manifests, _grafana_dashboards]
 
 
 def outputs() -> dict[str, str]:

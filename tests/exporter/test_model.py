@@ -458,3 +458,19 @@ def test_live_pods_are_the_unfinished_existing_ones_with_their_step(model: Model
     clock.now += model.config.deleted_pod_retention_seconds + 1
     model.prune()
     assert model.pod_count() == 0
+
+
+def test_a_relist_forgets_only_its_own_sources_objects(model: Model) -> None:
+    model.apply(WORKFLOWS, "ADDED", workflow("local-run", []), origin="local")
+    model.apply(PODS, "ADDED", pod("local-run", "local-run-1"), origin="local")
+    cluster_run = workflow("cluster-run", [], phase="Running")
+    model.resync(WORKFLOWS, [cluster_run], replay=False, origin="kubernetes")
+    model.resync(PODS, [], replay=False, origin="kubernetes")
+    s = scrape(model)
+    assert total(s, "argoscope_workflow_run_info", workflow="local-run") == 1
+    assert total(s, "argoscope_workflow_run_info", workflow="cluster-run") == 1
+    assert {p.pod for p in model.live_pods()} == {"local-run-1"}
+    model.resync(WORKFLOWS, [], replay=False, origin="kubernetes")
+    s = scrape(model)
+    assert total(s, "argoscope_workflows", phase="Running") == 0
+    assert total(s, "argoscope_workflows", phase="Succeeded") == 1  # local-run stays

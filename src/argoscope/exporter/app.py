@@ -93,8 +93,11 @@ def build_exporter(args: argparse.Namespace) -> Exporter:
 
 
 def _add_observers(model: Model, args: argparse.Namespace) -> None:
-    """Attach node observers (the check-results reader once it exists)."""
-    return None
+    """Attach node observers: the reader of `argoscope-checks` documents."""
+    from argoscope.exporter.checkdocs import CheckDocuments
+
+    model.observers.append(
+        CheckDocuments(model.stats, max_series=model.config.max_series_per_family))
 
 
 def _add_collectors(exporter: Exporter, args: argparse.Namespace) -> None:

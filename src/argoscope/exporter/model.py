@@ -86,6 +86,7 @@ class _Run:
     finished: float | None = None
     offloaded: bool = False
     counted: bool = False
+    origin: str = ""
     counted_nodes: set[str] = field(default_factory=set)
     # node id -> (step, template) for work nodes: attributes pods (and GPUs) to steps.
     steps: dict[str, tuple[str, str]] = field(default_factory=dict)
@@ -101,6 +102,7 @@ class _Pod:
     facts: PodFacts
     last_waiting: str = ""
     deleted_at: float | None = None
+    origin: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,10 +166,13 @@ class Model:
 
     # --- input ---------------------------------------------------------------------------
 
-    def apply(self, resource: str, event: str, obj: Any, *, replay: bool = False) -> None:
+    def apply(self, resource: str, event: str, obj: Any, *, replay: bool = False,
+              origin: str = "") -> None:
         """Apply one watch event (ADDED, MODIFIED, DELETED) or listed object.
 
-        A malformed object is skipped, counted and logged once; it never raises.
+        `origin` names the source that delivered it, so a re-list by one source forgets only
+        that source's objects. A malformed object is skipped, counted and logged once; it never
+        raises.
         """
         self.stats.event(resource, event)
         try:
@@ -175,9 +180,9 @@ class Model:
                 raise MalformedObject(f"expected an object, got {type(obj).__name__}")
             with self.lock:
                 if resource == WORKFLOWS:
-                    self._apply_workflow(event, obj, replay)
+                    self._apply_workflow(event, obj, replay, origin)
                 elif resource == PODS:
-                    self._apply_pod(event, obj)
+                    self._apply_pod(event, obj, origin)
                 else:
                     raise MalformedObject(f"unknown resource {resource!r}")
         except MalformedObject as error:
@@ -197,30 +202,37 @@ class Model:
         else:
             self.stats.skip("objects", "unknown_kind", f"kind {kind or '<none>'} is not Workflow or Pod")
 
-    def resync(self, resource: str, objects: Iterable[Any], *, replay: bool) -> None:
+    def resync(self, resource: str, objects: Iterable[Any], *, replay: bool,
+               origin: str = "") -> None:
         """Apply a complete list and forget what it no longer holds (a re-list after 410 Gone).
+
+        Only objects that came from the same `origin` are forgotten: another source's objects
+        are not in this list and must stay.
 
         Objects are applied one by one, each under the lock, so a long paged re-list never
         blocks a scrape; only the final sweep of vanished objects holds the lock throughout.
         """
         seen: set[tuple[str, str]] = set()
         for obj in objects:
-            self.apply(resource, "LIST", obj, replay=replay)
+            self.apply(resource, "LIST", obj, replay=replay, origin=origin)
             meta = mapping(mapping(obj).get("metadata"))
             seen.add((text(meta.get("namespace")) or "default", text(meta.get("name"))))
         with self.lock:
             if resource == WORKFLOWS:
-                for key in [k for k in self._runs if k not in seen]:
+                for key in [k for k, r in self._runs.items()
+                            if k not in seen and r.origin == origin]:
                     self._delete_run(key)
             elif resource == PODS:
-                gone = [k for k, p in self._pods.items() if k not in seen and p.deleted_at is None]
+                gone = [k for k, p in self._pods.items()
+                        if k not in seen and p.deleted_at is None and p.origin == origin]
                 for key in gone:
                     self._pods[key].deleted_at = self.clock()
                     self._index_pod(key, self._pods[key])
 
     # --- workflows -----------------------------------------------------------------------
 
-    def _apply_workflow(self, event: str, obj: Mapping[str, Any], replay: bool) -> None:
+    def _apply_workflow(self, event: str, obj: Mapping[str, Any], replay: bool,
+                        origin: str) -> None:
         kind = obj.get("kind")
         if kind not in (None, "Workflow"):
             raise MalformedObject(f"kind {kind!r} is not Workflow")
@@ -258,6 +270,7 @@ class Model:
         nodes = {} if offloaded else decode_nodes(status)
         # Parse everything before changing state, so a malformed object changes nothing.
         self._runs[key] = run
+        run.origin = origin
         run.phase, run.started, run.finished, run.offloaded = phase, started, finished, offloaded
         self._apply_nodes(run, nodes, count=not replay)
         if phase in RUN_FINISHED and not run.counted:
@@ -359,7 +372,7 @@ class Model:
 
     # --- pods ----------------------------------------------------------------------------
 
-    def _apply_pod(self, event: str, obj: Mapping[str, Any]) -> None:
+    def _apply_pod(self, event: str, obj: Mapping[str, Any], origin: str) -> None:
         kind = obj.get("kind")
         if kind not in (None, "Pod"):
             raise MalformedObject(f"kind {kind!r} is not Pod")
@@ -390,6 +403,7 @@ class Model:
             self._pods[key] = pod
             self._pods_by_node[(namespace, workflow, pod.node_id)] = pod
         pod.facts = facts
+        pod.origin = origin
         pod.deleted_at = None
         if facts.waiting_reason:
             pod.last_waiting = facts.waiting_reason

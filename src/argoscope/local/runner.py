@@ -483,6 +483,12 @@ class LocalRun:
         for item in body.get("env") or []:
             env[str(item["name"])] = as_text(item.get("value", ""))
         env["ARGOSCOPE_LOCAL_NODE_DIR"] = str(node_dir)
+        # The identity Argo's controller gives every step's containers, so check results,
+        # logs and traces carry the same run and node locally as on a cluster.
+        env["ARGO_WORKFLOW_NAME"] = str(self.global_scope.get("workflow.name", ""))
+        env["ARGO_NODE_ID"] = node.id
+        env["ARGO_POD_NAME"] = node.pod or ""
+        env["ARGO_TEMPLATE"] = json.dumps(template)
         env[PATH_MAP_ENV] = json.dumps(paths.as_env())
         cwd = Path(body["workingDir"]) if body.get("workingDir") else node_dir
         if not cwd.is_dir():

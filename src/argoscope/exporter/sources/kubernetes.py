@@ -164,7 +164,7 @@ class KubernetesSource:
             if unless_past is not None and group.generation != unless_past:
                 return
             items = (item for stream in group.streams for item in self._pages(stream))
-            self.model.resync(group.resource, items, replay=replay)
+            self.model.resync(group.resource, items, replay=replay, origin=self.name)
             group.generation += 1
 
     def _pages(self, stream: _Stream) -> Iterator[Any]:
@@ -295,7 +295,7 @@ class KubernetesSource:
             if kind == "BOOKMARK":
                 self.model.stats.event(stream.resource, "BOOKMARK")
             else:
-                self.model.apply(stream.resource, kind, obj, replay=False)
+                self.model.apply(stream.resource, kind, obj, replay=False, origin=self.name)
             version = text(mapping(obj.get("metadata")).get("resourceVersion"))
             if version:
                 stream.resource_version = version

@@ -1,0 +1,147 @@
+"""The API step code uses: collect checks during a step, emit them once at its end."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Literal
+
+from argoscope.checks import emit as emission
+from argoscope.checks import telemetry
+from argoscope.checks.gates import gate as make_gate
+from argoscope.checks.identity import RunIdentity
+from argoscope.checks.results import CheckFailed, CheckResult, FeatureResult, Severity, verdict
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+log = logging.getLogger("argoscope.checks")
+
+
+def drift_result(name: str, features: list[FeatureResult], drift_share: float,
+                 severity: Severity) -> CheckResult:
+    """A drift check's result: the share of drifted features against `drift_share`."""
+    drifted = sum(1 for feature in features if feature.drifted)
+    share = drifted / len(features)
+    return CheckResult(name, "drift", verdict(share < drift_share, severity), share, drift_share,
+                       severity, f"{drifted} of {len(features)} features drifted",
+                       features=features,
+                       details={"drifted_count": float(drifted), "feature_count": float(len(features))})
+
+
+class Checks:
+    """The checks of one pipeline step.
+
+    Use it as a context manager (emits on exit) or call :meth:`emit` yourself::
+
+        with Checks(step="validate") as checks:
+            checks.expect(frame, "suite.json")
+            checks.drift(reference, frame)
+            checks.gate("accuracy", 0.91, ">", 0.85)
+
+    Emission writes the `argoscope-checks` document, one file per gate, JSON log lines and,
+    when `OTEL_*` names an exporter, spans and metrics; none of it can fail the step. A
+    critical check that failed makes :meth:`emit` raise :class:`CheckFailed` (so the step
+    exits non-zero); warning-severity checks only report.
+    """
+
+    def __init__(self, step: str = "", *, path: str | Path | None = None,
+                 outputs_dir: str | Path | None = None,
+                 env: Mapping[str, str] | None = None) -> None:
+        self.identity = RunIdentity.from_env(env, step=step)
+        self.path = Path(path) if path is not None else emission.document_path(env)
+        self.outputs_dir = (Path(outputs_dir) if outputs_dir is not None
+                            else emission.outputs_dir(env) if path is None else self.path.parent)
+        self._env = env
+        self.results: list[CheckResult] = []
+        self.emitted = False
+
+    def add(self, result: CheckResult) -> CheckResult:
+        """Record a result computed elsewhere."""
+        self.results.append(result)
+        return result
+
+    def expect(self, frame: pd.DataFrame, suite: Any,
+               engine: Literal["auto", "native", "ge"] = "auto") -> list[CheckResult]:
+        """Run an expectation suite (GE JSON path, dict, list or ExpectationSuite) on `frame`.
+
+        A suite that cannot run at all is recorded as one critical `error` result.
+        """
+        from argoscope.checks.expect import validate
+
+        try:
+            results = validate(frame, suite, engine)
+        except Exception as exc:  # recorded as an error result, raised at emit
+            name = getattr(suite, "name", None) or (Path(suite).stem if isinstance(
+                suite, (str, Path)) else "expectations")
+            results = [CheckResult(str(name), "expectation", "error", message=str(exc))]
+        self.results.extend(results)
+        return results
+
+    def drift(self, reference: pd.DataFrame, current: pd.DataFrame, *, name: str = "drift",
+              columns: Sequence[str] | None = None,
+              engine: Literal["native", "evidently"] = "native", method: str | None = None,
+              threshold: float | None = None,
+              per_column_method: Mapping[str, str] | None = None,
+              per_column_threshold: Mapping[str, float] | None = None,
+              drift_share: float = 0.5, severity: Severity = "critical",
+              report_path: str | Path | None = None) -> CheckResult:
+        """Compare `current` with `reference` column by column, as Evidently's DataDriftPreset.
+
+        Fails when at least `drift_share` of the columns drifted. `engine="evidently"` runs
+        Evidently itself and can keep its full JSON report at `report_path`.
+        """
+        try:
+            if engine == "evidently":
+                from argoscope.checks import drift_evidently
+
+                features = drift_evidently.run(
+                    reference, current, columns, method=method, threshold=threshold,
+                    per_column_method=per_column_method,
+                    per_column_threshold=per_column_threshold, drift_share=drift_share,
+                    report_path=report_path)
+            else:
+                from argoscope.checks import drift_native
+
+                features = drift_native.dataset_drift(
+                    reference, current, columns, method=method, threshold=threshold,
+                    per_column_method=per_column_method,
+                    per_column_threshold=per_column_threshold)
+            result = drift_result(name, features, drift_share, severity)
+        except Exception as exc:  # recorded as an error result, raised at emit
+            result = CheckResult(name, "drift", "error", threshold=drift_share,
+                                 severity=severity, message=str(exc))
+        return self.add(result)
+
+    def gate(self, name: str, value: float, op: str, threshold: float,
+             severity: Severity = "critical") -> CheckResult:
+        """Gate a model metric, e.g. ``gate("accuracy", 0.91, ">", 0.85)``; also written as a
+        file named after the gate, for a DAG `when:`."""
+        return self.add(make_gate(name, value, op, threshold, severity))
+
+    @property
+    def failures(self) -> list[CheckResult]:
+        """Results that fail the step: critical checks that failed or errored."""
+        return [result for result in self.results if result.blocking]
+
+    def emit(self, *, raise_on_failure: bool = True) -> list[CheckResult]:
+        """Write everything out once; raise CheckFailed when a critical check failed."""
+        if not self.emitted:
+            self.emitted = True
+            emission.write_document(self.results, self.path)
+            emission.write_gates(self.results, self.outputs_dir)
+            emission.log_results(self.results, self.identity)
+            telemetry.export(self.results, self.identity, self._env)
+        if raise_on_failure and self.failures:
+            raise CheckFailed(self.failures)
+        return self.results
+
+    def __enter__(self) -> Checks:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        # Emit even when the step body raised: what ran is still reported; its error wins.
+        self.emit(raise_on_failure=kind is None)

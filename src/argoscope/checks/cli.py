@@ -1,0 +1,149 @@
+"""`argoscope check expect|drift`: run checks on CSV or Parquet files.
+
+Exit codes: 0 all critical checks passed, 1 a critical check failed, 2 bad input (a missing
+or unreadable file, an unknown column, empty data).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from argoscope.checks.results import CheckResult
+
+
+def register(subparsers: Any) -> None:
+    """Add `check` with its `expect` and `drift` subcommands."""
+    parser = subparsers.add_parser("check", help="run data checks on CSV or Parquet files",
+                                   description=__doc__,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="check_command", metavar="CHECK", required=True)
+
+    expect = commands.add_parser("expect", help="validate a file against an expectation suite")
+    expect.add_argument("--suite", required=True, help="Great Expectations suite JSON")
+    expect.add_argument("data", help="CSV or Parquet file")
+    expect.add_argument("--engine", choices=("auto", "native", "ge"), default="auto",
+                        help="native, Great Expectations, or native when it can (default)")
+    expect.add_argument("--out", help="write the argoscope-checks document here")
+    expect.set_defaults(handler=run_expect)
+
+    drift = commands.add_parser("drift", help="compare a current file with a reference")
+    drift.add_argument("--reference", required=True, help="reference CSV or Parquet file")
+    drift.add_argument("--current", required=True, help="current CSV or Parquet file")
+    drift.add_argument("--engine", choices=("native", "evidently"), default="native")
+    drift.add_argument("--columns", help="comma-separated columns (default: all reference columns)")
+    drift.add_argument("--method", help="test for every column (default: Evidently's choice)")
+    drift.add_argument("--threshold", type=float, help="threshold for every column")
+    drift.add_argument("--drift-share", type=float, default=0.5,
+                       help="share of drifted columns that fails the check (default 0.5)")
+    drift.add_argument("--name", default="drift", help="check name (default: drift)")
+    drift.add_argument("--report", help="with --engine evidently: keep its JSON report here")
+    drift.add_argument("--out", help="write the argoscope-checks document here")
+    drift.set_defaults(handler=run_drift)
+
+
+def read_table(path_text: str) -> pd.DataFrame:
+    """Read a CSV or Parquet file; CheckInputError names the file when it cannot be used."""
+    import pandas as pd
+
+    from argoscope.checks.results import CheckInputError
+
+    path = Path(path_text)
+    if not path.is_file():
+        raise CheckInputError(f"{path}: file not found")
+    parquet = path.suffix.lower() in (".parquet", ".pq")
+    try:
+        frame = pd.read_parquet(path) if parquet else pd.read_csv(path)
+    except Exception as exc:  # any reader failure is bad input
+        kind = "Parquet" if parquet else "CSV"
+        raise CheckInputError(f"{path}: cannot read as {kind} ({exc})") from None
+    if frame.empty:
+        raise CheckInputError(f"{path}: no rows")
+    return frame
+
+
+def _cell(value: float | None) -> str:
+    return "-" if value is None else f"{value:.6g}"
+
+
+def render(results: list[CheckResult]) -> str:
+    """A plain-text table: one row per check, then one per drift feature."""
+    rows = [("CHECK", "KIND", "STATUS", "SEVERITY", "VALUE", "THRESHOLD", "MESSAGE")]
+    for r in results:
+        rows.append((r.check, r.kind, r.status.upper(), r.severity, _cell(r.value),
+                     _cell(r.threshold), r.message))
+        for f in r.features:
+            rows.append((f"  {f.feature}", f.method, "DRIFT" if f.drifted else "ok", "",
+                         _cell(f.score), _cell(f.threshold), ""))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False))
+             + "  " + row[-1] for row in rows]
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def _finish(results: list[CheckResult], out: str | None) -> int:
+    from argoscope.checks.emit import write_document
+
+    print(render(results))
+    if out and not write_document(results, Path(out)):
+        print(f"error: could not write {out}", file=sys.stderr)
+        return 2
+    return 1 if any(result.blocking for result in results) else 0
+
+
+def run_expect(args: argparse.Namespace) -> int:
+    """Handler of `argoscope check expect`."""
+    from argoscope.checks.expect import validate
+    from argoscope.checks.results import CheckInputError
+
+    try:
+        frame = read_table(args.data)
+        results = validate(frame, args.suite, args.engine)
+    except CheckInputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return _finish(results, args.out)
+
+
+def run_drift(args: argparse.Namespace) -> int:
+    """Handler of `argoscope check drift`."""
+    from argoscope.checks.api import drift_result
+    from argoscope.checks.results import CheckInputError
+
+    columns = [c.strip() for c in args.columns.split(",") if c.strip()] if args.columns else None
+    try:
+        reference = read_table(args.reference)
+        current = read_table(args.current)
+        if args.engine == "evidently":
+            from argoscope.checks import drift_evidently
+
+            features = drift_evidently.run(reference, current, columns, method=args.method,
+                                           threshold=args.threshold,
+                                           drift_share=args.drift_share,
+                                           report_path=args.report)
+        else:
+            from argoscope.checks import drift_native
+
+            features = drift_native.dataset_drift(reference, current, columns,
+                                                  method=args.method, threshold=args.threshold)
+    except CheckInputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return _finish([drift_result(args.name, features, args.drift_share, "critical")], args.out)
+
+
+def main(argv: list[str] | None = None) -> int:  # pragma: no cover - `argoscope check` is the entry
+    """Run `check` on its own (python -m argoscope.checks.cli)."""
+    parser = argparse.ArgumentParser(prog="argoscope")
+    register(parser.add_subparsers())
+    args = parser.parse_args(argv)
+    return int(args.handler(args))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,88 @@
+"""The Great Expectations engine: runs a suite through GE 1.x on a pandas DataFrame.
+
+GE is imported here only, when this engine is first used. Only counts and numeric observed
+values are read from GE's results: `partial_unexpected_list` and other raw values are dropped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+from typing import Any
+
+import pandas as pd
+
+from argoscope.checks.expect_native import Outcome
+from argoscope.checks.suites import Expectation
+
+_INDEX_KEY = "argoscope_index"
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value)
+
+
+def _outcome(raw: Any) -> tuple[Outcome, str]:
+    result = raw.result or {}
+    error = ""
+    info = raw.exception_info or {}
+    if isinstance(info, dict) and info.get("raised_exception"):
+        error = str(info.get("exception_message") or "GE raised an exception")
+    observed = _number(result.get("observed_value"))
+    if isinstance(result.get("observed_value"), list):
+        # expect_table_columns_to_match_set observes column names: keep only how many differ.
+        details = result.get("details")
+        mismatched = details.get("mismatched") if isinstance(details, dict) else None
+        observed = float(sum(len(v) for v in mismatched.values() if isinstance(v, list))) \
+            if isinstance(mismatched, dict) else 0.0
+    percent = _number(result.get("unexpected_percent"))
+    if percent is not None and math.isnan(percent):
+        percent = None
+    return Outcome(bool(raw.success), _number(result.get("element_count")),
+                   _number(result.get("missing_count")), _number(result.get("unexpected_count")),
+                   percent, observed), error
+
+
+def run(frame: pd.DataFrame, expectations: list[Expectation]) -> list[tuple[Outcome, str]]:
+    """Validate `frame` against `expectations` with GE; one (outcome, error) per expectation."""
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+    import great_expectations as gx
+    from great_expectations.expectations.expectation_configuration import (
+        ExpectationConfiguration,
+    )
+
+    context = gx.get_context(mode="ephemeral")
+    with contextlib.suppress(Exception):  # cosmetic only; older configs lack the setting
+        context.variables.progress_bars = {"globally": False}  # type: ignore[assignment]
+    source = context.data_sources.add_pandas("argoscope")
+    asset = source.add_dataframe_asset("frame")
+    batch = asset.add_batch_definition_whole_dataframe("whole").get_batch(
+        batch_parameters={"dataframe": frame})
+    # GE keeps one expectation per type and domain in a suite: repeats go to further suites.
+    rounds: list[list[int]] = []
+    seen: dict[tuple[str, str | None], int] = {}
+    for index, exp in enumerate(expectations):
+        key = (exp.type, exp.column)
+        position = seen.get(key, 0)
+        seen[key] = position + 1
+        if position == len(rounds):
+            rounds.append([])
+        rounds[position].append(index)
+    found: dict[int, tuple[Outcome, str]] = {}
+    for number, indexes in enumerate(rounds):
+        suite = gx.ExpectationSuite(name=f"argoscope-{number}")
+        for index in indexes:
+            config = expectations[index].to_ge()
+            config["meta"][_INDEX_KEY] = index  # GE reorders results: find ours by index
+            suite.add_expectation_configuration(ExpectationConfiguration(**config))
+        validation = batch.validate(suite, result_format="SUMMARY")
+        for raw in validation.results:
+            found_config = raw.expectation_config
+            if found_config is None:
+                continue
+            found[int(found_config.meta[_INDEX_KEY])] = _outcome(raw)
+    return [found.get(i, (Outcome(False), "GE returned no result")) for i in
+            range(len(expectations))]

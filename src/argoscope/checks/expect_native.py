@@ -1,0 +1,195 @@
+"""The native expectation engine: GE's common expectation types, vectorised with pandas.
+
+Semantics follow Great Expectations 1.x: column-map expectations skip missing values
+(`unexpected_percent` is of the non-missing values, except for not-null), `mostly` is the
+share of considered values that must pass, and no considered values means success.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from argoscope.checks.results import CheckInputError
+from argoscope.checks.suites import Expectation
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What an engine found for one expectation; numbers only, never data values."""
+
+    success: bool
+    element_count: float | None = None
+    missing_count: float | None = None
+    unexpected_count: float | None = None
+    unexpected_percent: float | None = None
+    observed_value: float | None = None
+
+
+def _mostly_success(considered: int, unexpected: int, mostly: float) -> bool:
+    if considered == 0:
+        return True
+    return bool((considered - unexpected) / considered >= mostly)
+
+
+def _map(frame: pd.DataFrame, exp: Expectation,
+         is_expected: Callable[[pd.Series], pd.Series]) -> Outcome:
+    column = _column(frame, exp)
+    missing = column.isna()
+    present = column[~missing]
+    unexpected = int((~is_expected(present).astype(bool)).sum())
+    considered = len(present)
+    percent = 100.0 * unexpected / considered if considered else None  # GE: undefined
+    mostly = float(exp.kwargs.get("mostly", 1.0))
+    return Outcome(_mostly_success(considered, unexpected, mostly), float(len(column)),
+                   float(missing.sum()), float(unexpected), percent)
+
+
+def _column(frame: pd.DataFrame, exp: Expectation) -> pd.Series:
+    name = exp.column
+    if name is None:
+        raise CheckInputError(f"{exp.type}: needs a 'column'")
+    if name not in frame.columns:
+        raise CheckInputError(f"{exp.type}: column {name!r} is not in the data")
+    return frame[name]
+
+
+def _bounds(value: float | int, kwargs: dict[str, Any]) -> bool:
+    low, high = kwargs.get("min_value"), kwargs.get("max_value")
+    if low is not None and (value <= low if kwargs.get("strict_min") else value < low):
+        return False
+    return not (high is not None
+                and (value >= high if kwargs.get("strict_max") else value > high))
+
+
+def _between_mask(kwargs: dict[str, Any]) -> Callable[[pd.Series], pd.Series]:
+    def mask(values: pd.Series) -> pd.Series:
+        ok = pd.Series(True, index=values.index)
+        low, high = kwargs.get("min_value"), kwargs.get("max_value")
+        if low is not None:
+            ok &= values > low if kwargs.get("strict_min") else values >= low
+        if high is not None:
+            ok &= values < high if kwargs.get("strict_max") else values <= high
+        return ok
+    return mask
+
+
+def not_null(frame: pd.DataFrame, exp: Expectation) -> Outcome:
+    column = _column(frame, exp)
+    unexpected = int(column.isna().sum())
+    total = len(column)
+    mostly = float(exp.kwargs.get("mostly", 1.0))
+    percent = 100.0 * unexpected / total if total else 0.0
+    # Missing values are what this expectation is about, so none are excluded.
+    return Outcome(_mostly_success(total, unexpected, mostly), float(total), None,
+                   float(unexpected), percent)
+
+
+def between(frame: pd.DataFrame, exp: Expectation) -> Outcome:
+    if exp.kwargs.get("min_value") is None and exp.kwargs.get("max_value") is None:
+        raise CheckInputError(f"{exp.type}: needs min_value or max_value")
+    return _map(frame, exp, _between_mask(exp.kwargs))
+
+
+def in_set(frame: pd.DataFrame, exp: Expectation) -> Outcome:
+    value_set = exp.kwargs.get("value_set")
+    if not isinstance(value_set, (list, tuple, set)):
+        raise CheckInputError(f"{exp.type}: value_set must be a list")
+    return _map(frame, exp, lambda values: values.isin(list(value_set)))
+
+
+def unique(frame: pd.DataFrame, exp: Expectation) -> Outcome:
+    # Every member of a duplicated group is unexpected, as in GE.
+    return _map(frame, exp, lambda values: ~values.duplicated(keep=False))
+
+
+def match_regex(frame: pd.DataFrame, exp: Expectation) -> Outcome:
+    pattern = exp.kwargs.get("regex")
+    if not isinstance(pattern, str):
+        raise CheckInputError(f"{exp.type}: needs a 'regex' string")
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise CheckInputError(f"{exp.type}: invalid regex ({exc})") from None
+    return _map(frame, exp, lambda values: values.astype(str).str.contains(pattern, regex=True))
+
+
+def of_type(frame: pd.DataFrame, exp: Expectation) -> Outcome:
+    column = _column(frame, exp)
+    wanted = str(exp.kwargs.get("type_"))
+    observed = column.dtype.type.__name__
+    try:
+        same = np.dtype(wanted) == column.dtype
+    except TypeError:
+        same = False
+    return Outcome(bool(same or observed == wanted))
+
+
+def row_count(frame: pd.DataFrame, exp: Expectation) -> Outcome:
+    count = len(frame)
+    return Outcome(_bounds(count, exp.kwargs), observed_value=float(count))
+
+
+def column_set(frame: pd.DataFrame, exp: Expectation) -> Outcome:
+    wanted = exp.kwargs.get("column_set")
+    if not isinstance(wanted, (list, tuple, set)):
+        raise CheckInputError(f"{exp.type}: column_set must be a list")
+    present = {str(c) for c in frame.columns}
+    wanted_set = {str(c) for c in wanted}
+    exact = exp.kwargs.get("exact_match", True)
+    ok = present == wanted_set if exact in (True, None) else wanted_set <= present
+    mismatched = len(present ^ wanted_set)  # GE reports extra and missing columns alike
+    return Outcome(ok, observed_value=float(mismatched))
+
+
+def _statistic(frame: pd.DataFrame, exp: Expectation, stat: str) -> Outcome:
+    column = _column(frame, exp)
+    if not pd.api.types.is_numeric_dtype(column):
+        raise CheckInputError(f"{exp.type}: column {exp.column!r} is not numeric")
+    value = float(column.mean() if stat == "mean" else column.median())
+    if np.isnan(value):
+        return Outcome(False, observed_value=None)
+    return Outcome(_bounds(value, exp.kwargs), observed_value=value)
+
+
+def mean(frame: pd.DataFrame, exp: Expectation) -> Outcome:
+    return _statistic(frame, exp, "mean")
+
+
+def median(frame: pd.DataFrame, exp: Expectation) -> Outcome:
+    return _statistic(frame, exp, "median")
+
+
+NATIVE: dict[str, Callable[[pd.DataFrame, Expectation], Outcome]] = {
+    "expect_column_values_to_not_be_null": not_null,
+    "expect_column_values_to_be_between": between,
+    "expect_column_values_to_be_in_set": in_set,
+    "expect_column_values_to_be_unique": unique,
+    "expect_column_values_to_be_of_type": of_type,
+    "expect_column_values_to_match_regex": match_regex,
+    "expect_table_row_count_to_be_between": row_count,
+    "expect_table_columns_to_match_set": column_set,
+    "expect_column_mean_to_be_between": mean,
+    "expect_column_median_to_be_between": median,
+}
+
+
+def supports(exp: Expectation, frame: pd.DataFrame) -> bool:
+    """True when the native engine reproduces GE for this expectation on this frame."""
+    if exp.type not in NATIVE:
+        return False
+    if exp.type == "expect_column_values_to_be_of_type":
+        # GE checks object columns value by value with Python types: leave those to GE.
+        column = exp.column
+        return column is not None and column in frame.columns and frame[column].dtype != object
+    return True
+
+
+def run(frame: pd.DataFrame, exp: Expectation) -> Outcome:
+    """Evaluate one supported expectation on `frame`."""
+    return NATIVE[exp.type](frame, exp)

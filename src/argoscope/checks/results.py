@@ -1,0 +1,103 @@
+"""The check-result model and the `argoscope.checks/v1` document (see DESIGN.md)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+SCHEMA = "argoscope.checks/v1"
+Status = Literal["passed", "warning", "failed", "error"]
+Severity = Literal["critical", "warning"]
+STATUSES: tuple[str, ...] = ("passed", "warning", "failed", "error")
+SEVERITIES: tuple[str, ...] = ("critical", "warning")
+# Messages are summaries; anything longer is cut so the document stays small.
+MAX_MESSAGE = 300
+
+
+def verdict(ok: bool, severity: Severity) -> Status:
+    """The status of a check that ran: a failure of a warning-severity check is a warning."""
+    if ok:
+        return "passed"
+    return "failed" if severity == "critical" else "warning"
+
+
+def finite_or_none(value: float | None) -> float | None:
+    """JSON has no NaN or infinity: such values are written as null."""
+    if value is None:
+        return None
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
+@dataclass(slots=True)
+class FeatureResult:
+    """One feature's drift: its method, score, threshold and verdict."""
+
+    feature: str
+    method: str
+    score: float
+    threshold: float
+    drifted: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        """The feature entry of the document."""
+        return {"feature": self.feature, "method": self.method,
+                "score": finite_or_none(self.score), "threshold": self.threshold,
+                "drifted": self.drifted}
+
+
+@dataclass(slots=True)
+class CheckResult:
+    """One check's outcome, as written to the document, logged and traced."""
+
+    check: str
+    kind: str
+    status: Status
+    value: float | None = None
+    threshold: float | None = None
+    severity: Severity = "critical"
+    message: str = ""
+    op: str | None = None
+    features: list[FeatureResult] = field(default_factory=list)
+    # Engine-specific counts (element_count, unexpected_count, ...): numbers only, never data.
+    details: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def blocking(self) -> bool:
+        """True when this result must fail the step: a critical check that failed or errored."""
+        return self.severity == "critical" and self.status in ("failed", "error")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The result entry of the document (no raw data values ever appear here)."""
+        out: dict[str, Any] = {"check": self.check, "kind": self.kind, "status": self.status,
+                               "value": finite_or_none(self.value),
+                               "threshold": finite_or_none(self.threshold),
+                               "severity": self.severity}
+        if self.message:
+            out["message"] = self.message[:MAX_MESSAGE]
+        if self.op is not None:
+            out["op"] = self.op
+        if self.features:
+            out["features"] = [feature.to_dict() for feature in self.features]
+        if self.details:
+            out["details"] = {k: finite_or_none(v) for k, v in self.details.items()}
+        return out
+
+
+def document(results: list[CheckResult]) -> dict[str, Any]:
+    """The whole `argoscope-checks` document for a list of results."""
+    return {"schema": SCHEMA, "results": [result.to_dict() for result in results]}
+
+
+class CheckFailed(RuntimeError):
+    """Raised at the end of a step when a critical check failed; carries the blocking results."""
+
+    def __init__(self, failures: list[CheckResult]) -> None:
+        self.failures = failures
+        names = ", ".join(f"{r.check} ({r.status})" for r in failures)
+        super().__init__(f"critical checks failed: {names}")
+
+
+class CheckInputError(ValueError):
+    """Bad input to a check: a missing file or column, empty data, an unknown expectation."""

@@ -1,0 +1,379 @@
+"""`argoscope demo [--serve] [--state-dir DIR]`: the whole stack on one machine.
+
+Runs the reference pipeline (`manifests/pipeline/`) three times with the local runner: a
+healthy run that deploys, a drifted run whose drift check and accuracy gate fail so the
+deployment is skipped, and a faulty run whose ingestion crashes until its retries run out.
+The exporter follows the state directory (`--source local:DIR`); Prometheus and Alertmanager
+run with the shipped rules and configuration when they are installed. Then it prints what
+happened and where to look; `--serve` keeps everything running until Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from argoscope import demo_services as services
+
+PIPELINE = "ml-reference-pipeline"
+WORKFLOW_FILE = Path("manifests/pipeline/workflow.yaml")
+RULES_DIR = Path("alerts/rules")
+ALERTMANAGER_CONFIG = Path("alerts/alertmanager/alertmanager.yml")
+DEFAULT_STATE_DIR = Path("demo-state")
+INSTALL_HINT = ("install them to see alerts: `make tools` (Debian/Ubuntu, as root: apt-get "
+                "install prometheus prometheus-alertmanager), or put the official release "
+                "binaries from https://prometheus.io/download/ on PATH; then rerun")
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One demo run: its workflow parameters and what it should show."""
+
+    name: str
+    parameters: Mapping[str, str]
+    shows: str
+
+
+SCENARIOS: tuple[Scenario, ...] = (
+    Scenario("healthy", {}, "all checks pass; the model is deployed"),
+    Scenario("drifted", {"shift-features": "mean *", "shift-scale": "3"},
+             "the incoming batch drifted: drift check and accuracy gate fail, deployment skipped"),
+    Scenario("faulty", {"crash": "permanent"},
+             "ingestion crashes on every attempt: retries run out, the run fails"),
+)
+# What the three scenarios make the shipped rules fire.
+EXPECTED_ALERTS = frozenset({"PipelineRunFailed", "PipelineDriftDetected",
+                             "PipelineModelGateFailed"})
+
+
+@dataclass
+class RunReport:
+    """One finished demo run, read back from the state directory."""
+
+    scenario: Scenario
+    workflow: str
+    phase: str
+    duration: float
+    steps: dict[str, str] = field(default_factory=dict)
+    retries: dict[str, int] = field(default_factory=dict)
+    checks: dict[str, list[str]] = field(default_factory=dict)  # status -> "step/check"
+
+
+def find_repo(start: Path | None = None) -> Path:
+    """The checkout holding the manifests and rules: the working directory or one above it,
+    else the one this module was installed from (an editable install)."""
+    candidates = [start or Path.cwd(), *(start or Path.cwd()).parents,
+                  Path(__file__).resolve().parents[2]]
+    for folder in candidates:
+        if (folder / WORKFLOW_FILE).is_file():
+            return folder
+    raise FileNotFoundError(f"{WORKFLOW_FILE} not found from {Path.cwd()}: run the demo in an "
+                            "argoscope checkout")
+
+
+def read_report(scenario: Scenario, workflow_path: Path) -> RunReport:
+    """Steps, retries and check results of one run, from its Workflow object."""
+    workflow = json.loads(workflow_path.read_text(encoding="utf-8"))
+    status = workflow.get("status") or {}
+    nodes = list((status.get("nodes") or {}).values())
+    started = _epoch(status.get("startedAt"))
+    finished = _epoch(status.get("finishedAt"))
+    report = RunReport(scenario, workflow["metadata"]["name"], str(status.get("phase")),
+                       max(0.0, finished - started))
+    for node in nodes:
+        name = str(node.get("displayName", ""))
+        if node.get("type") in ("Retry", "Skipped") or (
+                node.get("type") == "Pod" and "(" not in name):
+            report.steps[name] = str(node.get("phase"))
+        if node.get("type") == "Retry":
+            report.retries[name] = max(0, len(node.get("children") or []) - 1)
+        if node.get("type") != "Pod":
+            continue
+        for parameter in (node.get("outputs") or {}).get("parameters") or []:
+            if parameter.get("name") != "argoscope-checks":
+                continue
+            try:
+                results = json.loads(parameter.get("value") or "{}").get("results") or []
+            except (json.JSONDecodeError, AttributeError):
+                continue
+            step = name.split("(")[0]
+            for result in results:
+                report.checks.setdefault(str(result.get("status")), []).append(
+                    f"{step}/{result.get('check')}")
+    return report
+
+
+def _epoch(text: Any) -> float:
+    from datetime import datetime
+
+    if not text:
+        return 0.0
+    return datetime.fromisoformat(str(text).replace("Z", "+00:00")).timestamp()
+
+
+class _NotesOnce:
+    """A progress reporter that prints the runner's notes once across the demo's runs."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.seen: set[str] = set()
+
+    def note(self, message: str) -> None:
+        if message not in self.seen:
+            self.seen.add(message)
+            self.inner.note(message)
+
+    def node_changed(self, node: Any) -> None:
+        self.inner.node_changed(node)
+
+    def finished(self, workflow: str, phase: str, message: str, path: Path) -> None:
+        self.inner.finished(workflow, phase, message, path)
+
+
+class Demo:
+    """The demo's services and runs. Use as a context manager: services stop on exit."""
+
+    def __init__(self, state_dir: Path, repo: Path | None = None,
+                 out: TextIO | None = None, use_prometheus: bool = True) -> None:
+        self.repo = repo or find_repo()
+        self.state_dir = state_dir.resolve()
+        self.out = out or sys.stdout
+        self.use_prometheus = use_prometheus
+        self.exporter: services.Service | None = None
+        self.prometheus: services.Service | None = None
+        self.alertmanager: services.Service | None = None
+        self.missing: list[str] = []
+        self.reports: list[RunReport] = []
+
+    def say(self, text: str) -> None:
+        """One line to the user."""
+        print(text, file=self.out, flush=True)
+
+    # --- services -------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the exporter (before any run, so it counts them), then Alertmanager and
+        Prometheus when installed."""
+        workdir = self.state_dir / "services"
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.exporter = services.start_exporter(self.state_dir, workdir)
+        self.say(f"exporter following {self.state_dir} at {self.exporter.url}/metrics")
+        if not self.use_prometheus:
+            return
+        am_binary = services.find_binary(services.ALERTMANAGER_BINARIES)
+        prom_binary = services.find_binary(("prometheus",))
+        if am_binary:
+            self.alertmanager = services.start_alertmanager(
+                am_binary, self.repo / ALERTMANAGER_CONFIG, workdir / "alertmanager")
+        else:
+            self.missing.append("Alertmanager")
+        if prom_binary:
+            rules = sorted((self.repo / RULES_DIR).glob("*.yaml"))
+            config = services.prometheus_config(
+                self.exporter.url, rules, self.alertmanager.url if self.alertmanager else None)
+            self.prometheus = services.start_prometheus(prom_binary, config,
+                                                        workdir / "prometheus")
+        else:
+            self.missing.append("Prometheus")
+        if self.missing:
+            self.say(f"note: {' and '.join(self.missing)} not installed; {INSTALL_HINT}")
+
+    def stop(self) -> None:
+        """Stop every started service (Prometheus first: it no longer needs the others)."""
+        for service in (self.prometheus, self.alertmanager, self.exporter):
+            if service is not None:
+                service.stop()
+
+    def __enter__(self) -> Demo:
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # --- runs -----------------------------------------------------------------------------
+
+    def run_scenarios(self) -> list[RunReport]:
+        """Run the three scenarios one after the other, with live progress."""
+        from argoscope.local.manifest import load
+        from argoscope.local.progress import TerminalProgress
+        from argoscope.local.runner import LocalRun, RunOptions
+
+        manifest_path = self.repo / WORKFLOW_FILE
+        reporter = _NotesOnce(TerminalProgress(self.out))
+        for scenario in SCENARIOS:
+            shown = " ".join(f"-p {k}={v!r}" for k, v in scenario.parameters.items())
+            self.say(f"\n== {scenario.name} run: {scenario.shows}"
+                     + (f"\n   parameters: {shown}" if shown else ""))
+            run = LocalRun(load(manifest_path),
+                           RunOptions(state_dir=self.state_dir,
+                                      parameters=dict(scenario.parameters)), reporter)
+            run.run()
+            self.reports.append(read_report(scenario, run.workflow_path))
+        return self.reports
+
+    def wait_for_metrics(self, timeout: float = 60.0) -> None:
+        """Wait until the exporter counted this demo's runs, then until Prometheus scraped
+        them and its rules fired the expected alerts (and Alertmanager received them)."""
+        from prometheus_client.parser import text_string_to_metric_families
+
+        assert self.exporter is not None
+        exporter = self.exporter
+        wanted = len(self.reports)
+        names = {report.workflow for report in self.reports}
+
+        def exporter_counted() -> bool:
+            seen: set[str] = set()
+            for family in text_string_to_metric_families(
+                    services.http_get(exporter.url + "/metrics")):
+                if family.name == "argoscope_workflow_run_info":
+                    seen |= {s.labels.get("workflow", "") for s in family.samples
+                             if s.labels.get("phase") in ("Succeeded", "Failed", "Error")}
+            return names <= seen
+
+        services.wait_until(exporter_counted, timeout, f"the exporter to see {wanted} runs")
+        if self.prometheus is None:
+            return
+        prometheus = self.prometheus
+
+        def scraped() -> bool:
+            result = services.prometheus_query(
+                prometheus.url, f'sum(argoscope_workflow_runs_total{{pipeline="{PIPELINE}"}})')
+            return bool(result) and float(result[0]["value"][1]) >= wanted
+
+        services.wait_until(scraped, timeout, "Prometheus to scrape the runs")
+
+        def fired() -> bool:
+            firing = {a["labels"]["alertname"] for a in services.prometheus_alerts(prometheus.url)
+                      if a.get("state") == "firing"}
+            return firing >= EXPECTED_ALERTS
+
+        try:
+            services.wait_until(fired, timeout, "the expected alerts to fire")
+            if self.alertmanager is not None:
+                alertmanager = self.alertmanager
+                services.wait_until(lambda: {
+                    a["labels"]["alertname"] for a in services.alertmanager_alerts(
+                        alertmanager.url)} >= EXPECTED_ALERTS, timeout, "Alertmanager to receive the alerts")
+        except TimeoutError as error:
+            self.say(f"note: {error}")
+
+    # --- summary --------------------------------------------------------------------------
+
+    def firing_alerts(self) -> list[dict[str, Any]]:
+        """Alerts Prometheus holds as firing, this pipeline's and the exporter's."""
+        if self.prometheus is None:
+            return []
+        return [a for a in services.prometheus_alerts(self.prometheus.url)
+                if a.get("state") == "firing"]
+
+    def summary_lines(self) -> Iterator[str]:
+        """The summary a person reads: runs, steps, checks, alerts, URLs."""
+        yield ""
+        yield "== summary"
+        for report in self.reports:
+            retries = sum(report.retries.values())
+            yield (f"{report.scenario.name:8} {report.workflow}  {report.phase}"
+                   f"  ({report.duration:.1f}s{f', {retries} retries' if retries else ''})")
+            yield "         steps: " + ", ".join(
+                f"{step} {_short(phase)}" for step, phase in report.steps.items())
+            passed = len(report.checks.get("passed", []))
+            problems = [f"{status}: {', '.join(sorted(set(checks)))}"
+                        for status, checks in sorted(report.checks.items())
+                        if status != "passed"]
+            if not report.checks:
+                yield "         checks: none reported (no step got as far as its checks)"
+            else:
+                yield f"         checks: {passed} passed" + "".join(
+                    f"; {problem}" for problem in problems)
+        if self.prometheus is not None:
+            yield ""
+            yield "alerts firing in Prometheus:"
+            alerts = self.firing_alerts()
+            for alert in sorted(alerts, key=lambda a: str(a["labels"]["alertname"])):
+                labels = alert["labels"]
+                where = ", ".join(f"{k}={labels[k]}" for k in ("workflow", "step", "check")
+                                  if k in labels)
+                yield f"  {labels['alertname']} [{labels.get('severity', '')}] {where}"
+            if not alerts:
+                yield "  (none)"
+        yield ""
+        assert self.exporter is not None
+        yield f"exporter metrics:  {self.exporter.url}/metrics"
+        if self.prometheus is not None:
+            yield f"Prometheus:        {self.prometheus.url}/alerts  ({self.prometheus.url}/graph)"
+        if self.alertmanager is not None:
+            yield f"Alertmanager:      {self.alertmanager.url}/#/alerts"
+        yield f"runs (Argo-shaped): {self.state_dir / 'workflows'}"
+        registry = self.state_dir / "volumes" / "argoscope-model-registry"
+        from argoscope.pipeline.registry import Registry, RegistryError
+        from argoscope.pipeline.storage import StepInputError
+
+        try:
+            current = Registry(registry).current
+        except (RegistryError, StepInputError, OSError):
+            current = None
+        yield f"model registry:    {registry} (current version: {current or 'none'})"
+        if self.missing:
+            yield f"{' and '.join(self.missing)} not installed: {INSTALL_HINT}"
+
+
+def _short(phase: str) -> str:
+    return {"Succeeded": "ok", "Skipped": "skipped", "Omitted": "omitted"}.get(phase, phase)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def register(subparsers: Any) -> None:
+    """Add the `demo` subcommand."""
+    parser = subparsers.add_parser(
+        "demo", help="run the reference pipeline three times with the whole stack locally",
+        description="Run the reference pipeline healthy, drifted and faulty with the local "
+                    "runner, the exporter following the runs, and Prometheus and Alertmanager "
+                    "(when installed) evaluating the shipped rules; print a summary.")
+    parser.add_argument("--serve", action="store_true",
+                        help="keep the exporter, Prometheus and Alertmanager running until Ctrl-C")
+    parser.add_argument("--state-dir", type=Path, default=DEFAULT_STATE_DIR,
+                        help=f"where runs, the model registry and service data go "
+                             f"(default {DEFAULT_STATE_DIR})")
+    parser.set_defaults(handler=main)
+
+
+def main(args: argparse.Namespace) -> int:
+    """Run the demo; 0 when every run ended as its scenario intends."""
+    import signal
+
+    # A SIGTERM stops the demo like Ctrl-C does, so the services it started stop with it.
+    signal.signal(signal.SIGTERM, _interrupt)
+    started = time.monotonic()
+    try:
+        with Demo(args.state_dir) as demo:
+            demo.run_scenarios()
+            demo.wait_for_metrics()
+            for line in demo.summary_lines():
+                demo.say(line)
+            demo.say(f"\ndemo finished in {time.monotonic() - started:.0f}s")
+            if args.serve:
+                demo.say("serving; press Ctrl-C to stop")
+                try:
+                    while True:
+                        time.sleep(3600)
+                except KeyboardInterrupt:
+                    demo.say("stopping")
+    except (FileNotFoundError, services.ServiceError, TimeoutError) as error:
+        print(f"argoscope demo: {error}", file=sys.stderr)
+        return 1
+    expected = {"healthy": "Succeeded", "drifted": "Succeeded", "faulty": "Failed"}
+    return 0 if all(expected[r.scenario.name] == r.phase for r in demo.reports) else 1

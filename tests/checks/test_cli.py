@@ -1,0 +1,82 @@
+"""`argoscope check expect|drift` on CSV and Parquet: table, document, exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    return subprocess.run([sys.executable, "-m", "argoscope.cli", "check", *args], cwd=cwd,
+                          env=env, capture_output=True, text=True, timeout=120)
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> Path:
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame({"age": rng.normal(40, 10, 300), "plan": rng.choice(["a", "b"], 300)})
+    frame.to_csv(tmp_path / "ref.csv", index=False)
+    frame.to_parquet(tmp_path / "same.parquet")
+    shifted = frame.assign(age=frame["age"] + 25, plan="c")
+    shifted.to_parquet(tmp_path / "shifted.parquet")
+    (tmp_path / "empty.csv").write_text("age,plan\n")
+    (tmp_path / "suite.json").write_text(json.dumps({"name": "s", "expectations": [
+        {"type": "expect_column_values_to_be_between",
+         "kwargs": {"column": "age", "min_value": 0, "max_value": 100}},
+        {"type": "expect_column_values_to_be_in_set",
+         "kwargs": {"column": "plan", "value_set": ["a", "b"]}}]}))
+    (tmp_path / "bad_column.json").write_text(json.dumps({"expectations": [
+        {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "nope"}}]}))
+    return tmp_path
+
+
+def test_expect_passes_prints_a_table_and_writes_the_document(files: Path) -> None:
+    proc = run("expect", "--suite", "suite.json", "ref.csv", "--out", "out.json", cwd=files)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[0].split()[:3] == ["CHECK", "KIND", "STATUS"]
+    assert "column_values_to_be_in_set:plan" in proc.stdout and "PASSED" in proc.stdout
+    document = json.loads((files / "out.json").read_text())
+    assert [r["status"] for r in document["results"]] == ["passed", "passed"]
+
+
+def test_expect_failing_critical_check_exits_1(files: Path) -> None:
+    proc = run("expect", "--suite", "suite.json", "shifted.parquet", "--engine", "native",
+               cwd=files)
+    assert proc.returncode == 1
+    assert "FAILED" in proc.stdout
+
+
+@pytest.mark.parametrize(("args", "named"), [
+    (("expect", "--suite", "suite.json", "missing.csv"), "missing.csv"),
+    (("expect", "--suite", "nosuite.json", "ref.csv"), "nosuite.json"),
+    (("expect", "--suite", "bad_column.json", "ref.csv"), "'nope'"),
+    (("expect", "--suite", "suite.json", "empty.csv"), "empty.csv"),
+    (("drift", "--reference", "ref.csv", "--current", "same.parquet", "--columns", "x"), "'x'"),
+    (("drift", "--reference", "ref.csv", "--current", "nothing.parquet"), "nothing.parquet"),
+])
+def test_bad_input_exits_2_naming_file_or_column(files: Path, args, named: str) -> None:
+    proc = run(*args, cwd=files)
+    assert proc.returncode == 2, proc.stdout
+    assert named in proc.stderr
+
+
+def test_drift_between_csv_and_parquet(files: Path) -> None:
+    same = run("drift", "--reference", "ref.csv", "--current", "same.parquet",
+               "--out", "d.json", cwd=files)
+    assert same.returncode == 0, same.stderr
+    document = json.loads((files / "d.json").read_text())
+    (result,) = document["results"]
+    assert result["value"] == 0.0 and {f["method"] for f in result["features"]} == {"ks", "z"}
+    shifted = run("drift", "--reference", "ref.csv", "--current", "shifted.parquet", cwd=files)
+    assert shifted.returncode == 1
+    assert "DRIFT" in shifted.stdout
