@@ -303,8 +303,12 @@ def main() -> int:
     after_ingest = rss_mib() - before
     update_rate = watch_updates(model, args.workflows, args.steps, args.updates)
     scrape = scrape_ratio(model, repeats=15)
+    held_before = (model.run_count(), model.pod_count())
     churn_rss = churn(model, args.churn_rounds, args.churn_runs, args.steps,
                       offset=args.workflows + 10)
+    model.clock = lambda: T0 + 20 * 86400  # past every retention window: deleted pods pruned
+    model.prune()
+    held_after = (model.run_count(), model.pod_count())
 
     pods = args.workflows * args.steps
     lines = [
@@ -330,7 +334,9 @@ def main() -> int:
         f"**{scrape['ratio']:.2f}x** | <= 1.5x |",
         f"| churn: {args.churn_rounds} rounds of {args.churn_runs:,} runs created, finished and "
         f"deleted | RSS {churn_rss[0]:,.0f} -> {churn_rss[-1]:,.0f} MiB "
-        f"(per round: {', '.join(f'{v:.0f}' for v in churn_rss)}) | flat |",
+        f"(per round: {', '.join(f'{v:.0f}' for v in churn_rss)}); model holds "
+        f"{held_before[0]:,} runs / {held_before[1]:,} pods before and {held_after[0]:,} / "
+        f"{held_after[1]:,} after | flat |",
         "",
         "The floor is `prometheus_client.generate_latest` over the same families and samples "
         "built in advance, measured in the same run: the cost of Python exposition itself, "

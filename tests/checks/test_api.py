@@ -16,13 +16,15 @@ from argoscope.checks import CheckFailed, Checks
 from argoscope.checks.identity import RunIdentity
 
 ROOT = Path(__file__).resolve().parents[2]
-README = ROOT / "docs" / "readme" / "checks.md"
+README = ROOT / "README.md"
 ARGO_ENV = {"ARGO_NODE_ID": "train-x7k2p-1234567", "ARGO_WORKFLOW_NAME": "train-x7k2p",
             "ARGO_TEMPLATE": json.dumps({"name": "validate-data"}), "ARGO_POD_NAME": "pod-1"}
 
 
 def _example() -> str:
-    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
+    text = README.read_text()
+    section = text.split("## Checks inside pipeline steps", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```python\n(.*?)```", section, flags=re.S)
     return blocks[0]
 
 
