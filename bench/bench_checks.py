@@ -5,7 +5,8 @@ current of ROWS rows each, half the columns shifted). Expectations: native vs GE
 expectations. Each engine runs in its own subprocess, so its time and its peak memory (peak
 RSS above the RSS once the data is built) are its own; scores and counts are compared to show
 the engines agree. Also the import time of `argoscope.checks` and of the reference engines.
-Writes a Markdown section (default `docs/benchmarks-checks.md`).
+Prints a Markdown section and writes it to `--out`; `bench/run_all.py` joins the sections
+into `docs/benchmarks.md`.
 
     python bench/bench_checks.py --rows 1000000     # the size (Evidently takes minutes)
     python bench/bench_checks.py --rows 100000      # a quick run
@@ -130,7 +131,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--cols", type=int, default=20)
-    parser.add_argument("--out", default=str(ROOT / "docs" / "benchmarks-checks.md"))
+    parser.add_argument("--out", help="also write the Markdown section to this file")
     args = parser.parse_args()
     rows, cols = args.rows, args.cols
 
@@ -184,8 +185,9 @@ def main() -> int:
     ]
     text = "\n".join(lines)
     print(text)
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(text, encoding="utf-8")
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(text, encoding="utf-8")
     return 0 if same_verdicts and same_methods and same_counts and drift_diff <= 1e-6 else 1
 
 
