@@ -19,7 +19,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +28,7 @@ import yaml
 
 from tests.alerts.rules import ALERTMANAGER_CONFIG, ALERTMANAGER_DIR, REPO, RULE_FILES
 from tests.support import servers
-from tests.support.net import free_port, http_get, wait_until
+from tests.support.net import free_port, http_get, serving, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -76,14 +76,8 @@ def receiver() -> Iterator[tuple[str, Received]]:
         def log_message(self, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", received
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(Handler) as url:
+        yield url, received
 
 
 # --- test copies of the shipped files ------------------------------------------------------

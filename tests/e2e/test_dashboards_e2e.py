@@ -29,12 +29,11 @@ import math
 import os
 import re
 import subprocess
-import threading
 import time
 import urllib.parse
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +48,7 @@ from argoscope.exporter.families import DURATION_BUCKETS, STEP_DURATION
 from tests.alerts.rules import RULE_FILES
 from tests.support import servers
 from tests.support.apiserver import PODS, WORKFLOWS, ApiServerDouble
-from tests.support.net import free_port, http_get, wait_until
+from tests.support.net import free_port, http_get, serving, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -244,22 +243,6 @@ def _backfill(target: Path, now: float) -> Path:
     return data
 
 
-@contextlib.contextmanager
-def _prometheus(data: Path, config: Mapping[str, Any]) -> Iterator[servers.Process]:
-    """Prometheus on a storage path that already holds blocks (`servers.prometheus` always
-    starts from empty storage), with the shipped recording and alerting rules."""
-    binary = servers.require_binary("prometheus")
-    workdir = data.parent
-    (workdir / "prometheus.yml").write_text(json.dumps(
-        {**config, "rule_files": [str(path) for path in RULE_FILES]}))
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    cmd = [binary, f"--config.file={workdir / 'prometheus.yml'}",
-           f"--storage.tsdb.path={data}", f"--web.listen-address=127.0.0.1:{port}"]
-    with servers._running(cmd, url, "/-/ready", workdir) as handle:
-        yield handle
-
-
 # --- the dcgm-exporter double ----------------------------------------------------------------------
 
 @contextlib.contextmanager
@@ -277,14 +260,8 @@ def _dcgm_exporter(page: bytes) -> Iterator[str]:
         def log_message(self, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/metrics"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(Handler) as url:
+        yield f"{url}/metrics"
 
 
 # --- Grafana's variable substitution ------------------------------------------------------------
@@ -414,10 +391,9 @@ def test_every_panel_query_of_every_dashboard_returns_data(tmp_path: Path) -> No
     history = _backfill(tmp_path, now)
     kubeconfig = tmp_path / "kubeconfig"
 
-    # Two exporters under one job, as in a cluster with several: one follows the state
+    # Two exporters under one job, as when a cluster is sharded: one follows the state
     # directory (and the DCGM targets); one follows a Kubernetes API server whose watch is
-    # dropped. They cannot be one process: each source's list would forget the other's
-    # objects (`Model.resync`).
+    # dropped, so the panels must aggregate across instances.
     with ApiServerDouble() as apiserver, _dcgm_exporter(DCGM_PAGE.read_bytes()) as dcgm_url:
         apiserver.write_kubeconfig(kubeconfig)
         down_dcgm = f"http://127.0.0.1:{free_port()}/metrics"  # nothing listens there
@@ -432,7 +408,7 @@ def test_every_panel_query_of_every_dashboard_returns_data(tmp_path: Path) -> No
             config = {"global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
                       "scrape_configs": [{"job_name": JOB,
                                           "static_configs": [{"targets": targets}]}]}
-            with _prometheus(history, config) as prometheus:
+            with servers.prometheus(config, RULE_FILES, storage=history) as prometheus:
                 prom = prometheus.url
                 # The live run is there before anything finishes, so what follows is counted.
                 wait_until(lambda: _scraped(prom, 'argoscope_workflows{phase="Running"}', 1),

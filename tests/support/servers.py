@@ -77,8 +77,12 @@ def _running(cmd: Sequence[str], url: str, ready_path: str, workdir: Path,
 
 @contextlib.contextmanager
 def prometheus(config: dict[str, Any], rule_files: Sequence[Path] = (),
-               extra_args: Sequence[str] = ()) -> Iterator[Process]:
-    """A real Prometheus with `config` (rule_files are copied beside it)."""
+               extra_args: Sequence[str] = (), storage: Path | None = None) -> Iterator[Process]:
+    """A real Prometheus with `config` (rule_files are copied beside it).
+
+    `storage` is a TSDB directory to start from (for example one backfilled with
+    `promtool tsdb create-blocks-from`); by default storage starts empty.
+    """
     binary = require_binary("prometheus")
     with tempfile.TemporaryDirectory(prefix="prom-") as tmp:
         workdir = Path(tmp)
@@ -94,7 +98,7 @@ def prometheus(config: dict[str, Any], rule_files: Sequence[Path] = (),
         port = free_port()
         url = f"http://127.0.0.1:{port}"
         cmd = [binary, f"--config.file={workdir / 'prometheus.yml'}",
-               f"--storage.tsdb.path={workdir / 'data'}",
+               f"--storage.tsdb.path={storage or workdir / 'data'}",
                f"--web.listen-address=127.0.0.1:{port}", "--web.enable-lifecycle",
                *extra_args]
         with _running(cmd, url, "/-/ready", workdir) as handle:
