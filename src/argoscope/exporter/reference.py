@@ -5,10 +5,6 @@ from __future__ import annotations
 from argoscope.exporter import families
 
 
-def _load_all_families() -> list[families.Family]:
-    return families.all_families()
-
-
 def render() -> str:
     """The reference as Markdown, one table per section."""
     lines = [
@@ -22,7 +18,7 @@ def render() -> str:
         "",
     ]
     section = None
-    for family in _load_all_families():
+    for family in families.all_families():
         if family.section != section:
             if section is not None:
                 lines.append("")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import platform
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -99,8 +100,6 @@ class ExporterStats:
             for labels, value in sorted(values.items()):
                 metric.add_metric(labels, value)  # type: ignore[attr-defined]
             yield metric
-        import platform
-
         info = f.EXPORTER_BUILD_INFO.new()
         info.add_metric((__version__, platform.python_version()), 1.0)  # type: ignore[attr-defined]
         yield info
