@@ -40,13 +40,15 @@ HOUR = 3600.0
 # --- Argo-shaped objects in the state directory ------------------------------------------------
 
 def iso_time(unix: float) -> str:
+    """A Unix time as Kubernetes writes it (RFC 3339, UTC, seconds)."""
     return datetime.fromtimestamp(unix, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def argo_node(run: str, step: str, phase: str, started: float | None, finished: float | None = None,
-          *, node_type: str = "Pod", message: str = "", children: list[str] | None = None,
-          resources: Mapping[str, int] | None = None,
-          checks: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def argo_node(run: str, step: str, phase: str, started: float | None,
+              finished: float | None = None, *, node_type: str = "Pod", message: str = "",
+              children: list[str] | None = None, resources: Mapping[str, int] | None = None,
+              checks: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """A node of a Workflow's status: a step attempt (Pod), a Retry parent or a DAG."""
     node: dict[str, Any] = {"id": f"{run}-{step}", "name": f"{run}.{step}", "displayName": step,
                             "type": node_type, "templateName": step.split("(")[0],
                             "phase": phase, "boundaryID": run}
@@ -67,7 +69,8 @@ def argo_node(run: str, step: str, phase: str, started: float | None, finished: 
 
 
 def argo_workflow(run: str, pipeline: str, phase: str, started: float, finished: float | None,
-              nodes: list[dict[str, Any]]) -> dict[str, Any]:
+                  nodes: list[dict[str, Any]]) -> dict[str, Any]:
+    """A Workflow in namespace `ml` of `pipeline` (its WorkflowTemplate), with its DAG node."""
     status: dict[str, Any] = {"phase": phase, "startedAt": iso_time(started),
                               "nodes": {node["id"]: node for node in nodes}}
     status["nodes"][run] = {"id": run, "name": run, "displayName": run, "type": "DAG",
@@ -84,7 +87,7 @@ def argo_workflow(run: str, pipeline: str, phase: str, started: float, finished:
 
 
 def argo_pod(run: str, step: str, phase: str, *, main: Mapping[str, Any] | None = None,
-         gpus: int = 0, unschedulable: str = "") -> dict[str, Any]:
+             gpus: int = 0, unschedulable: str = "") -> dict[str, Any]:
     """The pod of node `<run>-<step>`, named like the node (Argo's v1 pod names)."""
     resources = {"limits": {"nvidia.com/gpu": str(gpus)}} if gpus else {}
     status: dict[str, Any] = {"phase": phase, "containerStatuses": []}
