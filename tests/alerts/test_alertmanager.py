@@ -11,6 +11,7 @@ import json
 import subprocess
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -161,3 +162,115 @@ def test_groups_by_alertname_namespace_and_pipeline(alertmanager_url: str) -> No
 
     expected = {"grp-a": ("ml-warning", 2), "grp-b": ("ml-warning", 1)}
     wait_until(lambda: groups() == expected, timeout=15, what=f"groups {expected}")
+
+
+# --- many clusters: grouping, inhibition and notifications keep clusters apart -------------
+
+def _by_cluster(url: str, marker: str) -> dict[str, bool]:
+    """cluster/alertname/severity/pipeline -> inhibited, for the alerts carrying `marker`."""
+    alerts = json.loads(http_get(f"{url}/api/v2/alerts?filter=test%3D%22{marker}%22"))
+    return {f"{a['labels'].get('cluster', '')}/{a['labels']['alertname']}/"
+            f"{a['labels']['severity']}/{a['labels']['pipeline']}": bool(a["status"]["inhibitedBy"])
+            for a in alerts}
+
+
+def test_failed_run_inhibits_step_warnings_of_its_own_cluster_only(alertmanager_url: str) -> None:
+    marker = "clusters-run"
+    _post(alertmanager_url, [
+        _alert(marker, cluster="east", alertname="PipelineRunFailed", severity="warning",
+               team="ml", pipeline="train", workflow="train-1"),
+        _alert(marker, cluster="east", alertname="PipelineStepOOMKilled", severity="warning",
+               team="ml", pipeline="train", step="fit"),
+        _alert(marker, cluster="west", alertname="PipelineStepOOMKilled", severity="warning",
+               team="ml", pipeline="train", step="fit"),
+    ])
+    expected = {
+        "east/PipelineRunFailed/warning/train": False,
+        "east/PipelineStepOOMKilled/warning/train": True,
+        "west/PipelineStepOOMKilled/warning/train": False,  # same names, another cluster
+    }
+    wait_until(lambda: _by_cluster(alertmanager_url, marker) == expected, timeout=15,
+               what=f"inhibition {expected}")
+
+
+def test_critical_inhibits_the_warning_of_its_own_cluster_only(alertmanager_url: str) -> None:
+    marker = "clusters-severity"
+    _post(alertmanager_url, [
+        _alert(marker, cluster="east", alertname="PipelineFailureRatioHigh", severity="critical",
+               team="ml", pipeline="train"),
+        _alert(marker, cluster="east", alertname="PipelineFailureRatioHigh", severity="warning",
+               team="ml", pipeline="train"),
+        _alert(marker, cluster="west", alertname="PipelineFailureRatioHigh", severity="warning",
+               team="ml", pipeline="train"),
+    ])
+    expected = {
+        "east/PipelineFailureRatioHigh/critical/train": False,
+        "east/PipelineFailureRatioHigh/warning/train": True,
+        "west/PipelineFailureRatioHigh/warning/train": False,
+    }
+    wait_until(lambda: _by_cluster(alertmanager_url, marker) == expected, timeout=15,
+               what=f"inhibition {expected}")
+
+
+def test_groups_one_notification_per_cluster(alertmanager_url: str) -> None:
+    """The same alert on the same pipeline in two clusters makes two notification groups."""
+    marker = "clusters-grouping"
+    _post(alertmanager_url, [
+        _alert(marker, cluster=cluster, alertname="PipelineStepRetriesClimbing",
+               severity="warning", team="ml", pipeline="grp-c", step=step)
+        for cluster in ("east", "west") for step in ("fit", "eval")])
+
+    def groups() -> dict[str, int]:
+        body = json.loads(http_get(f"{alertmanager_url}/api/v2/alerts/groups?"
+                                   f"filter=test%3D%22{marker}%22"))
+        return {group["labels"].get("cluster", ""): len(group["alerts"]) for group in body}
+
+    wait_until(lambda: groups() == {"east": 2, "west": 2}, timeout=15,
+               what="one group of two alerts per cluster")
+
+
+def _render(tmp_path: Path, name: str, labels: dict[str, str], dashboard: str) -> str:
+    """Render one template with amtool for a notification of one firing alert."""
+    alert = {"status": "firing", "labels": labels, "fingerprint": "1",
+             "annotations": {"summary": "A pipeline run failed.", "description": "It failed.",
+                             "value": "Failed", "runbook_url": "https://runbooks/x",
+                             "dashboard": dashboard},
+             "startsAt": "2026-01-01T00:00:00Z", "endsAt": "0001-01-01T00:00:00Z",
+             "generatorURL": ""}
+    data = {"receiver": "ml-warning", "status": "firing", "alerts": [alert],
+            "groupLabels": {}, "commonLabels": labels, "commonAnnotations": {},
+            "externalURL": "http://alertmanager"}
+    path = tmp_path / "data.json"
+    path.write_text(json.dumps(data))
+    result = _amtool("template", "render", "--template.glob=templates/*.tmpl",
+                     f"--template.data={path}",
+                     "--template.text={{ template \"" + name + "\" . }}")
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+LABELS = {"alertname": "PipelineRunFailed", "severity": "warning", "team": "ml",
+          "namespace": "ml", "pipeline": "train", "workflow": "train-1"}
+DASHBOARD = "/d/argoscope-pipeline?var-namespace=ml&var-pipeline=train"
+
+
+def test_notifications_name_the_cluster_and_link_its_dashboard(tmp_path: Path) -> None:
+    labels = {**LABELS, "cluster": "east"}
+    assert "PipelineRunFailed east: ml/train" in _render(tmp_path, "argoscope.slack.title",
+                                                         labels, DASHBOARD)
+    text = _render(tmp_path, "argoscope.slack.text", labels, DASHBOARD)
+    assert "\nCluster: east\n" in text
+    assert f"Dashboard: https://grafana.example.org{DASHBOARD}&var-cluster=east\n" in text
+    html = _render(tmp_path, "argoscope.email.html", labels, DASHBOARD)
+    assert "<tr><th>Cluster</th><td>east</td></tr>" in html
+    # A dashboard path without a query string gets one.
+    text = _render(tmp_path, "argoscope.slack.text", labels, "/d/argoscope-exporter-health")
+    assert "/d/argoscope-exporter-health?var-cluster=east\n" in text
+
+
+def test_notifications_without_a_cluster_say_nothing_of_it(tmp_path: Path) -> None:
+    text = _render(tmp_path, "argoscope.slack.text", LABELS, DASHBOARD)
+    assert "Cluster" not in text and "var-cluster" not in text
+    assert f"Dashboard: https://grafana.example.org{DASHBOARD}\n" in text
+    title = _render(tmp_path, "argoscope.slack.title", LABELS, DASHBOARD)
+    assert title.strip() == "[FIRING:1] PipelineRunFailed ml/train"

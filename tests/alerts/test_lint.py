@@ -5,6 +5,8 @@ routes know; a one-sentence, untemplated `summary`; a templated `description` an
 `runbook_url` that resolves to a page in docs/runbooks; a `dashboard` path to a shipped
 dashboard whose variables exist; a `for:` that fits the signal. Recording rules:
 `level:metric:operations`. Every selector names an exporter family or a recorded series.
+Every aggregation and vector match keeps `cluster`, so that a central Prometheus fed by many
+clusters evaluates the rules per cluster.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import pytest
 
 from argoscope.exporter.families import all_families
 from tests.alerts.rules import REPO, RUNBOOK_BASE, RUNBOOKS, Rule, alerting_rules, recording_rules
+from tests.support.grouping import dropped
 
 SEVERITIES = {"critical", "warning", "info"}
 TEAMS = {"ml", "platform"}
@@ -145,3 +148,30 @@ def test_selectors_name_known_series(rule: Rule) -> None:
     known = _exposed_names() | {r.body["record"] for r in RECORDS} | OUTSIDE_METRICS
     unknown = set(_selectors(rule.body["expr"])) - known
     assert unknown == set(), f"{rule.where}: reads series nobody exports: {sorted(unknown)}"
+
+
+@pytest.mark.parametrize("rule", ALERTS + RECORDS, ids=_ids(ALERTS + RECORDS))
+def test_every_aggregation_and_join_keeps_cluster(rule: Rule) -> None:
+    problems = dropped(promql_parser.parse(rule.body["expr"]))
+    assert problems == [], f"{rule.where}: mixes clusters: {problems}"
+
+
+# Each way of losing `cluster`, seeded into a shipped rule's expression: the check names it.
+CLUSTER_FAULTS = {
+    "by": ("PipelineStepImagePullStuck", "max by (cluster, ", "max by ("),
+    "no by": ("PipelineStepImagePullStuck", "max by (cluster, namespace, pipeline, step, reason) ",
+              "max "),
+    "without": ("PipelineStepImagePullStuck", "max by (cluster, namespace, pipeline, step, reason)",
+                "max without (cluster)"),
+    "on": ("PipelineFailureRatioHigh", "on (cluster, ", "on ("),
+    "on ()": ("PipelineStepGPUMemoryNearFull", "on (cluster)", "on ()"),
+    "ignoring": ("PipelineStepGPUMemoryNearFull", "on (cluster)", "ignoring (cluster)"),
+}
+
+
+@pytest.mark.parametrize("fault", sorted(CLUSTER_FAULTS))
+def test_cluster_check_reports_a_seeded_fault(fault: str) -> None:
+    name, old, new = CLUSTER_FAULTS[fault]
+    expr = next(rule.body["expr"] for rule in ALERTS if rule.body["alert"] == name)
+    assert old in expr, f"{name}: the seed {old!r} is gone; update the test"
+    assert dropped(promql_parser.parse(expr.replace(old, new, 1))), fault

@@ -5,6 +5,10 @@ dashboard, the panel and what is wrong (an empty list when the rule holds). Rule
 dashboard-linter's; `template-undefined-rule` (a query refers to a variable the dashboard
 lacks) is argoscope's own, and the job/instance pair is checked as two rules, not four.
 
+`template-cluster-rule` and `target-cluster-rule` are argoscope's own too: a `cluster` variable
+filters every query and every other variable, and no aggregation or join drops `cluster`, so
+that a central Prometheus fed by many clusters shows one series set per cluster.
+
 Rules that do not apply: template-job-rule, template-instance-rule, target-job-rule and
 target-instance-rule on the pipeline dashboards, whose series do not depend on which exporter
 replica served them (they apply to the exporter health dashboard); LogQL rules (no Loki).
@@ -18,6 +22,7 @@ from typing import Any
 import promql_parser
 
 from tests.dashboards import promql
+from tests.support.grouping import CLUSTER, dropped
 
 Model = dict[str, Any]
 Rule = Callable[[Model], list[str]]
@@ -269,6 +274,54 @@ def template_undefined_rule(model: Model) -> list[str]:
     return problems
 
 
+def _has_cluster_matcher(selector: promql_parser.VectorSelector) -> bool:
+    return any(m.name == CLUSTER and str(m.value) == "argoscope_variable_cluster"
+               for m in selector.matchers.matchers)
+
+
+def template_cluster_rule(model: Model) -> list[str]:
+    """The first query variable is `cluster` (label_values of `cluster`, multi-value, All is
+    `.*` so that an absent label still matches); every other variable filters on it."""
+    variables = _templates(model, "query")
+    if not variables or variables[0].get("name") != CLUSTER:
+        return [f"{_where(model)}: the first query variable is not {CLUSTER!r}"]
+    problems = []
+    first = variables[0]
+    query = first.get("query")
+    text = str(query.get("query") if isinstance(query, dict) else query)
+    if not text.replace(" ", "").endswith(f",{CLUSTER})"):
+        problems.append(f"{_where(model)}: variable cluster query {text!r} is not "
+                        "label_values(..., cluster)")
+    if not (first.get("multi") and first.get("includeAll") and first.get("allValue") == ".*"):
+        problems.append(f"{_where(model)}: variable cluster is not multi-value with All = .*")
+    for variable in variables[1:]:
+        query = variable.get("query")
+        text = str(query.get("query") if isinstance(query, dict) else query)
+        selector = promql.label_values_selector(text)
+        try:
+            parsed = promql.parse(selector or "")
+        except ValueError:
+            continue  # template-label-promql-rule's business
+        if not all(_has_cluster_matcher(found) for found in promql.selectors(parsed)):
+            problems.append(f"{_where(model)}: variable {variable.get('name')!r} does not "
+                            f"filter on $cluster: {text!r}")
+    return problems
+
+
+def target_cluster_rule(model: Model) -> list[str]:
+    """Every selector filters on `$cluster`, and no aggregation or vector match drops
+    `cluster` (an aggregation without `by (cluster, ...)` would sum clusters together)."""
+    problems = []
+    for panel, target, expr in _parsed(model):
+        for selector in promql.selectors(expr):
+            if not _has_cluster_matcher(selector):
+                problems.append(f"{_where(model, panel)}: {selector.name} does not filter on "
+                                "$cluster")
+        problems += [f"{_where(model, panel)}: {target['expr']!r}: {problem}"
+                     for problem in dropped(expr)]
+    return problems
+
+
 def uneditable_dashboard_rule(model: Model) -> list[str]:
     """The dashboard is not editable: changes belong in code, not in the Grafana UI."""
     return [f"{_where(model)} is editable"] if model.get("editable", True) else []
@@ -281,6 +334,8 @@ COMMON_RULES: dict[str, Rule] = {
     "template-on-time-change-reload": template_on_time_change_reload_rule,
     "template-label-promql-rule": template_label_promql_rule,
     "template-unused-rule": template_unused_rule,
+    "template-cluster-rule": template_cluster_rule,
+    "target-cluster-rule": target_cluster_rule,
     "template-undefined-rule": template_undefined_rule,
     "panel-datasource-rule": panel_datasource_rule,
     "panel-no-targets-rule": panel_no_targets_rule,

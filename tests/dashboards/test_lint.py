@@ -87,6 +87,12 @@ FAULTS: dict[str, tuple[str, Callable[[dict[str, Any]], None]]] = {
         "argoscope-pipeline",
         _set(_first_target, "expr", 'sum(argoscope_step_retries_total{step=~"$step"})')),
     "uneditable-dashboard-rule": ("argoscope-gpu-efficiency", _set(lambda m: m, "editable", True)),
+    "template-cluster-rule": (
+        "argoscope-exporter-health",
+        lambda m: _variable(m, "job").update(query="label_values(argoscope_exporter_build_info, job)")),
+    "target-cluster-rule": (
+        "argoscope-pipelines-overview",
+        lambda m: _first_target(m).update(expr=_first_target(m)["expr"].replace("by (cluster, ", "by ("))),
     "template-job-instance-rule": (
         EXPORTER, lambda m: m["templating"]["list"].remove(_variable(m, "instance"))),
     "target-job-instance-rule": (
@@ -120,3 +126,30 @@ def test_counter_agg_allows_only_the_exact_new_series_idiom(models: dict[str, An
     for wrong in (f"{x} unless {y} offset $__range", f"{x} unless {x}", f"{x} or {x} offset 1h"):
         target["expr"] = wrong
         assert lint.target_counter_agg_rule(model), wrong
+
+
+@pytest.mark.parametrize("fault", ["no variable", "single value", "all value"])
+def test_cluster_variable_faults_are_reported(fault: str, models: dict[str, Any]) -> None:
+    broken = copy.deepcopy(models["argoscope-data-quality"])
+    cluster = _variable(broken, "cluster")
+    if fault == "no variable":
+        broken["templating"]["list"].remove(cluster)
+    elif fault == "single value":
+        cluster["multi"] = False
+    else:
+        cluster["allValue"] = ""
+    assert lint.template_cluster_rule(broken)
+
+
+@pytest.mark.parametrize("expr", [
+    'sum(argoscope_workflows{cluster=~"$cluster"})',
+    'sum by (namespace) (argoscope_workflows{cluster=~"$cluster"})',
+    'sum by (cluster) (argoscope_workflows{namespace=~"$namespace"})',
+    'sum by (cluster) (argoscope_workflows{cluster=~"$cluster"}) / on () group_left () '
+    'sum by (cluster) (argoscope_workflows{cluster=~"$cluster"})',
+])
+def test_target_cluster_rule_reports_each_way_of_mixing_clusters(
+        expr: str, models: dict[str, Any]) -> None:
+    broken = copy.deepcopy(models["argoscope-pipeline"])
+    _first_target(broken)["expr"] = expr
+    assert lint.target_cluster_rule(broken), expr

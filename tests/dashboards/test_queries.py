@@ -13,8 +13,9 @@ from argoscope.exporter.families import all_families
 from tests.dashboards import lint, promql
 
 UIDS = sorted(dashboards())
-# Labels Prometheus adds to every scraped series.
-TARGET_LABELS = {"job", "instance"}
+# Labels Prometheus adds to every scraped series: the target's, and the `cluster` that each
+# cluster's Prometheus adds (external label or relabelling) for a global view.
+TARGET_LABELS = {"job", "instance", "cluster"}
 HISTOGRAM_SUFFIXES = ("_bucket", "_sum", "_count")
 
 
@@ -112,11 +113,15 @@ def test_selectors_honour_the_dashboard_variables(uid: str, models: dict[str, An
 
 
 def test_variables_are_chained(models: dict[str, Any]) -> None:
-    """pipeline depends on namespace, step on both, instance on job."""
+    """namespace and job depend on cluster, pipeline on both cluster and namespace, step on
+    the three, instance on cluster and job; cluster on nothing."""
     for model in models.values():
         queries = {v["name"]: v["query"] for v in model["templating"]["list"]}
-        for name, parents in {"pipeline": ["namespace"], "step": ["namespace", "pipeline"],
-                              "instance": ["job"]}.items():
+        assert promql.variables_in(queries["cluster"]) == set(), model["uid"]
+        for name, parents in {"namespace": ["cluster"], "job": ["cluster"],
+                              "pipeline": ["cluster", "namespace"],
+                              "step": ["cluster", "namespace", "pipeline"],
+                              "instance": ["cluster", "job"]}.items():
             if name in queries:
                 assert promql.variables_in(queries[name]) == set(parents), (model["uid"], name)
 

@@ -77,11 +77,14 @@ def _running(cmd: Sequence[str], url: str, ready_path: str, workdir: Path,
 
 @contextlib.contextmanager
 def prometheus(config: dict[str, Any], rule_files: Sequence[Path] = (),
-               extra_args: Sequence[str] = (), storage: Path | None = None) -> Iterator[Process]:
+               extra_args: Sequence[str] = (), storage: Path | None = None,
+               agent: bool = False) -> Iterator[Process]:
     """A real Prometheus with `config` (rule_files are copied beside it).
 
     `storage` is a TSDB directory to start from (for example one backfilled with
-    `promtool tsdb create-blocks-from`); by default storage starts empty.
+    `promtool tsdb create-blocks-from`); by default storage starts empty. `agent` starts it in
+    agent mode (`--enable-feature=agent`): it scrapes and remote-writes, and keeps no TSDB, no
+    rules and no query API, as an edge Prometheus of a multi-cluster setup.
     """
     binary = require_binary("prometheus")
     with tempfile.TemporaryDirectory(prefix="prom-") as tmp:
@@ -97,8 +100,9 @@ def prometheus(config: dict[str, Any], rule_files: Sequence[Path] = (),
         (workdir / "prometheus.yml").write_text(json.dumps(config))
         port = free_port()
         url = f"http://127.0.0.1:{port}"
-        cmd = [binary, f"--config.file={workdir / 'prometheus.yml'}",
-               f"--storage.tsdb.path={storage or workdir / 'data'}",
+        storage_args = (["--enable-feature=agent", f"--storage.agent.path={workdir / 'wal'}"]
+                        if agent else [f"--storage.tsdb.path={storage or workdir / 'data'}"])
+        cmd = [binary, f"--config.file={workdir / 'prometheus.yml'}", *storage_args,
                f"--web.listen-address=127.0.0.1:{port}", "--web.enable-lifecycle",
                *extra_args]
         with _running(cmd, url, "/-/ready", workdir) as handle:

@@ -1,8 +1,15 @@
 """Building blocks every argoscope dashboard shares: the datasource, variables, links, panels.
 
 Each dashboard module composes these so that the conventions (a templated Prometheus
-datasource on every panel and query, chained namespace / pipeline / step variables, a unit and
-a description on every panel, cross-links that keep the variables) hold by construction.
+datasource on every panel and query, chained cluster / namespace / pipeline / step variables, a
+unit and a description on every panel, cross-links that keep the variables) hold by
+construction.
+
+Many clusters, one view: each cluster's Prometheus adds a `cluster` label (external label or
+relabelling) and a central Prometheus, Thanos or Mimir holds them all. Every query filters on
+the `cluster` variable and every aggregation keeps `cluster`, so that a panel shows one series
+set per cluster. Where the label is absent (one cluster, one Prometheus) the variable offers no
+value, its All value `.*` also matches the absent (empty) label, and the panels are unchanged.
 """
 
 from __future__ import annotations
@@ -33,7 +40,8 @@ EXPORTER_UID = "argoscope-exporter-health"
 WITHOUT_STEP = frozenset({OVERVIEW_UID})
 
 # Label matchers the variables feed; `=~` because the variables are multi-value.
-NAMESPACE = 'namespace=~"$namespace"'
+CLUSTER = 'cluster=~"$cluster"'
+NAMESPACE = f'{CLUSTER}, namespace=~"$namespace"'
 PIPELINE = f'{NAMESPACE}, pipeline=~"$pipeline"'
 STEP = f'{PIPELINE}, step=~"$step"'
 
@@ -80,8 +88,20 @@ def query_variable(name: str, label: str, query: str, description: str) -> build
     )
 
 
+def cluster_variable(series: str) -> builders.QueryVariable:
+    """The `cluster` variable: the `cluster` label values of `series` (a selector).
+
+    With the label absent the query returns nothing; All (`.*`) then matches the empty value,
+    so every query still returns what it would without the variable.
+    """
+    return query_variable(
+        "cluster", "Cluster", f"label_values({series}, cluster)",
+        "Clusters, from the `cluster` label each cluster's Prometheus adds (external label or "
+        "relabelling); empty with a single cluster.")
+
+
 def pipeline_variables(with_step: bool = True) -> list[builders.QueryVariable]:
-    """namespace → pipeline (→ step), each chained on the ones before it.
+    """cluster → namespace → pipeline (→ step), each chained on the ones before it.
 
     Namespaces and pipelines come from the run counter and from the recent-runs and
     last-success gauges: after an exporter restart the counter starts empty (finished runs are
@@ -90,9 +110,10 @@ def pipeline_variables(with_step: bool = True) -> list[builders.QueryVariable]:
     series = ('__name__=~"argoscope_workflow_runs_total|argoscope_workflow_run_info'
               '|argoscope_workflow_last_success_timestamp_seconds"')
     variables = [
+        cluster_variable(f"{{{series}}}"),
         query_variable(
             "namespace", "Namespace",
-            f"label_values({{{series}}}, namespace)",
+            f"label_values({{{series}, {CLUSTER}}}, namespace)",
             "Kubernetes namespaces that run argoscope pipelines."),
         query_variable(
             "pipeline", "Pipeline",
@@ -123,9 +144,10 @@ def dashboard_url(uid: str, *variables: str) -> str:
     """A link to another argoscope dashboard carrying the datasource, time range and variables.
 
     `variables` are `name=value` pairs (the value may use Grafana data-link macros); without
-    them, the current values of namespace, pipeline and step are passed on.
+    them, the current values of namespace, pipeline and step are passed on. The current
+    clusters are always passed on.
     """
-    params = ["${datasource:queryparam}", "${__url_time_range}"]
+    params = ["${datasource:queryparam}", "${__url_time_range}", "${cluster:queryparam}"]
     if variables:
         params.extend(f"var-{pair}" for pair in variables)
     else:
@@ -145,10 +167,15 @@ def panel_link(title: str, uid: str) -> builders.DashboardLink:
     return builders.DashboardLink(title).url(dashboard_url(uid))
 
 
+def cluster_legend(legend: str) -> str:
+    """A legend that names the series' cluster first (nothing where the label is absent)."""
+    return "{{cluster}} " + legend
+
+
 def target(expr: str, legend: str = "", ref_id: str = "A") -> prometheus.Dataquery:
-    """A range query on the templated datasource."""
+    """A range query on the templated datasource; the legend is prefixed with the cluster."""
     query = prometheus.Dataquery().expr(expr).ref_id(ref_id).datasource(DATASOURCE).range()
-    return query.legend_format(legend) if legend else query
+    return query.legend_format(cluster_legend(legend)) if legend else query
 
 
 def instant_table_target(expr: str, ref_id: str = "A") -> prometheus.Dataquery:
@@ -214,8 +241,9 @@ def timeseries_panel(title: str, description: str, unit: str,
 
 
 def stat_panel(title: str, description: str, unit: str, expr: str) -> stat.Panel:
-    """A single-value panel showing the last value of an instant query."""
-    query = prometheus.Dataquery().expr(expr).ref_id("A").datasource(DATASOURCE).instant()
+    """A single-value panel showing the last value of an instant query (one per cluster)."""
+    query = (prometheus.Dataquery().expr(expr).ref_id("A").datasource(DATASOURCE).instant()
+             .legend_format("{{cluster}}"))
     return (
         stat.Panel().title(title).description(description).unit(unit)
         .datasource(DATASOURCE).with_target(query)
@@ -229,7 +257,7 @@ def bargauge_panel(title: str, description: str, unit: str, expr: str,
                    legend: str) -> bargauge.Panel:
     """Horizontal bars, one per series, of an instant query's last value."""
     query = (prometheus.Dataquery().expr(expr).ref_id("A").datasource(DATASOURCE)
-             .instant().legend_format(legend))
+             .instant().legend_format(cluster_legend(legend)))
     return (
         bargauge.Panel().title(title).description(description).unit(unit)
         .datasource(DATASOURCE).with_target(query)

@@ -23,7 +23,7 @@ from argoscope.dashboards._common import (
     timeseries_panel,
 )
 
-BY = "namespace, pipeline, step"
+BY = "cluster, namespace, pipeline, step"
 UTILIZATION = f"argoscope_step_gpu_utilization_ratio{{{STEP}}}"
 ALLOCATED = f"argoscope_step_gpu_allocated_seconds_total{{{STEP}}}"
 BUSY = f"argoscope_step_gpu_busy_seconds_total{{{STEP}}}"
@@ -39,23 +39,24 @@ def build() -> builders.Dashboard:
     layout.add(stat_panel(
         "GPUs held by steps",
         "GPUs attributed to live step pods (from dcgm-exporter).",
-        "short", f"count({UTILIZATION})"), 6, 4)
+        "short", f"count by (cluster) ({UTILIZATION})"), 6, 4)
     layout.add(stat_panel(
         "Idle GPUs",
         f"GPUs held by a live step pod whose utilisation is below {IDLE_BELOW:.0%}.",
-        "short", f"sum({UTILIZATION} < bool {IDLE_BELOW})",
+        "short", f"sum by (cluster) ({UTILIZATION} < bool {IDLE_BELOW})",
     ).thresholds(thresholds((None, "green"), (1, "orange"))), 6, 4)
     layout.add(stat_panel(
         "GPU efficiency",
         "GPU-seconds busy divided by GPU-seconds held over the selected time range.",
         "percentunit",
-        f"sum({increase_over_range(BUSY)}) / sum({increase_over_range(ALLOCATED)})",
+        f"sum by (cluster) ({increase_over_range(BUSY)}) "
+        f"/ sum by (cluster) ({increase_over_range(ALLOCATED)})",
     ).thresholds(EFFICIENCY_COLORS), 6, 4)
     layout.add(stat_panel(
         "Steps waiting for GPUs",
         "Live step pods the scheduler cannot place for lack of nvidia.com/gpu.",
         "short",
-        f'sum(argoscope_steps_waiting_insufficient_resource{{{STEP}, '
+        f'sum by (cluster) (argoscope_steps_waiting_insufficient_resource{{{STEP}, '
         f'resource="nvidia.com/gpu"}})',
     ).thresholds(thresholds((None, "green"), (1, "orange"))), 6, 4)
 
@@ -63,22 +64,23 @@ def build() -> builders.Dashboard:
         "GPUs not seen by DCGM",
         "GPUs requested by running step pods for which no dcgm-exporter reports any GPU: "
         "their utilisation is unknown (not idle).",
-        "short", f"sum(argoscope_step_gpus_unobserved{{{STEP}}})",
+        "short", f"sum by (cluster) (argoscope_step_gpus_unobserved{{{STEP}}})",
     ).no_value("0").thresholds(thresholds((None, "green"), (1, "orange"))), 6, 4)
     layout.add(stat_panel(
         "GPU-hours held",
         "GPU-hours held by the selected steps' pods over the selected time range.",
-        "h", f"sum({increase_over_range(ALLOCATED)}) / 3600"), 6, 4)
+        "h", f"sum by (cluster) ({increase_over_range(ALLOCATED)}) / 3600"), 6, 4)
     layout.add(stat_panel(
         "GPU-hours idle",
         "GPU-hours held but not busy (held minus busy) over the selected time range: the "
         "GPU time a right-sized request or a faster data loader would give back.",
-        "h", f"(sum({increase_over_range(ALLOCATED)}) - sum({increase_over_range(BUSY)})) "
+        "h", f"(sum by (cluster) ({increase_over_range(ALLOCATED)}) "
+        f"- sum by (cluster) ({increase_over_range(BUSY)})) "
         "/ 3600"), 6, 4)
     layout.add(stat_panel(
         "Mean GPU utilisation now",
         "Mean utilisation of the GPUs the selected live step pods hold.",
-        "percentunit", f"avg({UTILIZATION})",
+        "percentunit", f"avg by (cluster) ({UTILIZATION})",
     ).thresholds(EFFICIENCY_COLORS), 6, 4)
 
     layout.row("Utilisation")

@@ -29,7 +29,7 @@ RUNS = f"argoscope_workflow_runs_total{{{PIPELINE}}}"
 SUCCEEDED = f'argoscope_workflow_runs_total{{{PIPELINE}, phase="Succeeded"}}'
 FAILED = f'argoscope_workflow_runs_total{{{PIPELINE}, phase=~"Failed|Error"}}'
 DURATION = f"argoscope_workflow_duration_seconds_bucket{{{PIPELINE}}}"
-BY = "namespace, pipeline"
+BY = "cluster, namespace, pipeline"
 TO_PIPELINE_FIELD = ("namespace=${__field.labels.namespace}",
                      "pipeline=${__field.labels.pipeline}")
 TO_PIPELINE = ("namespace=${__data.fields.namespace}", "pipeline=${__data.fields.pipeline}")
@@ -49,22 +49,23 @@ def build() -> builders.Dashboard:
     layout.add(stat_panel(
         "Runs finished",
         "Runs that reached Succeeded, Failed or Error in the selected time range.",
-        "short", f"sum({increase_over_range(RUNS)})"), 6, 4)
+        "short", f"sum by (cluster) ({increase_over_range(RUNS)})"), 6, 4)
     layout.add(stat_panel(
         "Success ratio",
         "Succeeded runs divided by finished runs in the selected time range.",
         "percentunit",
-        f"sum({increase_over_range(SUCCEEDED)}) / sum({increase_over_range(RUNS)})",
+        f"sum by (cluster) ({increase_over_range(SUCCEEDED)}) "
+        f"/ sum by (cluster) ({increase_over_range(RUNS)})",
     ).thresholds(thresholds((None, "red"), (0.9, "orange"), (0.99, "green"))), 6, 4)
     layout.add(stat_panel(
         "Failed runs",
         "Runs that ended Failed or Error in the selected time range.",
-        "short", f"sum({increase_over_range(FAILED)})",
+        "short", f"sum by (cluster) ({increase_over_range(FAILED)})",
     ).thresholds(thresholds((None, "green"), (1, "red"))), 6, 4)
     layout.add(stat_panel(
         "Running now",
         "Workflow objects currently in the Running phase.",
-        "short", f'sum(argoscope_workflows{{{PIPELINE}, phase="Running"}})'), 6, 4)
+        "short", f'sum by (cluster) (argoscope_workflows{{{PIPELINE}, phase="Running"}})'), 6, 4)
 
     layout.row("Per pipeline over the selected time range (click a bar to drill down)")
     layout.add(_per_pipeline(

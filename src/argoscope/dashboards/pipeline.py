@@ -26,7 +26,7 @@ from argoscope.dashboards._common import (
     timeseries_panel,
 )
 
-BY = "namespace, pipeline, step"
+BY = "cluster, namespace, pipeline, step"
 STEP_DURATION = f'argoscope_step_duration_seconds_bucket{{{STEP}, phase="Succeeded"}}'
 STEP_RUNS = f"argoscope_step_runs_total{{{STEP}}}"
 FAILED_STEP_RUNS = f'argoscope_step_runs_total{{{STEP}, phase=~"Failed|Error"}}'
@@ -45,21 +45,21 @@ def build() -> builders.Dashboard:
     layout.add(stat_panel(
         "Step attempts",
         "Finished step attempts of the selected steps in the selected time range.",
-        "short", f"sum({increase_over_range(STEP_RUNS)})"), 6, 4)
+        "short", f"sum by (cluster) ({increase_over_range(STEP_RUNS)})"), 6, 4)
     layout.add(stat_panel(
         "Failed step attempts",
         "Step attempts that ended Failed or Error in the selected time range.",
-        "short", f"sum({increase_over_range(FAILED_STEP_RUNS)})",
+        "short", f"sum by (cluster) ({increase_over_range(FAILED_STEP_RUNS)})",
     ).thresholds(thresholds((None, "green"), (1, "red"))), 6, 4)
     layout.add(stat_panel(
         "Retries",
         "Step attempts beyond the first in the selected time range.",
-        "short", f"sum({increase_over_range(RETRIES)})",
+        "short", f"sum by (cluster) ({increase_over_range(RETRIES)})",
     ).thresholds(thresholds((None, "green"), (1, "orange"))), 6, 4)
     layout.add(stat_panel(
         "Pods waiting now",
         "Live step pods stuck waiting (unschedulable, image pull, ...).",
-        "short", f"sum(argoscope_steps_waiting{{{STEP}}})",
+        "short", f"sum by (cluster) (argoscope_steps_waiting{{{STEP}}})",
     ).thresholds(thresholds((None, "green"), (1, "orange"))), 6, 4)
 
     layout.row("Durations against history")

@@ -25,7 +25,7 @@ from argoscope.dashboards._common import (
     timeseries_panel,
 )
 
-BY = "namespace, pipeline, step, check"
+BY = "cluster, namespace, pipeline, step, check"
 RESULTS = f"argoscope_check_results_total{{{STEP}}}"
 FAILED_RESULTS = f'argoscope_check_results_total{{{STEP}, status=~"failed|error"}}'
 DRIFT = f'{STEP}, kind="drift"'
@@ -48,27 +48,29 @@ def build() -> builders.Dashboard:
     layout.add(stat_panel(
         "Check results",
         "Check results reported by pipeline steps in the selected time range.",
-        "short", f"sum({increase_over_range(RESULTS)})"), 6, 4)
+        "short", f"sum by (cluster) ({increase_over_range(RESULTS)})"), 6, 4)
     layout.add(stat_panel(
         "Failed checks",
         "Check results with status failed or error in the selected time range.",
-        "short", f"sum({increase_over_range(FAILED_RESULTS)})",
+        "short", f"sum by (cluster) ({increase_over_range(FAILED_RESULTS)})",
     ).thresholds(thresholds((None, "green"), (1, "red"))), 6, 4)
     layout.add(stat_panel(
         "Checks failing now",
         "Checks whose latest result is failed or error.",
-        "short", f"count(argoscope_check_status{{{STEP}}} == 0) or vector(0)",
-    ).thresholds(thresholds((None, "green"), (1, "red"))), 6, 4)
+        # `== bool 0` counts 0 per cluster when none fail (an `or vector(0)` would add a
+        # series without `cluster` next to each cluster's count).
+        "short", f"sum by (cluster) (argoscope_check_status{{{STEP}}} == bool 0)",
+    ).no_value("0").thresholds(thresholds((None, "green"), (1, "red"))), 6, 4)
     layout.add(stat_panel(
         "Largest drift share now",
         "The largest latest drift value (share of drifted features) of any drift check.",
-        "percentunit", f"max(argoscope_check_value{{{DRIFT}}})"), 6, 4)
+        "percentunit", f"max by (cluster) (argoscope_check_value{{{DRIFT}}})"), 6, 4)
 
     layout.add(timeseries_panel(
         "Check results by kind and status",
         "Check results per second by kind (expectation, drift, gate, ...) and status.",
         "ops",
-        target(f"sum by (kind, status) (rate({RESULTS}[$__rate_interval]))",
+        target(f"sum by (cluster, kind, status) (rate({RESULTS}[$__rate_interval]))",
                "{{kind}} {{status}}")), 12, 8)
     layout.add(table_panel(
         "Latest check status",
