@@ -67,7 +67,8 @@ def _finite(values: np.ndarray) -> np.ndarray:
     # One cheap pass; the copy only happens when something is missing or infinite.
     if values.size and np.isfinite(values.min() + values.max()):
         return values
-    return values[np.isfinite(values)]
+    kept: np.ndarray = values[np.isfinite(values)]
+    return kept
 
 
 def _spaced(values: np.ndarray, limit: int = BIN_SAMPLE) -> np.ndarray:
@@ -109,7 +110,7 @@ def numerical(feature: str, reference: pd.Series, current: pd.Series,
     sampled = max(ref_binned.size, cur_binned.size)
     return Distribution(
         feature=feature, kind="numerical",
-        labels=[f"{_label(edges[i])}–{_label(edges[i + 1])}" for i in range(bins)],
+        labels=[f"{_label(edges[i])} to {_label(edges[i + 1])}" for i in range(bins)],
         reference=(ref_counts / max(ref_binned.size, 1)).tolist(),
         current=(cur_counts / max(cur_binned.size, 1)).tolist(),
         reference_summary=_summary(ref, ref_all.size), current_summary=_summary(cur, cur_all.size),
