@@ -15,6 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 BENCHMARKS = [
     ("bench_exporter.py", []),
     ("bench_checks.py", []),
+    ("bench_reports.py", []),
 ]
 
 
