@@ -35,7 +35,8 @@ def register(subparsers: Any) -> None:
 def main(args: argparse.Namespace) -> int:
     """Write the report; exit 2 naming the problem when the input or the extra is missing."""
     from argoscope.reports.render import ReportsUnavailable, require
-    from argoscope.reports.run import RunNotFound, write_run_report
+    from argoscope.reports.run import write_run_report
+    from argoscope.reports.sources import RunNotFound
 
     try:
         require()

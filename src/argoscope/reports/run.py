@@ -18,6 +18,7 @@ from typing import Any
 
 from argoscope import __version__
 from argoscope.reports.render import embedded_step_report, markup, render, require, write_page
+from argoscope.reports.sources import load_workflow
 from argoscope.reports.step import checks_view
 
 CHECKS_PARAMETER = "argoscope-checks"
@@ -28,10 +29,6 @@ _OUTPUT_REF = re.compile(r"^\{\{\s*tasks\.(?P<task>[^.]+)\.outputs\.parameters\.
                          r"\s*\}\}\s*(?P<op>>=|<=|==|!=|>|<)\s*(?P<limit>[-+0-9.eE]+)$")
 _NEGATED = {">": "≤", ">=": "<", "<": "≥", "<=": ">", "==": "≠", "!=": "="}
 LOG_TAIL_LINES = 6
-
-
-class RunNotFound(LookupError):
-    """The run is not in the state directory or the dump."""
 
 
 @dataclass
@@ -259,38 +256,6 @@ def _attach_when(workflow: Mapping[str, Any], nodes: Mapping[str, Mapping[str, A
             for step in steps:
                 if step.name == task.get("name"):
                     step.when = decision
-
-
-def load_workflow(run: str, *, state_dir: Path | None = None,
-                  dump: Path | None = None) -> dict[str, Any]:
-    """The Workflow object of `run` from a state directory or a `kubectl get -o json` dump."""
-    if state_dir is not None:
-        path = state_dir / "workflows" / f"{run}.json"
-        if not path.is_file():
-            known = sorted(p.stem for p in (state_dir / "workflows").glob("*.json"))
-            raise RunNotFound(f"run {run!r} is not in {state_dir / 'workflows'} "
-                              f"(runs there: {', '.join(known) or 'none'})")
-        loaded = json.loads(path.read_text(encoding="utf-8"))
-        if not isinstance(loaded, dict):
-            raise ValueError(f"{path}: not a Workflow object")
-        return loaded
-    if dump is None:
-        raise ValueError("give a state directory or a dump")
-    text = dump.read_text(encoding="utf-8")
-    try:
-        document = json.loads(text)
-    except json.JSONDecodeError:
-        import yaml
-
-        document = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    items = document.get("items") if isinstance(document, Mapping) and "items" in document \
-        else [document]
-    workflows = [i for i in items or [] if isinstance(i, Mapping) and i.get("kind") == "Workflow"]
-    for item in workflows:
-        if (item.get("metadata") or {}).get("name") == run:
-            return dict(item)
-    names = ", ".join(str((i.get("metadata") or {}).get("name")) for i in workflows)
-    raise RunNotFound(f"run {run!r} is not in {dump} (Workflows there: {names or 'none'})")
 
 
 def _timeline(steps: list[Step], run_started: float | None,
