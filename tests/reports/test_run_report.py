@@ -120,3 +120,22 @@ def test_report_from_a_real_argo_workflow_dump(argo_fixtures: Path, tmp_path: Pa
     assert re.search(r'class="bar Failed"[^>]*title="fail\(0\)', html)
     assert re.search(r'class="bar Failed"[^>]*title="fail\(1\)', html)
     assert "No more retries left" in html and "failed with exit code 1" in html
+
+
+def test_gpu_requests_and_gpu_time_where_argo_recorded_it(pipeline_runs: Runs) -> None:
+    from argoscope.reports.run import render_run_report
+
+    workflow = pipeline_runs.workflow("healthy")
+    training = next(n for n in workflow["status"]["nodes"].values()
+                    if n["type"] == "Pod" and n["displayName"].startswith("model-training"))
+    assert "nvidia.com/gpu" not in training.get("resourcesDuration", {})  # none used locally
+    steps = {s.name: s for s in build_steps(workflow)}
+    assert steps["model-training"].gpu_requested == "1"
+    assert steps["model-training"].gpu_seconds is None
+    assert steps["preprocessing"].gpu_requested is None
+    # As a cluster records it: GPU-seconds in the Pod node's resourcesDuration.
+    training["resourcesDuration"] = {**training.get("resourcesDuration", {}), "nvidia.com/gpu": 95}
+    assert {s.name: s for s in build_steps(workflow)}["model-training"].gpu_seconds == 95
+    html = render_run_report(workflow)
+    assert re.search(r"<td>model-training</td><td class=\"n\">1</td>\s*<td class=\"n\">1 min 35 s",
+                     html)
