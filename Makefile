@@ -1,6 +1,6 @@
 # The two commands the README opens with: `make demo` and `make test`.
-# Each installs what it needs: a .venv with the project, and Debian's prometheus and
-# prometheus-alertmanager where they are missing.
+# Each installs what it needs: a .venv with the project, and Debian's prometheus,
+# prometheus-alertmanager and chromium where they are missing.
 
 PYTHON ?= python3
 VENV   := .venv
@@ -17,7 +17,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-# Prometheus, promtool, Alertmanager and amtool from Debian, installed only where missing.
+# Prometheus, promtool, Alertmanager and amtool from Debian, installed only where missing;
+# and chromium, the headless browser the report tests render pages with.
 tools:
 	@if ! command -v promtool >/dev/null || ! command -v prometheus >/dev/null \
 	    || ! command -v prometheus-alertmanager >/dev/null || ! command -v amtool >/dev/null; then \
@@ -27,6 +28,15 @@ tools:
 	      --no-install-recommends prometheus prometheus-alertmanager >/dev/null; \
 	  else \
 	    echo "note: prometheus/alertmanager missing and cannot be installed here (need root and apt-get)"; \
+	  fi; \
+	fi
+	@if ! command -v chromium >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing Debian chromium (headless browser for the report tests)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	      --no-install-recommends chromium >/dev/null; \
+	  else \
+	    echo "note: chromium missing and cannot be installed here (need root and apt-get)"; \
 	  fi; \
 	fi
 

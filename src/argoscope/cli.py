@@ -21,6 +21,7 @@ SUBCOMMAND_MODULES: tuple[str, ...] = (
     "argoscope.generate",
     "argoscope.checks.cli",
     "argoscope.demo",
+    "argoscope.reports.cli",
 )
 
 

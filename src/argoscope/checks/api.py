@@ -13,6 +13,7 @@ from argoscope.checks import telemetry
 from argoscope.checks.gates import gate as make_gate
 from argoscope.checks.identity import RunIdentity
 from argoscope.checks.results import CheckFailed, CheckResult, FeatureResult, Severity, verdict
+from argoscope.reports.render import report_path_from_env
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -42,19 +43,23 @@ class Checks:
             checks.gate("accuracy", 0.91, ">", 0.85)
 
     Emission writes the `argoscope-checks` document, one file per gate, JSON log lines and,
-    when `OTEL_*` names an exporter, spans and metrics; none of it can fail the step. A
+    when `OTEL_*` names an exporter, spans and metrics, and, when `report` or
+    `$ARGOSCOPE_REPORT_PATH` names a file, the step's HTML report; none of it can fail the step. A
     critical check that failed makes :meth:`emit` raise :class:`CheckFailed` (so the step
     exits non-zero); warning-severity checks only report.
     """
 
     def __init__(self, step: str = "", *, path: str | Path | None = None,
                  outputs_dir: str | Path | None = None,
-                 env: Mapping[str, str] | None = None) -> None:
+                 env: Mapping[str, str] | None = None,
+                 report: str | Path | None = None) -> None:
         self.identity = RunIdentity.from_env(env, step=step)
         self.path = Path(path) if path is not None else emission.document_path(env)
         self.outputs_dir = (Path(outputs_dir) if outputs_dir is not None
                             else emission.outputs_dir(env) if path is None else self.path.parent)
         self._env = env
+        self.report_path = Path(report) if report is not None else report_path_from_env(env)
+        self._distributions: dict[str, Any] = {}  # drift check name -> its distributions
         self.results: list[CheckResult] = []
         self.emitted = False
 
@@ -113,7 +118,20 @@ class Checks:
         except Exception as exc:  # recorded as an error result, raised at emit
             result = CheckResult(name, "drift", "error", threshold=drift_share,
                                  severity=severity, message=str(exc))
+        if self.report_path is not None:
+            self._capture_distributions(name, reference, current, result)
         return self.add(result)
+
+    def _capture_distributions(self, name: str, reference: pd.DataFrame,
+                               current: pd.DataFrame, result: CheckResult) -> None:
+        # Aggregates only (bins, category shares), for the step report; never fails a step.
+        try:
+            from argoscope.reports.aggregates import distributions
+
+            self._distributions[name] = distributions(
+                reference, current, [feature.feature for feature in result.features])
+        except Exception as exc:
+            log.warning("step report: could not summarise the data of %s: %s", name, exc)
 
     def gate(self, name: str, value: float, op: str, threshold: float,
              severity: Severity = "critical") -> CheckResult:
@@ -134,9 +152,19 @@ class Checks:
             emission.write_gates(self.results, self.outputs_dir)
             emission.log_results(self.results, self.identity)
             telemetry.export(self.results, self.identity, self._env)
+            if self.report_path is not None:
+                self._write_report(self.report_path)
         if raise_on_failure and self.failures:
             raise CheckFailed(self.failures)
         return self.results
+
+    def _write_report(self, path: Path) -> None:
+        try:
+            from argoscope.reports.step import write_step_report
+
+            write_step_report(path, self.results, self._distributions, self.identity)
+        except Exception as exc:  # a report is telemetry: it never fails the step
+            log.warning("could not write the step report to %s: %s", path, exc)
 
     def __enter__(self) -> Checks:
         return self

@@ -52,6 +52,8 @@ _BACKOFF_RUN = {"duration", "factor", "maxDuration"}
 _PARAM_RUN = {"name", "value", "default", "enum", "description"}
 _OUTPUT_PARAM_RUN = {"name", "valueFrom", "description"}
 _VALUE_FROM_RUN = {"path", "default"}
+# Output artifacts from a file: kept beside the step's logs (no artifact repository here).
+_OUTPUT_ARTIFACT_RUN = {"name", "path", "optional", "archive", "description"}
 _MOUNT_RUN = {"name", "mountPath", "readOnly"}
 _VOLUME_KINDS = {"emptyDir", "persistentVolumeClaim", "hostPath"}
 RETRY_POLICIES = ("Always", "OnFailure", "OnError", "OnTransientError")
@@ -194,10 +196,14 @@ class _Checker:
     def io(self, obj: Any, path: str, output: bool) -> None:
         if obj is None:
             return
-        if not self.fields(obj, path, {"parameters"}):
+        if not self.fields(obj, path, {"parameters", "artifacts"} if output else {"parameters"}):
             return
         allowed = _OUTPUT_PARAM_RUN if output else _PARAM_RUN
         self.params(obj.get("parameters"), f"{path}.parameters", allowed)
+        for i, artifact in enumerate(obj.get("artifacts") or []):
+            if self.fields(artifact, f"{path}.artifacts[{i}]", _OUTPUT_ARTIFACT_RUN) and not (
+                    artifact.get("name") and artifact.get("path")):
+                self.errors.append(f"{path}.artifacts[{i}]: name and path are required")
         if output:
             for i, param in enumerate(obj.get("parameters") or []):
                 where = f"{path}.parameters[{i}].valueFrom"

@@ -18,7 +18,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from argoscope.local.dag import run_dag
@@ -464,6 +464,10 @@ class LocalRun:
                 container_path = substitute(str(param["valueFrom"]["path"]), scope)
                 output_paths[str(param["name"])] = paths.add_file(container_path)
                 scope[f"outputs.parameters.{param['name']}.path"] = container_path
+            for artifact in (template.get("outputs") or {}).get("artifacts") or []:
+                # Kept with the step's logs: `<node dir>/<file name>` beside stderr.log.
+                container_path = substitute(str(artifact["path"]), scope)
+                paths.mount(container_path, node_dir / PurePosixPath(container_path).name)
             body = substitute_all(dict(template[body_key]), scope)
         except ParameterError as error:
             self.finish(node, "Error", str(error))

@@ -1,0 +1,118 @@
+"""The rendering environment: Jinja2 templates and one stylesheet, inlined into every page.
+
+Jinja2 and leather come with the `reports` extra; :func:`environment` says clearly how to get
+them when they are missing.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+REPORT_PATH_ENV = "ARGOSCOPE_REPORT_PATH"
+INSTALL_HINT = "pip install 'argoscope[reports]'"
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+START_MARK = "<!--argoscope:step-report-->"
+END_MARK = "<!--/argoscope:step-report-->"
+
+
+class ReportsUnavailable(RuntimeError):
+    """Rendering a report needs libraries that are not installed (the `reports` extra)."""
+
+
+def report_path_from_env(env: Mapping[str, str] | None = None) -> Path | None:
+    """`$ARGOSCOPE_REPORT_PATH` as a path, or None when it is unset or empty."""
+    value = (os.environ if env is None else env).get(REPORT_PATH_ENV, "")
+    return Path(value) if value.strip() else None
+
+
+def require() -> None:
+    """Raise ReportsUnavailable, naming the install command, when a renderer is missing."""
+    missing = []
+    for module in ("jinja2", "leather"):
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            missing.append(module)
+    if missing:
+        raise ReportsUnavailable(f"HTML reports need {' and '.join(missing)} (the reports "
+                                 f"extra): {INSTALL_HINT}")
+
+
+@functools.cache
+def environment() -> Any:
+    """The Jinja2 environment (autoescaping on) with the report filters."""
+    require()
+    import jinja2
+
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+                             autoescape=True, trim_blocks=True, lstrip_blocks=True,
+                             undefined=jinja2.StrictUndefined)
+    env.filters["num"] = number
+    env.filters["pct"] = percent
+    env.filters["seconds"] = seconds
+    env.globals["stylesheet"] = (TEMPLATES / "report.css").read_text(encoding="utf-8")
+    return env
+
+
+def render(template: str, **context: Any) -> str:
+    """Render one page template."""
+    return str(environment().get_template(template).render(**context))
+
+
+def markup(html: str) -> Any:
+    """Trusted markup (an SVG from the chart library, an embedded step report)."""
+    require()
+    from markupsafe import Markup
+
+    return Markup(html)
+
+
+def number(value: Any, digits: int = 4) -> str:
+    """A number for a table cell: `—` when absent, else up to `digits` significant digits."""
+    if value is None:
+        return "—"
+    try:
+        return f"{float(value):.{digits}g}"
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def percent(value: Any, digits: int = 1) -> str:
+    """A share (0..1) as a percentage."""
+    if value is None:
+        return "—"
+    return f"{100.0 * float(value):.{digits}f} %"
+
+
+def seconds(value: Any) -> str:
+    """A duration for people: `850 ms`, `12.4 s`, `3 min 5 s`."""
+    if value is None:
+        return "—"
+    amount = float(value)
+    if amount < 1:
+        return f"{amount * 1000:.0f} ms"
+    if amount < 60:
+        return f"{amount:.1f} s"
+    return f"{int(amount // 60)} min {amount % 60:.0f} s"
+
+
+def embedded_step_report(html: str) -> str | None:
+    """The checks section of a step report page, to embed in a run report."""
+    start, end = html.find(START_MARK), html.find(END_MARK)
+    if start < 0 or end < start:
+        return None
+    return html[start + len(START_MARK):end]
+
+
+def write_page(path: Path, html: str) -> Path:
+    """Write a page atomically (readers never see half of it); returns the path."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(html, encoding="utf-8")
+    partial.replace(path)
+    return path

@@ -1,0 +1,330 @@
+"""The run report: one page for one run of a pipeline.
+
+A timeline of its steps (every attempt its own bar, with phase, start, duration and failure
+reason), the checks of every step (the step report's section embedded where the step wrote
+one), the `when:` decisions of the DAG, and GPU use where the status records it. The source
+is the local runner's state directory or a Workflow in a `kubectl get -o json` dump.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from argoscope import __version__
+from argoscope.reports.render import embedded_step_report, markup, render, require, write_page
+from argoscope.reports.sources import load_workflow
+from argoscope.reports.step import checks_view
+
+CHECKS_PARAMETER = "argoscope-checks"
+GPU_RESOURCE = "nvidia.com/gpu"
+_RETRY_SUFFIX = re.compile(r"\(\d+\)$")
+_WHEN_MESSAGE = re.compile(r"^when '(?P<expr>.*)' evaluated (?P<result>true|false)$", re.S)
+_OUTPUT_REF = re.compile(r"^\{\{\s*tasks\.(?P<task>[^.]+)\.outputs\.parameters\.(?P<param>[^}\s]+)"
+                         r"\s*\}\}\s*(?P<op>>=|<=|==|!=|>|<)\s*(?P<limit>[-+0-9.eE]+)$")
+_NEGATED = {">": "≤", ">=": "<", "<": "≥", "<=": ">", "==": "≠", "!=": "="}
+LOG_TAIL_LINES = 6
+
+
+@dataclass
+class Attempt:
+    """One attempt of a step: a Pod node."""
+
+    name: str
+    phase: str
+    started: float | None
+    finished: float | None
+    message: str = ""
+    exit_code: str | None = None
+    log_tail: str = ""
+
+    @property
+    def duration(self) -> float | None:
+        """Seconds from start to finish (None while running)."""
+        if self.started is None or self.finished is None:
+            return None
+        return max(0.0, self.finished - self.started)
+
+
+@dataclass
+class Step:
+    """One task of the run: its attempts, phase, checks and GPU use."""
+
+    name: str
+    phase: str
+    message: str = ""
+    started: float | None = None
+    finished: float | None = None
+    attempts: list[Attempt] = field(default_factory=list)
+    results: list[dict[str, Any]] = field(default_factory=list)
+    report_html: str | None = None
+    report_path: Path | None = None
+    gpu_requested: str | None = None
+    gpu_seconds: int | None = None
+    when: dict[str, Any] | None = None
+    view: Any = None  # the checks, grouped for the page
+
+
+def _time(text: Any) -> float | None:
+    if not text:
+        return None
+    try:
+        return datetime.strptime(str(text), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp()
+    except ValueError:
+        return None
+
+
+def _step_name(node: Mapping[str, Any]) -> str:
+    return _RETRY_SUFFIX.sub("", str(node.get("displayName") or node.get("name") or ""))
+
+
+def _parameters(node: Mapping[str, Any]) -> dict[str, str]:
+    params = (node.get("outputs") or {}).get("parameters") or []
+    return {str(p.get("name")): str(p.get("value", "")) for p in params if isinstance(p, Mapping)}
+
+
+def _results(node: Mapping[str, Any]) -> list[dict[str, Any]]:
+    raw = _parameters(node).get(CHECKS_PARAMETER)
+    if not raw:
+        return []
+    try:
+        document = json.loads(raw)
+    except json.JSONDecodeError:
+        return [{"check": CHECKS_PARAMETER, "kind": "document", "status": "error",
+                 "message": "the checks document is not valid JSON"}]
+    results = document.get("results") if isinstance(document, Mapping) else None
+    return [dict(r) for r in results or [] if isinstance(r, Mapping)]
+
+
+def _templates(workflow: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    status = workflow.get("status") or {}
+    spec = status.get("storedWorkflowTemplateSpec") or workflow.get("spec") or {}
+    return {str(t.get("name")): dict(t) for t in spec.get("templates") or []
+            if isinstance(t, Mapping)}
+
+
+def _gpu_request(template: Mapping[str, Any] | None) -> str | None:
+    if not template:
+        return None
+    body = template.get("container") or template.get("script") or {}
+    resources = body.get("resources") or {}
+    for group in ("limits", "requests"):
+        value = (resources.get(group) or {}).get(GPU_RESOURCE)
+        if value is not None:
+            return str(value)
+    return None
+
+
+def _when_decision(task: Mapping[str, Any], node: Mapping[str, Any] | None,
+                   nodes_by_task: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """What a task's `when:` decided, and why in words when it compares a step's output."""
+    expression = str(task.get("when"))
+    decision: dict[str, Any] = {"task": task.get("name"), "expression": expression,
+                                "evaluated": None, "ran": None, "reason": ""}
+    if node is None:
+        decision["reason"] = "not reached"
+        return decision
+    phase = str(node.get("phase"))
+    found = _WHEN_MESSAGE.match(str(node.get("message") or ""))
+    if node.get("type") == "Skipped" and not found:  # omitted, or an error before `when:`
+        decision["reason"] = (f"{task.get('name')} was not evaluated: "
+                              f"{node.get('message') or phase}")
+        return decision
+    decision["ran"] = not (node.get("type") == "Skipped" and phase == "Skipped")
+    if found:
+        decision["evaluated"] = found["expr"]
+    reference = _OUTPUT_REF.match(expression.strip())
+    if reference:
+        source = nodes_by_task.get(reference["task"])
+        value = _parameters(source).get(reference["param"]) if source else None
+        if decision["evaluated"] is None and value is not None:
+            decision["evaluated"] = f"{value} {reference['op']} {reference['limit']}"
+        if value is not None:
+            try:
+                shown = f"{float(value):.2f}"
+            except ValueError:
+                shown = value
+            op = reference["op"] if decision["ran"] else _NEGATED[reference["op"]]
+            verb = "ran" if decision["ran"] else "skipped"
+            decision["reason"] = (f"{task.get('name')} {verb} because {reference['param']} "
+                                  f"{shown} {op} {reference['limit']}")
+    if not decision["reason"]:
+        decision["reason"] = f"{task.get('name')} {'ran' if decision['ran'] else 'skipped'}"
+    return decision
+
+
+def _node_dir(state_dir: Path | None, workflow: str, node_id: str) -> Path | None:
+    if state_dir is None:
+        return None
+    return state_dir / "runs" / workflow / "nodes" / node_id
+
+
+def _log_tail(directory: Path | None) -> str:
+    if directory is None:
+        return ""
+    try:
+        lines = (directory / "stderr.log").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+    # JSON check-result lines are in the checks section already; the tail is for the failure.
+    kept = [line for line in lines.splitlines() if line.strip() and not line.startswith('{"ts"')]
+    return "\n".join(kept[-LOG_TAIL_LINES:])
+
+
+def _step_report(directory: Path | None) -> tuple[str | None, Path | None]:
+    if directory is None or not directory.is_dir():
+        return None, None
+    for page in sorted(directory.glob("*.html")):
+        try:
+            section = embedded_step_report(page.read_text(encoding="utf-8"))
+        except OSError:
+            continue
+        if section is not None:
+            return section, page
+    return None, None
+
+
+def build_steps(workflow: Mapping[str, Any], state_dir: Path | None = None) -> list[Step]:
+    """The run's steps in start order, from the Workflow's status nodes."""
+    name = str((workflow.get("metadata") or {}).get("name", ""))
+    nodes: dict[str, dict[str, Any]] = dict((workflow.get("status") or {}).get("nodes") or {})
+    templates = _templates(workflow)
+    children_of_retry = {child for node in nodes.values() if node.get("type") == "Retry"
+                         for child in node.get("children") or []}
+    steps: list[Step] = []
+    for node_id, node in nodes.items():
+        kind = node.get("type")
+        if kind not in ("Retry", "Pod", "Skipped") or node_id in children_of_retry:
+            continue
+        attempt_nodes = ([nodes[c] for c in node.get("children") or [] if c in nodes]
+                         if kind == "Retry" else [node] if kind == "Pod" else [])
+        step = Step(name=_step_name(node), phase=str(node.get("phase", "Unknown")),
+                    message=str(node.get("message") or ""), started=_time(node.get("startedAt")),
+                    finished=_time(node.get("finishedAt")))
+        template = templates.get(str(node.get("templateName") or ""))
+        if template is None and attempt_nodes:
+            template = templates.get(str(attempt_nodes[0].get("templateName") or ""))
+        step.gpu_requested = _gpu_request(template)
+        gpu_total = 0
+        for attempt_node in attempt_nodes:
+            directory = _node_dir(state_dir, name, str(attempt_node.get("id")))
+            failed = attempt_node.get("phase") in ("Failed", "Error")
+            step.attempts.append(Attempt(
+                name=str(attempt_node.get("displayName") or attempt_node.get("name")),
+                phase=str(attempt_node.get("phase", "Unknown")),
+                started=_time(attempt_node.get("startedAt")),
+                finished=_time(attempt_node.get("finishedAt")),
+                message=str(attempt_node.get("message") or ""),
+                exit_code=(attempt_node.get("outputs") or {}).get("exitCode"),
+                log_tail=_log_tail(directory) if failed else ""))
+            gpu_total += int((attempt_node.get("resourcesDuration") or {}).get(GPU_RESOURCE, 0))
+            # The last attempt that reported checks (or wrote a report) speaks for the step.
+            results = _results(attempt_node)
+            if results:
+                step.results = results
+            section, page = _step_report(directory)
+            if section is not None:
+                step.report_html, step.report_path = section, page
+        if not step.results and kind == "Retry":
+            step.results = _results(node)
+        step.gpu_seconds = gpu_total or None
+        steps.append(step)
+    steps.sort(key=lambda s: (s.started is None, s.started or 0.0, s.name))
+    _attach_when(workflow, nodes, steps)
+    return steps
+
+
+def _attach_when(workflow: Mapping[str, Any], nodes: Mapping[str, Mapping[str, Any]],
+                 steps: list[Step]) -> None:
+    by_task: dict[str, Mapping[str, Any]] = {}
+    for node in nodes.values():
+        if node.get("type") in ("Retry", "Pod", "Skipped"):
+            by_task.setdefault(_step_name(node), node)
+    for node in nodes.values():  # a Retry node holds the outputs its dependants read
+        if node.get("type") == "Retry":
+            by_task[_step_name(node)] = node
+    for template in _templates(workflow).values():
+        for task in (template.get("dag") or {}).get("tasks") or []:
+            if not isinstance(task, Mapping) or not task.get("when"):
+                continue
+            decision = _when_decision(task, by_task.get(str(task.get("name"))), by_task)
+            for step in steps:
+                if step.name == task.get("name"):
+                    step.when = decision
+
+
+def _timeline(steps: list[Step], run_started: float | None,
+              run_finished: float | None) -> dict[str, Any]:
+    moments = [t for s in steps for a in s.attempts for t in (a.started, a.finished) if t]
+    moments += [t for s in steps for t in (s.started, s.finished) if t]
+    start = run_started or (min(moments) if moments else 0.0)
+    end = max([run_finished or 0.0, *moments]) if moments or run_finished else start + 1
+    span = max(end - start, 1.0)
+    lanes = []
+    for step in steps:
+        bars = []
+        for attempt in step.attempts:
+            begin = attempt.started or start
+            finish = attempt.finished or end
+            bars.append({"phase": attempt.phase, "name": attempt.name,
+                         "left": 100.0 * (begin - start) / span,
+                         "width": max(0.4, 100.0 * (finish - begin) / span),
+                         "duration": attempt.duration, "offset": begin - start,
+                         "message": attempt.message})
+        if not step.attempts:  # skipped or omitted: a marker where the decision fell
+            moment = step.started or start
+            bars.append({"phase": step.phase, "name": step.name,
+                         "left": min(99.0, 100.0 * (moment - start) / span), "width": 1.0,
+                         "duration": None, "offset": moment - start, "message": step.message})
+        lanes.append({"step": step.name, "phase": step.phase, "bars": bars})
+    ticks = [span * i / 4 for i in range(5)]
+    return {"lanes": lanes, "ticks": ticks, "span": span, "start": start}
+
+
+def render_run_report(workflow: Mapping[str, Any], state_dir: Path | None = None) -> str:
+    """The run report page as HTML text."""
+    require()
+    metadata = workflow.get("metadata") or {}
+    status = workflow.get("status") or {}
+    steps = build_steps(workflow, state_dir)
+    started, finished = _time(status.get("startedAt")), _time(status.get("finishedAt"))
+    for step in steps:
+        step.view = checks_view(step.results, charts=False)
+        if step.report_html is not None:
+            step.report_html = markup(step.report_html)
+    arguments = (workflow.get("spec") or {}).get("arguments") or {}
+    parameters = [(p.get("name"), p.get("value")) for p in arguments.get("parameters") or []
+                  if isinstance(p, Mapping)]
+    retries = sum(max(0, len(s.attempts) - 1) for s in steps)
+    return render(
+        "run.html.j2", name=metadata.get("name", ""), namespace=metadata.get("namespace", ""),
+        phase=status.get("phase", "Unknown"), message=status.get("message", ""),
+        started=status.get("startedAt"), finished=status.get("finishedAt"),
+        duration=(finished - started) if started and finished else None,
+        parameters=[p for p in parameters if p[1] not in (None, "")], steps=steps,
+        timeline=_timeline(steps, started, finished), retries=retries,
+        decisions=[s.when for s in steps if s.when],
+        gpu_steps=[s for s in steps if s.gpu_requested or s.gpu_seconds],
+        resources=status.get("resourcesDuration") or {},
+        written=datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"), version=__version__)
+
+
+def write_run_report(state_dir: str | Path | None, run: str, out: str | Path | None = None,
+                     *, dump: str | Path | None = None) -> Path:
+    """Write the report of `run` and return its path.
+
+    From the local runner's `state_dir` (default output: `DIR/runs/<run>/report.html`, beside
+    the run's logs) or, with `dump`, from a Workflow in a `kubectl get -o json` file (default
+    output: `<run>.html` in the current directory). Raises RunNotFound, ValueError for bad
+    input and ReportsUnavailable when the `reports` extra is missing.
+    """
+    state = Path(state_dir) if state_dir is not None else None
+    workflow = load_workflow(run, state_dir=state, dump=Path(dump) if dump else None)
+    if out is None:
+        out = state / "runs" / run / "report.html" if state is not None else Path(f"{run}.html")
+    return write_page(Path(out), render_run_report(workflow, state))
