@@ -296,9 +296,13 @@ class LocalRun:
         if root.type == "Pod":
             return root.message
         with self.lock:
+            # A retry's attempts are not the failing child: the task (its Retry node) is, and
+            # an attempt the retry recovered failed nothing.
+            attempts = {c for n in self.nodes.values() if n.type == "Retry" for c in n.children}
             for child_id in self._descendants(root):
                 child = self.nodes[child_id]
-                if child.boundary_id == root.id and child.phase in FAILED:
+                if child.boundary_id == root.id and child.phase in FAILED \
+                        and child_id not in attempts:
                     return f"child '{child.id}' failed"
         return root.message
 
@@ -515,6 +519,9 @@ class LocalRun:
             return
         phase = "Succeeded" if result.exit_code == 0 else "Failed"
         message = "" if phase == "Succeeded" else f"Error (exit code {result.exit_code})"
+        if phase == "Failed" and self.processes.stopped:
+            # The runner's own SIGTERM (Ctrl-C) ended it: not a failure of the step's code.
+            message = "Stopped by user"
         values: dict[str, str] = {}
         for param in outputs:
             name = str(param["name"])
