@@ -191,21 +191,24 @@ _NO_WEB_APPLICATION = "does not include a web application"
 
 
 def first_page(base: str, paths: Sequence[str]) -> str | None:
-    """The first of `base + path` that answers 200 with a body, else None."""
+    """Where the first of `base + path` that answers 2xx with a body ends up (after
+    redirects, so the URL shown is the page itself), else None."""
     for path in paths:
         try:
-            body = http_get(base + path, timeout=2.0)
+            with urllib.request.urlopen(base + path, timeout=2.0) as response:
+                body = response.read()
+                final = str(response.geturl())
         except (OSError, ValueError):
             continue
         if body.strip():
-            return base + path
+            return final
     return None
 
 
 def alertmanager_ui(base: str) -> str | None:
     """Alertmanager's web UI (`base/#/alerts`) when this build has one, else None."""
     try:
-        body = http_get(base + "/", timeout=2.0)
+        body = " ".join(http_get(base + "/", timeout=2.0).split())
     except (OSError, ValueError):
         return None
     if _NO_WEB_APPLICATION in body or not body.strip():
