@@ -82,7 +82,9 @@ class LocalRun:
         self.manifest = manifest
         self.options = options
         self.reporter: Reporter = reporter or SilentReporter()
-        self.state_dir = options.state_dir
+        # Absolute: steps run in their own working directories, where a relative state
+        # directory (the default `.argoscope`) would point somewhere else.
+        self.state_dir = options.state_dir.absolute()
         self.lock = threading.RLock()
         self.nodes: dict[str, Node] = {}
         self.processes = ProcessGroup()
