@@ -106,9 +106,13 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=REPO)
     try:
         output = _read_until(process, "serving", timeout=120)
-        runs = list_runs(state)
-        scenarios = ("healthy", "drifted", "faulty")
-        yield Served(output, state, dict(zip(scenarios, runs, strict=True)))
+        # Which run was which scenario, as the summary says (they run at the same time).
+        named = dict(re.findall(r"^(healthy|drifted|faulty) +(ml-reference-pipeline-\w+) ",
+                                output, re.M))
+        by_name = {run.name: run for run in list_runs(state)}
+        runs = {scenario: by_name[name] for scenario, name in named.items()}
+        assert list(runs) == ["healthy", "drifted", "faulty"], output
+        yield Served(output, state, runs)
         urls = URL.findall(output)
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=30) == 0
@@ -157,8 +161,8 @@ def test_every_printed_url_answers_with_a_real_page(served: Served) -> None:
 
 
 def test_runs_end_as_their_scenarios_intend_in_a_clean_state(served: Served) -> None:
-    assert [run.name for run in list_runs(served.state_dir)] == [
-        run.name for run in served.runs.values()]  # the earlier demo's run is gone
+    assert sorted(run.name for run in list_runs(served.state_dir)) == sorted(
+        run.name for run in served.runs.values())  # the earlier demo's run is gone
     assert OLD_RUN not in served.output
     phases = {name: run.phase for name, run in served.runs.items()}
     assert phases == {"healthy": "Succeeded", "drifted": "Succeeded", "faulty": "Failed"}
