@@ -1,11 +1,13 @@
-"""`argoscope demo [--serve] [--state-dir DIR]`: the whole stack on one machine.
+"""`argoscope demo [--serve] [--state-dir DIR] [--keep-state]`: the whole stack on one machine.
 
-Runs the reference pipeline (`manifests/pipeline/`) three times with the local runner: a
-healthy run that deploys, a drifted run whose drift check and accuracy gate fail so the
-deployment is skipped, and a faulty run whose ingestion crashes until its retries run out.
-The exporter follows the state directory (`--source local:DIR`); Prometheus and Alertmanager
-run with the shipped rules and configuration when they are installed. Then it prints what
-happened and where to look; `--serve` keeps everything running until Ctrl-C.
+Runs the reference pipeline (`manifests/pipeline/`) three times at once with the local
+runner: a healthy run that deploys, a drifted run whose drift check and accuracy gate fail so
+the deployment is skipped, and a faulty run whose ingestion crashes until its retries run
+out. The state directory starts clean unless --keep-state. The exporter follows it
+(`--source local:DIR`); Prometheus and Alertmanager run with the shipped rules and
+configuration when they are installed. Then it prints what happened, why each failure
+happened and where to look next; `--serve` keeps the services running until Ctrl-C and prints
+their URLs, each probed first, and without it the demo says they stopped.
 """
 
 from __future__ import annotations

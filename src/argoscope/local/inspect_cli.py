@@ -9,9 +9,12 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from argoscope.local.cli import DEFAULT_STATE_DIR
+
+if TYPE_CHECKING:  # the module stays light to import: `argoscope --help` loads it
+    from argoscope.local.runs import Run
 
 _PHASE_WIDTH = 10
 
@@ -71,7 +74,7 @@ def list_main(args: argparse.Namespace) -> int:
     return 0
 
 
-def header_fields(run: Any, state_dir: Path) -> list[tuple[str, str]]:
+def header_fields(run: Run) -> list[tuple[str, str]]:
     """`get`'s header as (field, value) pairs, so callers and later fields can extend it."""
     from argoscope.local.runs import format_duration
 
@@ -87,7 +90,7 @@ def header_fields(run: Any, state_dir: Path) -> list[tuple[str, str]]:
     return fields
 
 
-def step_lines(run: Any) -> Iterator[str]:
+def step_lines(run: Run) -> Iterator[str]:
     """The step tree: phase, duration, retries, reason, and checks that did not pass."""
     from argoscope.local.runs import format_duration
 
@@ -124,7 +127,7 @@ def get_main(args: argparse.Namespace) -> int:
     except RunNotFound as error:
         print(f"argoscope get: {error}", file=sys.stderr)
         return 2
-    fields = header_fields(run, args.state_dir)
+    fields = header_fields(run)
     width = max(len(name) for name, _ in fields) + 2
     for name, value in fields:
         print(f"{name + ':':{width}}{value}")
