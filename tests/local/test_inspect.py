@@ -154,3 +154,13 @@ def test_ctrl_c_shows_the_step_as_stopped_not_failed(tmp_path: Path) -> None:
     assert "stopped: long (stopped by user)" in err
     got = argoscope("get", "@latest", "--state-dir", str(state))
     assert re.search(r"^  long\s+Stopped\s", got.stdout, re.M), got.stdout
+
+
+def test_get_shows_checks_in_the_base_install_too(tmp_path: Path) -> None:
+    """Without the exporter extra (no prometheus_client) `get` still reads check results."""
+    from tests.test_cli_errors import without
+
+    state, _ = failing_run(tmp_path)
+    got = without("prometheus_client", "get", "@latest", "--state-dir", str(state))
+    assert got.returncode == 0, got.stderr
+    assert "failed accuracy: 0.74 < 0.85 (needs > 0.85)" in got.stdout
