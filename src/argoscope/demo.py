@@ -25,7 +25,14 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from argoscope import demo_services as services
-from argoscope.local.runs import Run, failure_lines, format_duration, load_run, step_name
+from argoscope.local.runs import (
+    STOPPED_MESSAGE,
+    Run,
+    failure_lines,
+    format_duration,
+    load_run,
+    step_name,
+)
 
 PIPELINE = "ml-reference-pipeline"
 WORKFLOW_FILE = Path("manifests/pipeline/workflow.yaml")
@@ -272,7 +279,7 @@ class Demo:
         except KeyboardInterrupt:
             validated.set()
             for run in runs:
-                run.message = "Stopped by user"
+                run.message = STOPPED_MESSAGE
                 run.processes.stop()
             for thread in threads:
                 thread.join()

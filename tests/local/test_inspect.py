@@ -133,12 +133,15 @@ def test_ctrl_c_shows_the_step_as_stopped_not_failed(tmp_path: Path) -> None:
   dag:
     tasks:
     - {name: long, template: long}
+    - {name: queued, template: long}
 - name: long
   container: {image: a, command: [sleep, "30"]}
 """))
     state = tmp_path / "state"
+    # One slot: `queued` waits for it, so the stop reaches it before its process starts.
     process = subprocess.Popen([sys.executable, "-m", "argoscope.cli", "run", str(manifest),
-                                "--state-dir", str(state)], stderr=subprocess.PIPE, text=True)
+                                "--state-dir", str(state), "--parallelism", "1"],
+                               stderr=subprocess.PIPE, text=True)
     try:
         wait_until(lambda: any((state / "pods").glob("*.json")) if (state / "pods").is_dir()
                    else False, timeout=20, what="the first pod")
@@ -149,11 +152,15 @@ def test_ctrl_c_shows_the_step_as_stopped_not_failed(tmp_path: Path) -> None:
         if process.poll() is None:
             process.kill()
             process.wait()
-    assert "exit code 143" not in err and "FAIL" not in err, err
-    assert re.search(r"stop long \(\d+\.\ds\): stopped by user", err), err
+    assert "exit code 143" not in err and "FAIL" not in err and "ERR" not in err, err
+    assert "failed step" not in err and "stopped before start" not in err, err
+    first, second = sorted(re.findall(r"stop (long|queued) \(\d+\.\ds\): stopped by user",
+                                      err))
+    assert (first, second) == ("long", "queued"), err
     assert "stopped: long (stopped by user)" in err
     got = argoscope("get", "@latest", "--state-dir", str(state))
     assert re.search(r"^  long\s+Stopped\s", got.stdout, re.M), got.stdout
+    assert re.search(r"^  queued\s+Stopped\s", got.stdout, re.M), got.stdout
 
 
 def test_get_shows_checks_in_the_base_install_too(tmp_path: Path) -> None:

@@ -32,6 +32,7 @@ from argoscope.local.params import (
 from argoscope.local.paths import PATH_MAP_ENV, PathMap
 from argoscope.local.process import ProcessGroup, ProcessResult
 from argoscope.local.progress import Reporter, SilentReporter
+from argoscope.local.runs import STOPPED_MESSAGE
 from argoscope.local.status import (
     PODS_DIR,
     RUNS_DIR,
@@ -272,7 +273,7 @@ class LocalRun:
             while not done.wait(0.2):
                 pass
         except KeyboardInterrupt:
-            self.message = "Stopped by user"
+            self.message = STOPPED_MESSAGE
             self.processes.stop()
             while not done.wait(0.2):
                 pass
@@ -517,13 +518,15 @@ class LocalRun:
                       node_dir: Path) -> None:
         if result.exit_code is None:
             self._save_pod(node, body, result, "Failed")
-            self.finish(node, "Error", result.error)
+            # Not started because Ctrl-C stopped the run: stopped, not an error of the step.
+            self.finish(node, "Error", STOPPED_MESSAGE if self.processes.stopped
+                        else result.error)
             return
         phase = "Succeeded" if result.exit_code == 0 else "Failed"
         message = "" if phase == "Succeeded" else f"Error (exit code {result.exit_code})"
         if phase == "Failed" and self.processes.stopped:
             # The runner's own SIGTERM (Ctrl-C) ended it: not a failure of the step's code.
-            message = "Stopped by user"
+            message = STOPPED_MESSAGE
         values: dict[str, str] = {}
         for param in outputs:
             name = str(param["name"])
