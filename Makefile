@@ -1,35 +1,53 @@
 # The two commands the README opens with: `make demo` and `make test`.
-# Each installs what it needs: a .venv with the project, and Debian's prometheus,
-# prometheus-alertmanager and chromium where they are missing.
+# Each installs what it needs: a .venv with the project (`make demo` only the lean `demo`
+# extra; `make test` everything), and Debian's prometheus and prometheus-alertmanager (and,
+# for the tests, chromium) where they are missing. Installs show pip's progress and say up
+# front what they fetch.
 
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+DEMO_STAMP := $(VENV)/.installed-demo
+PIP    := $(BIN)/python -m pip install --disable-pip-version-check --progress-bar on
 
-.PHONY: demo test lint typecheck bench generate tools venv clean
+.PHONY: demo test lint typecheck bench generate tools browser venv clean
 
 venv: $(STAMP)
 
 $(STAMP): pyproject.toml
+	@echo "== installing argoscope with its test extras into $(VENV) (everything: engines, \
+	dashboards, linters, validators; about 400 MB to download, 1.4 GB on disk; several minutes)"
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
-	touch $(STAMP)
+	$(PIP) --upgrade pip
+	$(PIP) -e '.[test]'
+	touch $(STAMP) $(DEMO_STAMP)
 
-# Prometheus, promtool, Alertmanager and amtool from Debian, installed only where missing;
-# and chromium, the headless browser the report tests render pages with.
+# The demo needs only the exporter and the pipeline's packages, not the test set.
+$(DEMO_STAMP): pyproject.toml
+	@echo "== installing argoscope with its demo extra into $(VENV) (numpy, pandas, scipy, \
+	scikit-learn, pyarrow, prometheus-client, kubernetes, jinja2, leather: about 150 MB to download, 650 MB on \
+	disk; a minute or two on a fast connection; later runs skip this)"
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(PIP) --upgrade pip
+	$(PIP) -e '.[demo]'
+	touch $(DEMO_STAMP)
+
+# Prometheus, promtool, Alertmanager and amtool from Debian, installed only where missing.
 tools:
 	@if ! command -v promtool >/dev/null || ! command -v prometheus >/dev/null \
 	    || ! command -v prometheus-alertmanager >/dev/null || ! command -v amtool >/dev/null; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    echo "installing Debian prometheus and prometheus-alertmanager"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-	      --no-install-recommends prometheus prometheus-alertmanager >/dev/null; \
+	    echo "== installing Debian prometheus and prometheus-alertmanager (about 50 MB; under a minute)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y \
+	      --no-install-recommends prometheus prometheus-alertmanager; \
 	  else \
 	    echo "note: prometheus/alertmanager missing and cannot be installed here (need root and apt-get)"; \
 	  fi; \
 	fi
+
+# Chromium, the headless browser the report tests render pages with (the demo does not need it).
+browser:
 	@if ! command -v chromium >/dev/null; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    echo "installing Debian chromium (headless browser for the report tests)"; \
@@ -40,7 +58,7 @@ tools:
 	  fi; \
 	fi
 
-test: venv tools
+test: venv tools browser
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 	$(MAKE) --no-print-directory lint
 
@@ -48,7 +66,7 @@ lint: venv
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
 
-demo: venv tools
+demo: $(DEMO_STAMP) tools
 	$(BIN)/argoscope demo $(DEMO_ARGS)
 
 bench: venv

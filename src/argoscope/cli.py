@@ -2,7 +2,8 @@
 
 Each subcommand lives beside the code it drives and exposes ``register(subparsers)``; the
 modules named here must stay light to import (heavy imports happen inside the handlers), so
-``argoscope --help`` answers at once.
+``argoscope --help`` answers at once. A handler that needs an optional dependency which is
+not installed ends with exit 2 and the extra to install, never a traceback.
 """
 
 from __future__ import annotations
@@ -10,19 +11,32 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from argoscope import __version__
 
-# Modules that add a subcommand, in the order `--help` lists them.
+# Modules that add subcommands, in the order `--help` lists them. To add a command, add its
+# module here.
 SUBCOMMAND_MODULES: tuple[str, ...] = (
-    "argoscope.exporter.cli",
-    "argoscope.local.cli",
-    "argoscope.generate",
-    "argoscope.checks.cli",
-    "argoscope.demo",
-    "argoscope.reports.cli",
+    "argoscope.exporter.cli",       # exporter
+    "argoscope.local.cli",          # run
+    "argoscope.local.inspect_cli",  # list, get, logs
+    "argoscope.generate",           # generate
+    "argoscope.checks.cli",         # check
+    "argoscope.demo",               # demo
+    "argoscope.reports.cli",        # report
 )
+
+# Optional dependencies (top-level import name) and the extra that installs each.
+OPTIONAL_MODULES: Mapping[str, str] = {
+    "prometheus_client": "exporter", "kubernetes": "exporter", "orjson": "exporter",
+    "sklearn": "pipeline", "pyarrow": "pipeline",
+    "great_expectations": "engines", "evidently": "engines",
+    "grafana_foundation_sdk": "dashboards",
+    "jinja2": "reports", "leather": "reports",
+}
+# Commands whose needs span several extras name the one extra that covers them all.
+COMMAND_EXTRAS: Mapping[str, str] = {"demo": "demo", "generate": "exporter,dashboards"}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -38,6 +52,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def missing_extra(error: ModuleNotFoundError, command: str | None) -> str | None:
+    """The extra that provides the module `error` names, or None for a module of no extra."""
+    top = (error.name or "").split(".")[0]
+    if top not in OPTIONAL_MODULES:
+        return None
+    return COMMAND_EXTRAS.get(command or "", OPTIONAL_MODULES[top])
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the process exit code."""
     parser = build_parser()
@@ -50,6 +72,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(handler(args))
     except KeyboardInterrupt:
         return 130
+    except ModuleNotFoundError as error:
+        extra = missing_extra(error, args.command)
+        if extra is None:
+            raise  # not an optional dependency: a real bug, keep the traceback
+        print(f"argoscope {args.command}: the optional dependency {error.name!r} is not "
+              f"installed; install it with: pip install 'argoscope[{extra}]'", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

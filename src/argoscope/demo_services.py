@@ -180,3 +180,37 @@ def prometheus_alerts(url: str) -> list[dict[str, Any]]:
 def alertmanager_alerts(url: str) -> list[dict[str, Any]]:
     """The alerts Alertmanager holds."""
     return list(json.loads(http_get(f"{url}/api/v2/alerts")))
+
+
+# Prometheus' own UI moved: official 2.x builds serve `/alerts`; Debian's 2.42 package serves
+# only the classic UI under `/classic/`. The first page that answers is the one to show.
+PROMETHEUS_ALERTS_PAGES = ("/alerts", "/classic/alerts")
+PROMETHEUS_GRAPH_PAGES = ("/graph", "/classic/graph")
+# What Debian's Alertmanager serves at `/` instead of the UI it does not ship.
+_NO_WEB_APPLICATION = "does not include a web application"
+
+
+def first_page(base: str, paths: Sequence[str]) -> str | None:
+    """Where the first of `base + path` that answers 2xx with a body ends up (after
+    redirects, so the URL shown is the page itself), else None."""
+    for path in paths:
+        try:
+            with urllib.request.urlopen(base + path, timeout=2.0) as response:
+                body = response.read()
+                final = str(response.geturl())
+        except (OSError, ValueError):
+            continue
+        if body.strip():
+            return final
+    return None
+
+
+def alertmanager_ui(base: str) -> str | None:
+    """Alertmanager's web UI (`base/#/alerts`) when this build has one, else None."""
+    try:
+        body = " ".join(http_get(base + "/", timeout=2.0).split())
+    except (OSError, ValueError):
+        return None
+    if _NO_WEB_APPLICATION in body or not body.strip():
+        return None
+    return base + "/#/alerts"

@@ -50,8 +50,28 @@ def outputs() -> dict[str, str]:
     return result
 
 
+def is_checkout(folder: Path) -> bool:
+    """Whether `folder` is the root of an argoscope source checkout."""
+    pyproject = folder / "pyproject.toml"
+    try:
+        text = pyproject.read_text(encoding="utf-8")
+    except OSError:
+        return False
+    return 'name = "argoscope"' in text and (folder / "src" / "argoscope").is_dir()
+
+
 def _handler(args: argparse.Namespace) -> int:
-    root = Path(args.root)
+    if args.root is None:
+        root = Path.cwd()
+        # Without a target, only a checkout is written into: elsewhere these files would
+        # land, unasked, in whatever directory the command happened to run in.
+        if not is_checkout(root):
+            print(f"argoscope generate: {root} is not an argoscope checkout (no pyproject.toml "
+                  "naming argoscope beside src/argoscope); run it from the repository root, or "
+                  "pass --root DIR to write the generated files under DIR", file=sys.stderr)
+            return 2
+    else:
+        root = Path(args.root)
     stale = []
     for relative, content in sorted(outputs().items()):
         path = root / relative
@@ -72,8 +92,14 @@ def _handler(args: argparse.Namespace) -> int:
 def register(subparsers: Any) -> None:
     """Add `argoscope generate`."""
     parser = subparsers.add_parser(
-        "generate", help="regenerate the committed generated files (metrics reference, ...)")
-    parser.add_argument("--root", default=".", help="repository root (default: .)")
+        "generate", help="regenerate the committed generated files (metrics reference, ...)",
+        description="Regenerate the files committed as generated: docs/metrics.md, "
+                    "dashboards/*.json and the PrometheusRule and dashboard ConfigMaps under "
+                    "manifests/. Run it from the repository root (it refuses elsewhere) or name "
+                    "the target with --root.")
+    parser.add_argument("--root", default=None, metavar="DIR",
+                        help="write under this directory (default: the current directory, "
+                             "which must be an argoscope checkout)")
     parser.add_argument("--check", action="store_true",
                         help="only report files that differ; exit 1 if any")
     parser.set_defaults(handler=_handler)

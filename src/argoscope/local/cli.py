@@ -56,7 +56,8 @@ def main(args: argparse.Namespace) -> int:
         options = RunOptions(state_dir=args.state_dir, parameters=dict(args.parameters),
                              parallelism=args.parallelism,
                              namespace=args.namespace or DEFAULT_NAMESPACE)
-        run = LocalRun(manifest, options, TerminalProgress())
+        hint = "" if str(args.state_dir) == DEFAULT_STATE_DIR else f" --state-dir {args.state_dir}"
+        run = LocalRun(manifest, options, TerminalProgress(state_hint=hint))
     except ManifestError as error:
         print(f"argoscope run: {error}", file=sys.stderr)
         return 2

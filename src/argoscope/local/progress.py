@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 from typing import Protocol, TextIO
 
+from argoscope.local.runs import FAILED, STOPPED_MESSAGE, failure_lines, load_run
 from argoscope.local.status import Node
 
 
@@ -46,8 +47,10 @@ _SHOWN_TYPES = frozenset({"Pod", "Skipped"})
 class TerminalProgress:
     """A `Reporter` that prints to a stream; on a TTY it keeps a live 'running:' line."""
 
-    def __init__(self, stream: TextIO | None = None) -> None:
+    def __init__(self, stream: TextIO | None = None, state_hint: str = "") -> None:
         self.stream = stream or sys.stderr
+        # What `argoscope get` needs after the run's name to find it (`--state-dir DIR`).
+        self.state_hint = state_hint
         self.tty = self.stream.isatty()
         self.lock = threading.Lock()
         self.running: dict[str, str] = {}
@@ -81,13 +84,24 @@ class TerminalProgress:
                 if node.started is not None and node.finished is not None and node.type == "Pod":
                     took = f" ({node.finished - node.started:.1f}s)"
                 message = f": {node.message}" if node.message else ""
+                symbol = _SYMBOLS.get(node.phase, node.phase)
+                if node.message == STOPPED_MESSAGE:
+                    symbol, message = "stop", ": stopped by user"
                 self._line(f"[{time.time() - self.started:6.1f}s] "
-                           f"{_SYMBOLS.get(node.phase, node.phase)} {node.display_name}"
-                           f"{took}{message}")
+                           f"{symbol} {node.display_name}{took}{message}")
 
     def finished(self, workflow: str, phase: str, message: str, path: Path) -> None:
         """Print the run's outcome and where its status lives."""
+        details: list[str] = []
+        if phase in FAILED:
+            try:
+                details = failure_lines(load_run(path), self.state_hint)
+            except (OSError, ValueError, KeyError, TypeError):
+                details = []  # the summary line below still says what happened
         with self.lock:
             self.running.clear()
-            suffix = f": {message}" if message else ""
-            self._line(f"workflow {workflow} {phase}{suffix}\nstatus: {path}")
+            # Argo's run message names a node id; the failing step's lines say more.
+            suffix = f": {message}" if message and (not details or message == STOPPED_MESSAGE) \
+                else ""
+            self._line("\n".join([f"workflow {workflow} {phase}{suffix}", *details,
+                                   f"status: {path}"]))

@@ -32,6 +32,7 @@ from argoscope.local.params import (
 from argoscope.local.paths import PATH_MAP_ENV, PathMap
 from argoscope.local.process import ProcessGroup, ProcessResult
 from argoscope.local.progress import Reporter, SilentReporter
+from argoscope.local.runs import STOPPED_MESSAGE
 from argoscope.local.status import (
     PODS_DIR,
     RUNS_DIR,
@@ -82,7 +83,9 @@ class LocalRun:
         self.manifest = manifest
         self.options = options
         self.reporter: Reporter = reporter or SilentReporter()
-        self.state_dir = options.state_dir
+        # Absolute: steps run in their own working directories, where a relative state
+        # directory (the default `.argoscope`) would point somewhere else.
+        self.state_dir = options.state_dir.absolute()
         self.lock = threading.RLock()
         self.nodes: dict[str, Node] = {}
         self.processes = ProcessGroup()
@@ -270,7 +273,7 @@ class LocalRun:
             while not done.wait(0.2):
                 pass
         except KeyboardInterrupt:
-            self.message = "Stopped by user"
+            self.message = STOPPED_MESSAGE
             self.processes.stop()
             while not done.wait(0.2):
                 pass
@@ -296,9 +299,13 @@ class LocalRun:
         if root.type == "Pod":
             return root.message
         with self.lock:
+            # A retry's attempts are not the failing child: the task (its Retry node) is, and
+            # an attempt the retry recovered failed nothing.
+            attempts = {c for n in self.nodes.values() if n.type == "Retry" for c in n.children}
             for child_id in self._descendants(root):
                 child = self.nodes[child_id]
-                if child.boundary_id == root.id and child.phase in FAILED:
+                if child.boundary_id == root.id and child.phase in FAILED \
+                        and child_id not in attempts:
                     return f"child '{child.id}' failed"
         return root.message
 
@@ -515,10 +522,15 @@ class LocalRun:
                       node_dir: Path) -> None:
         if result.exit_code is None:
             self._save_pod(node, body, result, "Failed")
-            self.finish(node, "Error", result.error)
+            # Not started because Ctrl-C stopped the run: stopped, not an error of the step.
+            self.finish(node, "Error", STOPPED_MESSAGE if self.processes.stopped
+                        else result.error)
             return
         phase = "Succeeded" if result.exit_code == 0 else "Failed"
         message = "" if phase == "Succeeded" else f"Error (exit code {result.exit_code})"
+        if phase == "Failed" and self.processes.stopped:
+            # The runner's own SIGTERM (Ctrl-C) ended it: not a failure of the step's code.
+            message = STOPPED_MESSAGE
         values: dict[str, str] = {}
         for param in outputs:
             name = str(param["name"])

@@ -38,27 +38,35 @@ def build_parser() -> argparse.ArgumentParser:
                                "$ARGOSCOPE_CHECKS_PATH, else /tmp/argoscope/checks.json)")
     ingest = steps["data-ingestion"]
     ingest.add_argument("--dataset", default="breast_cancer", help="breast_cancer or wine")
-    ingest.add_argument("--seed", type=int, default=7)
+    ingest.add_argument("--seed", type=int, default=7,
+                        help="seed of the train/current split and of injected faults (default 7)")
     ingest.add_argument("--shift-features", default="",
                         help="comma-separated features or patterns (`mean *`) to shift")
     ingest.add_argument("--shift-scale", type=float, default=0.0,
                         help="shift in reference standard deviations")
     ingest.add_argument("--null-features", default="", help="features to blank (default all)")
-    ingest.add_argument("--null-fraction", type=_fraction, default=0.0)
+    ingest.add_argument("--null-fraction", type=_fraction, default=0.0,
+                        help="share of current-batch values blanked in --null-features, 0..1 "
+                             "(default 0: none)")
     ingest.add_argument("--label-noise", type=_fraction, default=0.0,
                         help="share of training labels flipped")
-    ingest.add_argument("--crash", default="none", choices=("none", "transient", "permanent"))
+    ingest.add_argument("--crash", default="none", choices=("none", "transient", "permanent"),
+                        help="inject a crash: transient fails the first attempt only (a retry "
+                             "recovers), permanent fails every attempt (default none)")
     ingest.add_argument("--attempt", type=int, default=None,
                         help="retry attempt (default $ARGOSCOPE_RETRY, Argo's {{retries}})")
     steps["model-training"].add_argument("--regularization", type=float, default=1.0,
                                          help="inverse regularization strength C")
-    steps["model-training"].add_argument("--seed", type=int, default=7)
+    steps["model-training"].add_argument("--seed", type=int, default=7,
+                                         help="seed of the model's training (default 7)")
     for name in ("model-validation", "model-deployment"):
-        steps[name].add_argument("--accuracy-threshold", type=float, default=0.85)
+        steps[name].add_argument("--accuracy-threshold", type=float, default=0.85,
+                                 help="lowest accuracy the model gate accepts (default 0.85)")
     steps["model-deployment"].add_argument("--registry-dir", type=Path, required=True,
                                            help="the versioned model registry directory")
     rollback = sub.add_parser("rollback", help="make the previous model version current")
-    rollback.add_argument("--registry-dir", type=Path, required=True)
+    rollback.add_argument("--registry-dir", type=Path, required=True,
+                          help="the versioned model registry directory to roll back")
     return parser
 
 

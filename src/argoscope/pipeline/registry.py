@@ -81,6 +81,9 @@ class Registry:
 
     def rollback(self) -> str:
         """Make the previously live version current again; returns its name."""
+        if not self.root.is_dir():
+            raise RegistryError(f"{self.root}: no such directory (is --registry-dir the "
+                                "registry the deployment step writes?)")
         index = self.index()
         history = list(index["history"])
         if len(history) < 2:
