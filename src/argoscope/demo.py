@@ -76,6 +76,7 @@ class RunReport:
 
     scenario: Scenario
     run: Run
+    page: Path | None = None  # the run report, once written
 
     @property
     def workflow(self) -> str:
@@ -288,6 +289,21 @@ class Demo:
                         for run, scenario in zip(runs, SCENARIOS, strict=True)]
         return self.reports
 
+    def write_reports(self) -> str | None:
+        """Write each run's HTML report beside its logs; a note instead when the `reports`
+        extra is missing or a page cannot be written (the demo's runs stand without them)."""
+        from argoscope.reports.render import ReportsUnavailable
+        from argoscope.reports.run import write_run_report
+
+        try:
+            for report in self.reports:
+                report.page = write_run_report(self.state_dir, report.workflow)
+        except ReportsUnavailable as error:
+            return f"run reports not written: {error}"
+        except (OSError, ValueError) as error:
+            return f"run reports not written: {type(error).__name__}: {error}"
+        return None
+
     def wait_for_metrics(self, timeout: float = 60.0) -> None:
         """Wait until the exporter counted this demo's runs, then until Prometheus scraped
         them and its rules fired the expected alerts (and Alertmanager received them)."""
@@ -365,6 +381,8 @@ class Demo:
             for line in failure_lines(run, self.state_hint):
                 if not line.startswith("more:"):
                     yield f"         {line}"
+            if report.page is not None:
+                yield f"         report: {report.page}"
 
     def summary_lines(self) -> Iterator[str]:
         """The summary a person reads: runs, steps, checks, reasons, alerts, and what next."""
@@ -485,6 +503,9 @@ def main(args: argparse.Namespace) -> int:
     try:
         with Demo(args.state_dir) as demo:
             demo.run_scenarios()
+            report_note = demo.write_reports()
+            if report_note is not None:
+                demo.say(report_note)
             demo.wait_for_metrics()
             for line in demo.summary_lines():
                 demo.say(line)

@@ -285,3 +285,28 @@ def test_demo_cli_refuses_a_foreign_state_dir(tmp_path: Path) -> None:
                           timeout=60, check=False)
     assert done.returncode == 2
     assert "not made by the demo" in done.stderr and (tmp_path / "mine.txt").exists()
+
+
+def test_summary_names_each_runs_report_and_get_names_it_too(served: Served) -> None:
+    """Each run's HTML report is written beside its logs, named in the summary and by `get`."""
+    from tests.reports.pages import assert_self_contained
+
+    summary = served.output.split("== summary", 1)[1]
+    pages = {}
+    for scenario, run in served.runs.items():
+        block = summary.split(run.name, 1)[1]
+        line = next(line for line in block.splitlines() if line.strip().startswith("report: "))
+        page = Path(line.split("report: ", 1)[1])
+        assert page == run.log_dir / "report.html" and page.is_file(), line
+        html = page.read_text(encoding="utf-8")
+        assert_self_contained(html)
+        assert run.name in html
+        pages[scenario] = html
+    # The drifted run's page shows the drifted features by name and why deployment was skipped.
+    assert "mean radius" in pages["drifted"] and "skipped because accuracy" in pages["drifted"]
+    assert "injected permanent crash" in pages["faulty"]
+    faulty = served.runs["faulty"]
+    got = subprocess.run(
+        [sys.executable, "-m", "argoscope.cli", "get", faulty.name, "--state-dir", str(served.state_dir)],
+        capture_output=True, text=True, cwd=REPO, check=True).stdout
+    assert re.search(rf"^Report:\s+{re.escape(str(faulty.log_dir / 'report.html'))}$", got, re.M), got

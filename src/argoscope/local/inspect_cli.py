@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from argoscope.local.cli import DEFAULT_STATE_DIR
+from argoscope.local.status import RUN_REPORT_FILE
 
 if TYPE_CHECKING:  # the module stays light to import: `argoscope --help` loads it
     from argoscope.local.runs import Run
@@ -87,6 +88,10 @@ def header_fields(run: Run) -> list[tuple[str, str]]:
     if run.parameters:
         fields.append(("Parameters", " ".join(f"{k}={v}" for k, v in run.parameters.items())))
     fields += [("Workflow", str(run.path)), ("Logs", str(run.log_dir))]
+    # The run report lives beside the logs once `argoscope report` (or the demo) wrote it.
+    report = run.log_dir / RUN_REPORT_FILE
+    fields.append(("Report", str(report) if report.is_file()
+                   else f"none yet (argoscope report {run.name} writes {report})"))
     return fields
 
 

@@ -25,6 +25,8 @@ NODE_NAME_ANNOTATION = "workflows.argoproj.io/node-name"
 WORKFLOWS_DIR = "workflows"
 PODS_DIR = "pods"
 RUNS_DIR = "runs"
+# The run report `argoscope report` writes beside a run's logs (DIR/runs/<run>/).
+RUN_REPORT_FILE = "report.html"
 FINISHED = frozenset({"Succeeded", "Failed", "Error", "Skipped", "Omitted"})
 
 

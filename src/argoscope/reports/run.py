@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from argoscope import __version__
+from argoscope.local.status import RUN_REPORT_FILE, RUNS_DIR
 from argoscope.reports.render import embedded_step_report, markup, render, require, write_page
 from argoscope.reports.sources import load_workflow
 from argoscope.reports.step import checks_view
@@ -326,5 +327,5 @@ def write_run_report(state_dir: str | Path | None, run: str, out: str | Path | N
     state = Path(state_dir) if state_dir is not None else None
     workflow = load_workflow(run, state_dir=state, dump=Path(dump) if dump else None)
     if out is None:
-        out = state / "runs" / run / "report.html" if state is not None else Path(f"{run}.html")
+        out = state / RUNS_DIR / run / RUN_REPORT_FILE if state is not None else Path(f"{run}.html")
     return write_page(Path(out), render_run_report(workflow, state))
