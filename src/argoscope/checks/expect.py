@@ -7,7 +7,8 @@ from typing import Any, Literal
 import pandas as pd
 
 from argoscope.checks import expect_native
-from argoscope.checks.expect_native import Outcome
+from argoscope.checks.expect_native import ExpectationError, Outcome
+from argoscope.checks.expect_types import CONDITION_PARSERS, GE_TYPES, NATIVE_ARGS
 from argoscope.checks.results import CheckInputError, CheckResult, verdict
 from argoscope.checks.suites import Expectation, Suite, load_suite
 
@@ -38,6 +39,49 @@ def to_result(exp: Expectation, outcome: Outcome, error: str = "") -> CheckResul
                        message=message, details=details)
 
 
+def _unknown_type(kind: str, where: str) -> CheckInputError:
+    native = ", ".join(sorted(NATIVE_ARGS))
+    through_ge = ", ".join(sorted(GE_TYPES - set(NATIVE_ARGS)))
+    return CheckInputError(f"{where}: unknown expectation type {kind!r}; native: {native}; "
+                           f"through Great Expectations: {through_ge}")
+
+
+def check_arguments(exp: Expectation, where: str) -> None:
+    """Refuse what GE refuses before anything runs: an unknown type, an argument the type does
+    not take (a typo would otherwise be ignored), an unknown `condition_parser`, a `mostly`
+    outside [0, 1], a row count range whose minimum is above its maximum."""
+    if exp.type not in GE_TYPES:
+        raise _unknown_type(exp.type, where)
+    parser = exp.kwargs.get("condition_parser")
+    if parser is not None and parser not in CONDITION_PARSERS:
+        raise CheckInputError(f"{where}: unknown condition_parser {parser!r}; "
+                              f"known: {sorted(CONDITION_PARSERS)}")
+    allowed = NATIVE_ARGS.get(exp.type)
+    if allowed is None:
+        return  # a type only GE runs: GE checks its arguments (see expect_ge)
+    unknown = sorted(set(exp.kwargs) - allowed)
+    if unknown:
+        raise CheckInputError(f"{where}: unknown argument(s) {', '.join(map(repr, unknown))}; "
+                              f"{exp.type} takes {sorted(allowed - {'batch_id', 'windows'})}")
+    mostly = exp.kwargs.get("mostly")
+    if mostly is not None and (isinstance(mostly, bool) or not isinstance(mostly, (int, float))
+                               or not 0 <= mostly <= 1):
+        raise CheckInputError(f"{where}: mostly must be a number in [0, 1], not {mostly!r}")
+    low, high = exp.kwargs.get("min_value"), exp.kwargs.get("max_value")
+    if (exp.type == "expect_table_row_count_to_be_between" and low is not None
+            and high is not None and low > high):
+        raise CheckInputError(f"{where}: min_value ({low}) must be less than or equal to "
+                              f"max_value ({high})")
+
+
+def run_native(frame: pd.DataFrame, exp: Expectation) -> CheckResult:
+    """One expectation through the native engine; what GE reports as an error is an error."""
+    try:
+        return to_result(exp, expect_native.run(frame, exp))
+    except ExpectationError as exc:
+        return to_result(exp, Outcome(False), str(exc))
+
+
 def validate(frame: pd.DataFrame, suite: Any, engine: Engine = "auto") -> list[CheckResult]:
     """Run every expectation of `suite` on `frame`.
 
@@ -48,6 +92,8 @@ def validate(frame: pd.DataFrame, suite: Any, engine: Engine = "auto") -> list[C
         raise CheckInputError(f"expectations need a pandas DataFrame, not {type(frame).__name__}")
     loaded: Suite = load_suite(suite)
     expectations = list(loaded.expectations)
+    for index, exp in enumerate(expectations):
+        check_arguments(exp, f"suite {loaded.name!r}: expectations[{index}]")
     for exp in expectations:
         if exp.column is not None and exp.column not in frame.columns:
             raise CheckInputError(f"suite {loaded.name!r}: {exp.type} names column "
@@ -63,7 +109,7 @@ def validate(frame: pd.DataFrame, suite: Any, engine: Engine = "auto") -> list[C
         results = [to_result(exp, outcome, error) for exp, (outcome, error) in
                    zip(expectations, expect_ge.run(frame, expectations), strict=True)]
     else:
-        results = [to_result(exp, expect_native.run(frame, exp)) for exp in expectations]
+        results = [run_native(frame, exp) for exp in expectations]
     return unique_names(results)
 
 

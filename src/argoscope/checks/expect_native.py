@@ -2,7 +2,10 @@
 
 Semantics follow Great Expectations 1.x: column-map expectations skip missing values
 (`unexpected_percent` is of the non-missing values, except for not-null), `mostly` is the
-share of considered values that must pass, and no considered values means success.
+share of considered values that must pass, and no considered values means success. A string
+`row_condition` selects rows with `DataFrame.query`, as GE's pandas engine does for the
+`pandas` parser (and for none); what GE reports as an error (min above max, comparing strings
+with numbers, the mean of strings) raises `ExpectationError`, reported as an `error` result.
 """
 
 from __future__ import annotations
@@ -17,6 +20,10 @@ import pandas as pd
 
 from argoscope.checks.results import CheckInputError
 from argoscope.checks.suites import Expectation
+
+
+class ExpectationError(Exception):
+    """The expectation could not be evaluated on this data: its result is an `error`."""
 
 
 @dataclass(slots=True)
@@ -42,7 +49,10 @@ def _map(frame: pd.DataFrame, exp: Expectation,
     column = _column(frame, exp)
     missing = column.isna()
     present = column[~missing]
-    unexpected = int((~is_expected(present).astype(bool)).sum())
+    try:
+        unexpected = int((~is_expected(present).astype(bool)).sum())
+    except TypeError as exc:  # GE's metric raises the same for, e.g., strings against numbers
+        raise ExpectationError(f"column {exp.column!r}: {exc}") from None
     considered = len(present)
     percent = 100.0 * unexpected / considered if considered else None  # GE: undefined
     mostly = float(exp.kwargs.get("mostly", 1.0))
@@ -91,8 +101,11 @@ def not_null(frame: pd.DataFrame, exp: Expectation) -> Outcome:
 
 
 def between(frame: pd.DataFrame, exp: Expectation) -> Outcome:
-    if exp.kwargs.get("min_value") is None and exp.kwargs.get("max_value") is None:
+    low, high = exp.kwargs.get("min_value"), exp.kwargs.get("max_value")
+    if low is None and high is None:
         raise CheckInputError(f"{exp.type}: needs min_value or max_value")
+    if low is not None and high is not None and low > high:
+        raise ExpectationError(f"min_value ({low}) is greater than max_value ({high})")
     return _map(frame, exp, _between_mask(exp.kwargs))
 
 
@@ -136,7 +149,8 @@ def row_count(frame: pd.DataFrame, exp: Expectation) -> Outcome:
 
 
 def column_set(frame: pd.DataFrame, exp: Expectation) -> Outcome:
-    wanted = exp.kwargs.get("column_set")
+    # GE treats a null set as empty: it fails an exact match and passes a subset test.
+    wanted = exp.kwargs.get("column_set") or []
     if not isinstance(wanted, (list, tuple, set)):
         raise CheckInputError(f"{exp.type}: column_set must be a list")
     present = {str(c) for c in frame.columns}
@@ -148,10 +162,13 @@ def column_set(frame: pd.DataFrame, exp: Expectation) -> Outcome:
 
 
 def _statistic(frame: pd.DataFrame, exp: Expectation, stat: str) -> Outcome:
-    column = _column(frame, exp)
-    if not pd.api.types.is_numeric_dtype(column):
-        raise CheckInputError(f"{exp.type}: column {exp.column!r} is not numeric")
-    value = float(column.mean() if stat == "mean" else column.median())
+    # GE's pandas metrics: the mean or median of the non-null values, whatever the dtype
+    # (an object column of booleans has a mean); what pandas refuses is an error.
+    present = _column(frame, exp).dropna()
+    try:
+        value = float(present.mean() if stat == "mean" else present.median())
+    except (TypeError, ValueError) as exc:
+        raise ExpectationError(f"column {exp.column!r} has no {stat} ({exc})") from None
     if np.isnan(value):
         return Outcome(False, observed_value=None)
     return Outcome(_bounds(value, exp.kwargs), observed_value=value)
@@ -179,10 +196,18 @@ NATIVE: dict[str, Callable[[pd.DataFrame, Expectation], Outcome]] = {
 }
 
 
+# Parsers whose string condition GE's pandas engine hands to `DataFrame.query` unchanged.
+QUERY_PARSERS = (None, "pandas", "spark")
+
+
 def supports(exp: Expectation, frame: pd.DataFrame) -> bool:
     """True when the native engine reproduces GE for this expectation on this frame."""
     if exp.type not in NATIVE:
         return False
+    condition = exp.kwargs.get("row_condition")
+    if condition and (not isinstance(condition, str)
+                      or exp.kwargs.get("condition_parser") not in QUERY_PARSERS):
+        return False  # GE's own condition grammar and Condition objects: GE applies them
     if exp.type == "expect_column_values_to_be_of_type":
         # GE checks object columns value by value with Python types: leave those to GE.
         column = exp.column
@@ -190,6 +215,19 @@ def supports(exp: Expectation, frame: pd.DataFrame) -> bool:
     return True
 
 
+def _rows(frame: pd.DataFrame, exp: Expectation) -> pd.DataFrame:
+    condition = exp.kwargs.get("row_condition")
+    if not condition:
+        return frame
+    try:
+        return frame.query(condition)
+    except Exception as exc:  # a condition pandas cannot evaluate: GE errors the same way
+        raise ExpectationError(f"row_condition {condition!r}: {exc}") from None
+
+
 def run(frame: pd.DataFrame, exp: Expectation) -> Outcome:
-    """Evaluate one supported expectation on `frame`."""
-    return NATIVE[exp.type](frame, exp)
+    """Evaluate one supported expectation on `frame` (the rows its `row_condition` selects).
+
+    Raises ExpectationError when GE would report the expectation as an error.
+    """
+    return NATIVE[exp.type](_rows(frame, exp), exp)
