@@ -80,3 +80,67 @@ def test_drift_between_csv_and_parquet(files: Path) -> None:
     shifted = run("drift", "--reference", "ref.csv", "--current", "shifted.parquet", cwd=files)
     assert shifted.returncode == 1
     assert "DRIFT" in shifted.stdout
+
+
+def run_without(modules: list[str], *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """The command as in a base install: `modules` cannot be imported (None in sys.modules)."""
+    code = ("import sys\n"
+            f"for name in {modules!r}:\n    sys.modules[name] = None\n"
+            "from argoscope.cli import main\nsys.exit(main(sys.argv[1:]))")
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    return subprocess.run([sys.executable, "-c", code, "check", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize(("blocked", "args", "extra"), [
+    (["great_expectations"], ("expect", "--suite", "suite.json", "ref.csv", "--engine", "ge"),
+     "engines"),
+    (["great_expectations"], ("expect", "--suite", "ge_only.json", "ref.csv"), "engines"),
+    (["evidently"], ("drift", "--reference", "ref.csv", "--current", "same.parquet",
+                     "--engine", "evidently"), "engines"),
+    (["pyarrow", "fastparquet"], ("drift", "--reference", "ref.csv", "--current",
+                                  "same.parquet"), "parquet"),
+])
+def test_a_missing_optional_dependency_exits_2_naming_the_extra(files: Path, blocked, args,
+                                                                 extra: str) -> None:
+    (files / "ge_only.json").write_text(json.dumps({"expectations": [
+        {"type": "expect_column_max_to_be_between",
+         "kwargs": {"column": "age", "max_value": 100}}]}))
+    proc = run_without(blocked, *args, cwd=files)
+    assert proc.returncode == 2, (proc.stdout, proc.stderr)
+    assert f"pip install 'argoscope[{extra}]'" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_an_unknown_expectation_type_exits_2_with_one_line(files: Path) -> None:
+    (files / "typo.json").write_text(json.dumps({"expectations": [
+        {"type": "expect_column_values_to_be_betwen", "kwargs": {"column": "age"}}]}))
+    proc = run("expect", "--suite", "typo.json", "ref.csv", cwd=files)
+    assert proc.returncode == 2
+    (line,) = proc.stderr.strip().splitlines()
+    assert "'expect_column_values_to_be_betwen'" in line
+    assert "expect_column_values_to_be_between" in line and "Traceback" not in line
+
+
+@pytest.mark.parametrize("command", [
+    ("expect", "--suite", "suite.json", "ref.csv"),
+    ("drift", "--reference", "ref.csv", "--current", "shifted.parquet"),
+])
+def test_out_dash_writes_the_document_to_stdout(files: Path, command) -> None:
+    proc = run(*command, "--out", "-", cwd=files)
+    assert proc.returncode in (0, 1), proc.stderr
+    document = json.loads(proc.stdout)  # nothing but the document on stdout
+    assert document["schema"] == "argoscope.checks/v1" and document["results"]
+    assert not (files / "-").exists()
+    assert "CHECK" in proc.stderr  # the table still shows, on stderr
+
+
+def test_the_table_says_which_unit_each_value_has(files: Path) -> None:
+    proc = run("expect", "--suite", "suite.json", "shifted.parquet", cwd=files)
+    header, *rows = proc.stdout.splitlines()
+    assert "UNIT" in header.split()
+    assert all("% unexpected" in row for row in rows)
+    drift = run("drift", "--reference", "ref.csv", "--current", "shifted.parquet", cwd=files)
+    lines = drift.stdout.splitlines()
+    assert "share drifted" in lines[1]
+    assert any("p-value" in line for line in lines[2:])
