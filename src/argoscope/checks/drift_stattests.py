@@ -9,7 +9,7 @@ Evidently's text-content tests are not here: text columns go through Evidently i
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -353,29 +353,49 @@ def empirical_mmd(reference: pd.Series, current: pd.Series, kind: str,
     return float((observed <= permuted).mean())
 
 
-def _tvd(ref_counts: np.ndarray, cur_counts: np.ndarray) -> np.ndarray:
-    return np.asarray(0.5 * np.sum(np.abs(ref_counts / ref_counts.sum(axis=-1, keepdims=True)
-                                          - cur_counts / cur_counts.sum(axis=-1, keepdims=True)),
-                                   axis=-1))
+def _tvd(ref_counts: np.ndarray, cur_counts: np.ndarray) -> float:
+    return float(0.5 * np.sum(np.abs(ref_counts / ref_counts.sum()
+                                     - cur_counts / cur_counts.sum())))
+
+
+def _tvd_in_order(uniques: list[Any], ref_order: Sequence[int], cur_order: Sequence[int],
+                  ref_counts: np.ndarray, cur_counts: np.ndarray) -> float:
+    """The distance with Evidently's key order (a set of both samples' values), so sums, and
+    so ties with the observed value, come out bit for bit as Evidently's do."""
+    keys = list({uniques[i] for i in ref_order} | {uniques[i] for i in cur_order})
+    position = {value: code for code, value in enumerate(uniques)}
+    order = [position[key] for key in keys]
+    return _tvd(ref_counts[order], cur_counts[order])
 
 
 def total_variation(reference: pd.Series, current: pd.Series, kind: str,
                     merged: Merged | None) -> float:
     """Evidently's TVD permutation test: 1,000 reshuffles drawn after `np.random.seed(0)`."""
-    combined = pd.concat([reference, current], ignore_index=True)
-    codes, uniques = pd.factorize(combined)
-    size = len(uniques)
-    n_ref = len(reference)
-    observed = _tvd(np.bincount(codes[:n_ref], minlength=size).astype(float),
-                    np.bincount(codes[n_ref:], minlength=size).astype(float))
+    combined = pd.Series(reference.tolist() + current.tolist(), dtype=object)
+    codes, found = pd.factorize(combined)  # codes in order of first appearance
+    uniques = list(found)
+    size, n_ref = len(uniques), len(reference)
     total = np.bincount(codes, minlength=size)
+
+    def appearance(sample: np.ndarray) -> list[int]:
+        present, first = np.unique(sample, return_index=True)
+        return [int(code) for code in present[np.argsort(first)]]
+
+    observed = _tvd_in_order(uniques, appearance(codes[:n_ref]), appearance(codes[n_ref:]),
+                             np.bincount(codes[:n_ref], minlength=size),
+                             np.bincount(codes[n_ref:], minlength=size))
     np.random.seed(0)  # Evidently reseeds the global generator here
-    draws = np.empty((1000, size))
+    permuted = np.empty(1000)
     for i in range(1000):
         # np.random.choice(population, n, replace=False) draws permutation(N)[:n].
-        draws[i] = np.bincount(codes[np.random.permutation(len(codes))[:n_ref]], minlength=size)
-    permuted = _tvd(draws, total - draws)
-    return float(np.mean(observed <= np.abs(permuted) + 1e-12))
+        drawn = codes[np.random.permutation(len(codes))[:n_ref]]
+        ref_counts = np.bincount(drawn, minlength=size)
+        cur_counts = total - ref_counts
+        # The rest of the pool comes back grouped by first appearance (Counter order).
+        cur_order = [code for code in range(size) if cur_counts[code] > 0]
+        permuted[i] = _tvd_in_order(uniques, appearance(drawn), cur_order, ref_counts,
+                                    cur_counts)
+    return float(np.sum(observed <= np.abs(permuted)) / len(permuted))
 
 
 TESTS: dict[str, StatTest] = {test.name: test for test in (
