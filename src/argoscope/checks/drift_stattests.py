@@ -46,7 +46,7 @@ class Merged:
     def of(cls, reference: pd.Series, current: pd.Series) -> Merged:
         ref, cur = reference.to_numpy(), current.to_numpy()
         if not (np.issubdtype(ref.dtype, np.integer) and np.issubdtype(cur.dtype, np.integer)):
-            ref, cur = ref.astype(float), cur.astype(float)
+            ref, cur = np.asarray(ref, dtype=float), np.asarray(cur, dtype=float)  # no copy
         stacked = np.concatenate([np.sort(ref), np.sort(cur)])
         order = np.argsort(stacked, kind="stable")
         return cls(stacked[order], order < len(reference))
@@ -158,7 +158,7 @@ def wasserstein(reference: pd.Series, current: pd.Series, kind: str,
     # The std of the column as given (float16 stays float16), as Evidently's np.std does.
     norm = max(float(np.std(reference)), 0.001)
     merged = merged or Merged.of(reference, current)
-    values = merged.values.astype(float)
+    values = np.asarray(merged.values, dtype=float)
     # Between consecutive merged values, each sample's CDF is its count of values seen so far.
     ref_cdf = np.cumsum(merged.from_reference)[:-1] / len(reference)
     cur_cdf = np.cumsum(~merged.from_reference)[:-1] / len(current)
