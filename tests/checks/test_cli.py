@@ -144,3 +144,25 @@ def test_the_table_says_which_unit_each_value_has(files: Path) -> None:
     lines = drift.stdout.splitlines()
     assert "share drifted" in lines[1]
     assert any("p-value" in line for line in lines[2:])
+
+
+def test_default_drift_tests_load_neither_scipy_stats_nor_the_engines() -> None:
+    code = """
+import sys
+import numpy as np
+import pandas as pd
+from argoscope.checks import drift_native
+rng = np.random.default_rng(0)
+frames = [pd.DataFrame({"x": rng.normal(s, 1, 1500), "n": rng.integers(0, 50, 1500),
+                        "c": rng.choice(["a", "b", "c"], 1500)}) for s in (0, 1)]
+found = drift_native.dataset_drift(*frames)
+assert [f.method for f in found] == ["wasserstein", "wasserstein", "jensenshannon"], found
+heavy = [m for m in ("scipy.stats", "scipy.spatial", "evidently", "great_expectations")
+         if m in sys.modules]
+print(heavy)
+"""
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"

@@ -160,3 +160,11 @@ def test_an_unknown_expectation_type_names_it_and_what_is_supported(engine: str)
     assert "'expect_column_values_to_be_positive'" in message
     assert "expect_column_values_to_be_between" in message  # native
     assert "expect_column_max_to_be_between" in message     # through GE
+
+
+def test_native_engine_says_why_it_cannot_run_a_ge_grammar_condition() -> None:
+    expectation = {"type": "expect_column_values_to_not_be_null",
+                   "kwargs": {"column": "x", "row_condition": 'col("y") == "abc"',
+                              "condition_parser": "great_expectations"}}
+    with pytest.raises(CheckInputError, match="condition_parser 'great_expectations'"):
+        validate(_frame(), [expectation], engine="native")

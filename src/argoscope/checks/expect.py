@@ -98,11 +98,12 @@ def validate(frame: pd.DataFrame, suite: Any, engine: Engine = "auto") -> list[C
         if exp.column is not None and exp.column not in frame.columns:
             raise CheckInputError(f"suite {loaded.name!r}: {exp.type} names column "
                                   f"{exp.column!r}, which is not in the data")
-    unsupported = [e.type for e in expectations if not expect_native.supports(e, frame)]
+    unsupported = [reason for reason in (expect_native.unsupported_reason(e, frame)
+                                         for e in expectations) if reason]
     if engine == "native" and unsupported:
         raise CheckInputError(
-            f"suite {loaded.name!r}: the native engine lacks {sorted(set(unsupported))}; "
-            "use engine='ge'")
+            f"suite {loaded.name!r}: the native engine lacks {', '.join(sorted(set(unsupported)))}"
+            "; use engine='ge' or 'auto'")
     if engine == "ge" or (engine == "auto" and unsupported):
         from argoscope.checks import expect_ge
 

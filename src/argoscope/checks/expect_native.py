@@ -200,19 +200,27 @@ NATIVE: dict[str, Callable[[pd.DataFrame, Expectation], Outcome]] = {
 QUERY_PARSERS = (None, "pandas", "spark")
 
 
-def supports(exp: Expectation, frame: pd.DataFrame) -> bool:
-    """True when the native engine reproduces GE for this expectation on this frame."""
+def unsupported_reason(exp: Expectation, frame: pd.DataFrame) -> str:
+    """Why the native engine cannot reproduce GE for this expectation here; '' when it can."""
     if exp.type not in NATIVE:
-        return False
+        return f"{exp.type} (not native)"
     condition = exp.kwargs.get("row_condition")
     if condition and (not isinstance(condition, str)
                       or exp.kwargs.get("condition_parser") not in QUERY_PARSERS):
-        return False  # GE's own condition grammar and Condition objects: GE applies them
+        # GE's own condition grammar and Condition objects: GE applies them.
+        return f"{exp.type} (row_condition for condition_parser " \
+               f"{exp.kwargs.get('condition_parser')!r})"
     if exp.type == "expect_column_values_to_be_of_type":
         # GE checks object columns value by value with Python types: leave those to GE.
         column = exp.column
-        return column is not None and column in frame.columns and frame[column].dtype != object
-    return True
+        if column is None or column not in frame.columns or frame[column].dtype == object:
+            return f"{exp.type} (on an object column)"
+    return ""
+
+
+def supports(exp: Expectation, frame: pd.DataFrame) -> bool:
+    """True when the native engine reproduces GE for this expectation on this frame."""
+    return not unsupported_reason(exp, frame)
 
 
 def _rows(frame: pd.DataFrame, exp: Expectation) -> pd.DataFrame:
