@@ -131,6 +131,8 @@ def test_declared_types_override_the_inference(evidently_engine, engine: str) ->
         run(reference, current, columns=["few", "small"])
     with pytest.raises(CheckInputError, match="'ordinal'"):
         run(reference, current, column_types={"few": "ordinal"})
+    with pytest.raises(CheckInputError, match="'fewer'"):
+        run(reference, current, column_types={"fewer": "numerical"})
 
 
 @pytest.mark.parametrize("n", [300, 1500])

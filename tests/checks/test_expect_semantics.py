@@ -168,3 +168,20 @@ def test_native_engine_says_why_it_cannot_run_a_ge_grammar_condition() -> None:
                               "condition_parser": "great_expectations"}}
     with pytest.raises(CheckInputError, match="condition_parser 'great_expectations'"):
         validate(_frame(), [expectation], engine="native")
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_bounds_ge_rejects_are_input_errors(ge_engine, engine: str) -> None:
+    for kind, kwargs in (("expect_column_values_to_be_between",
+                          {"column": "x", "min_value": "a", "max_value": 3}),
+                         ("expect_table_row_count_to_be_between", {"min_value": "ten"})):
+        with pytest.raises(CheckInputError, match="min_value must be a number"):
+            validate(_frame(), [{"type": kind, "kwargs": kwargs}],
+                     engine=engine)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("engine", ["native", "auto"])
+def test_bounds_that_cannot_be_compared_are_an_error_result(engine: str) -> None:
+    between = {"type": "expect_column_values_to_be_between",
+               "kwargs": {"column": "x", "min_value": "2026-01-01", "max_value": 3}}
+    assert _one(_frame(), between, engine).status == "error"

@@ -63,6 +63,10 @@ def resolve(current: pd.DataFrame, columns: list[object] | None,
     tests (numerical, categorical, text); a named column Evidently would not test is an input
     error that says how to declare its type."""
     declared = parse_declared(column_types)
+    known = {str(c) for c in current.columns}
+    for name in declared:
+        if name not in known:
+            raise CheckInputError(f"column_types names column {name!r}, which is not in the data")
     chosen = list(current.columns) if columns is None else columns
     kinds: dict[object, str] = {}
     for column in chosen:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any, Literal
 
 import pandas as pd
@@ -46,6 +47,21 @@ def _unknown_type(kind: str, where: str) -> CheckInputError:
                            f"through Great Expectations: {through_ge}")
 
 
+def _bound_accepted(value: Any) -> bool:
+    """What GE's `min_value`/`max_value` fields take: a number, a parameter dict, a date or
+    datetime, or a string pydantic coerces to one of those."""
+    if value is None or isinstance(value, (int, float, dict, dt.date)):
+        return True
+    if isinstance(value, str):
+        for parse in (float, dt.datetime.fromisoformat):
+            try:
+                parse(value)
+                return True
+            except ValueError:
+                continue
+    return False
+
+
 def check_arguments(exp: Expectation, where: str) -> None:
     """Refuse what GE refuses before anything runs: an unknown type, an argument the type does
     not take (a typo would otherwise be ignored), an unknown `condition_parser`, a `mostly`
@@ -67,11 +83,19 @@ def check_arguments(exp: Expectation, where: str) -> None:
     if mostly is not None and (isinstance(mostly, bool) or not isinstance(mostly, (int, float))
                                or not 0 <= mostly <= 1):
         raise CheckInputError(f"{where}: mostly must be a number in [0, 1], not {mostly!r}")
-    low, high = exp.kwargs.get("min_value"), exp.kwargs.get("max_value")
-    if (exp.type == "expect_table_row_count_to_be_between" and low is not None
-            and high is not None and low > high):
-        raise CheckInputError(f"{where}: min_value ({low}) must be less than or equal to "
-                              f"max_value ({high})")
+    for name in ("min_value", "max_value"):
+        if name in allowed and not _bound_accepted(exp.kwargs.get(name)):
+            raise CheckInputError(f"{where}: {name} must be a number, a date or a parameter, "
+                                  f"not {exp.kwargs[name]!r}")
+    if exp.type == "expect_table_row_count_to_be_between":
+        low, high = exp.kwargs.get("min_value"), exp.kwargs.get("max_value")
+        for name, bound in (("min_value", low), ("max_value", high)):
+            if bound is not None and (isinstance(bound, bool)
+                                      or not isinstance(bound, (int, float))):
+                raise CheckInputError(f"{where}: {name} must be a number, not {bound!r}")
+        if low is not None and high is not None and low > high:
+            raise CheckInputError(f"{where}: min_value ({low}) must be less than or equal to "
+                                  f"max_value ({high})")
 
 
 def run_native(frame: pd.DataFrame, exp: Expectation) -> CheckResult:

@@ -104,7 +104,12 @@ def between(frame: pd.DataFrame, exp: Expectation) -> Outcome:
     low, high = exp.kwargs.get("min_value"), exp.kwargs.get("max_value")
     if low is None and high is None:
         raise CheckInputError(f"{exp.type}: needs min_value or max_value")
-    if low is not None and high is not None and low > high:
+    try:
+        above = low is not None and high is not None and low > high
+    except TypeError:  # bounds of different kinds: GE's metric fails the same way
+        raise ExpectationError(f"min_value {low!r} and max_value {high!r} cannot be "
+                               "compared") from None
+    if above:
         raise ExpectationError(f"min_value ({low}) is greater than max_value ({high})")
     return _map(frame, exp, _between_mask(exp.kwargs))
 
