@@ -200,3 +200,34 @@ def test_evidently_engine_takes_integer_and_newline_labels(evidently_engine, lab
     assert [f.feature for f in theirs] == [str(label) for label in labels]
     _same(native, theirs)
     assert json.loads(report.read_text())["metrics"]
+
+
+DECLARED = [("Int64", "numerical"), ("Float64", "numerical"), ("boolean", "categorical"),
+            ("uint8", "numerical"), ("Int64", "categorical"), ("mixed", "categorical"),
+            ("datetime", "categorical"), ("str_many", "categorical"), ("float64", "categorical"),
+            ("int_few", "numerical")]
+
+
+@pytest.mark.parametrize("large", [False, True])
+@pytest.mark.parametrize(("dtype", "kind"), DECLARED, ids=[f"{d}-{k}" for d, k in DECLARED])
+def test_declared_types_over_dtypes_match_evidently(evidently_engine, dtype: str, kind: str,
+                                                    large: bool) -> None:
+    rng = np.random.default_rng(1)
+    n_ref, n_cur = (1500, 1200) if large else (300, 200)
+    reference = pd.DataFrame({"v": _column(dtype, n_ref, rng, 0.0)})
+    current = pd.DataFrame({"v": _column(dtype, n_cur, rng, 0.4)})
+    if dtype in ("Int64", "Float64"):
+        reference.loc[3, "v"] = pd.NA
+    types = {"v": kind}
+    _same(drift_native.dataset_drift(reference, current, column_types=types),
+          evidently_engine.run(reference, current, column_types=types))
+
+
+@pytest.mark.parametrize("engine", ["native", "evidently"])
+def test_a_non_numeric_dtype_declared_numerical_is_an_input_error(evidently_engine,
+                                                                  engine: str) -> None:
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame({"t": _column("timedelta", 100, rng, 0.0)})
+    run = drift_native.dataset_drift if engine == "native" else evidently_engine.run
+    with pytest.raises(CheckInputError, match=r"'t' is declared numerical.*timedelta"):
+        run(frame, frame, column_types={"t": "numerical"})

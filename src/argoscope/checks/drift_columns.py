@@ -71,6 +71,11 @@ def resolve(current: pd.DataFrame, columns: list[object] | None,
     kinds: dict[object, str] = {}
     for column in chosen:
         kind = declared.get(str(column)) or infer(current[column])
+        dtype = current[column].dtype
+        if kind == NUMERICAL and (not pd.api.types.is_numeric_dtype(dtype)
+                                  or pd.api.types.is_bool_dtype(dtype)):
+            raise CheckInputError(f"column {column!r} is declared numerical but its dtype is "
+                                  f"{dtype}; declare it categorical or convert it")
         if kind == UNTESTED:
             if columns is None:
                 continue  # as DataDriftPreset: such columns are left out
