@@ -185,3 +185,17 @@ def test_bounds_that_cannot_be_compared_are_an_error_result(engine: str) -> None
     between = {"type": "expect_column_values_to_be_between",
                "kwargs": {"column": "x", "min_value": "2026-01-01", "max_value": 3}}
     assert _one(_frame(), between, engine).status == "error"
+
+
+@pytest.mark.parametrize(("mostly", "accepted"), [(1.5, False), (-0.1, False), ("x", False),
+                                                  (True, True), ("0.5", True), (0, True)])
+def test_mostly_is_validated_and_coerced_as_ge_does(ge_engine, mostly, accepted: bool) -> None:
+    expectation = {"type": "expect_column_values_to_be_between",
+                   "kwargs": {"column": "x", "min_value": "1", "max_value": 8, "mostly": mostly}}
+    if not accepted:
+        for engine in ENGINES:
+            with pytest.raises(CheckInputError, match="mostly"):
+                validate(_frame(), [expectation], engine=engine)  # type: ignore[arg-type]
+        return
+    results = [_one(_frame(), expectation, engine) for engine in ENGINES]
+    assert len({(r.status, r.value, r.threshold) for r in results}) == 1, results

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from typing import Any, Literal
 
@@ -65,7 +66,8 @@ def _bound_accepted(value: Any) -> bool:
 def check_arguments(exp: Expectation, where: str) -> None:
     """Refuse what GE refuses before anything runs: an unknown type, an argument the type does
     not take (a typo would otherwise be ignored), an unknown `condition_parser`, a `mostly`
-    outside [0, 1], a row count range whose minimum is above its maximum."""
+    outside [0, 1], bounds GE's fields reject, a row count range whose minimum is above its
+    maximum. Values GE's fields coerce (`mostly: "0.9"`, `min_value: "3"`) are coerced alike."""
     if exp.type not in GE_TYPES:
         raise _unknown_type(exp.type, where)
     parser = exp.kwargs.get("condition_parser")
@@ -80,13 +82,23 @@ def check_arguments(exp: Expectation, where: str) -> None:
         raise CheckInputError(f"{where}: unknown argument(s) {', '.join(map(repr, unknown))}; "
                               f"{exp.type} takes {sorted(allowed - {'batch_id', 'windows'})}")
     mostly = exp.kwargs.get("mostly")
-    if mostly is not None and (isinstance(mostly, bool) or not isinstance(mostly, (int, float))
-                               or not 0 <= mostly <= 1):
-        raise CheckInputError(f"{where}: mostly must be a number in [0, 1], not {mostly!r}")
+    if mostly is not None:
+        # GE's pydantic field coerces (True, "0.5") and then requires [0, 1]; so do we.
+        try:
+            exp.kwargs["mostly"] = float(mostly)
+        except (TypeError, ValueError):
+            raise CheckInputError(f"{where}: mostly must be a number in [0, 1], "
+                                  f"not {mostly!r}") from None
+        if not 0 <= exp.kwargs["mostly"] <= 1:
+            raise CheckInputError(f"{where}: mostly must be a number in [0, 1], not {mostly!r}")
     for name in ("min_value", "max_value"):
         if name in allowed and not _bound_accepted(exp.kwargs.get(name)):
             raise CheckInputError(f"{where}: {name} must be a number, a date or a parameter, "
                                   f"not {exp.kwargs[name]!r}")
+        bound = exp.kwargs.get(name)
+        if isinstance(bound, str):
+            with contextlib.suppress(ValueError):  # "3" is 3.0 to GE's float field
+                exp.kwargs[name] = float(bound)
     if exp.type == "expect_table_row_count_to_be_between":
         low, high = exp.kwargs.get("min_value"), exp.kwargs.get("max_value")
         for name, bound in (("min_value", low), ("max_value", high)):
