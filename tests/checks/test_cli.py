@@ -166,3 +166,20 @@ print(heavy)
                           timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "[]"
+
+
+def test_column_types_flag_declares_types_and_rejects_malformed_entries(files: Path) -> None:
+    rng = np.random.default_rng(2)
+    frame = pd.DataFrame({"n": rng.integers(0, 200, 300).astype("uint8"), "x": rng.normal(0, 1, 300)})
+    frame.to_parquet(files / "u8.parquet")  # Parquet keeps uint8 (CSV would read int64)
+    inferred = run("drift", "--reference", "u8.parquet", "--current", "u8.parquet", "--out", "-",
+                   cwd=files)
+    assert [f["feature"] for f in json.loads(inferred.stdout)["results"][0]["features"]] == ["x"]
+    declared = run("drift", "--reference", "u8.parquet", "--current", "u8.parquet", "--out", "-",
+                   "--column-types", "n=numerical", cwd=files)
+    features = json.loads(declared.stdout)["results"][0]["features"]
+    assert [(f["feature"], f["method"]) for f in features] == [("n", "ks"), ("x", "ks")]
+    for bad in ("n", "n=ordinal", "zz=numerical"):
+        proc = run("drift", "--reference", "u8.parquet", "--current", "u8.parquet",
+                   "--column-types", bad, cwd=files)
+        assert proc.returncode == 2 and "Traceback" not in proc.stderr, (bad, proc.stderr)

@@ -38,7 +38,8 @@ def register(subparsers: Any) -> None:
     drift.add_argument("--reference", required=True, help="reference CSV or Parquet file")
     drift.add_argument("--current", required=True, help="current CSV or Parquet file")
     drift.add_argument("--engine", choices=("native", "evidently"), default="native")
-    drift.add_argument("--columns", help="comma-separated columns (default: all reference columns)")
+    drift.add_argument("--columns", help="comma-separated columns (default: every column whose "
+                       "type Evidently tests)")
     drift.add_argument("--method", help="test for every column (default: Evidently's choice)")
     drift.add_argument("--column-types", metavar="NAME=TYPE,...",
                        help="declare column types (numerical, categorical, text); the rest "
