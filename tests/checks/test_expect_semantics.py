@@ -4,6 +4,8 @@ reference wherever it is one."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pandas as pd
 import pytest
 
@@ -199,3 +201,14 @@ def test_mostly_is_validated_and_coerced_as_ge_does(ge_engine, mostly, accepted:
         return
     results = [_one(_frame(), expectation, engine) for engine in ENGINES]
     assert len({(r.status, r.value, r.threshold) for r in results}) == 1, results
+
+
+@pytest.mark.parametrize(("column", "bound"), [("dates", "2025-01-01"), ("texts", "2025-01-01"),
+                                               ("dates", dt.datetime(2025, 1, 1)),
+                                               ("dates", 3)])
+def test_date_bounds_are_read_as_ge_reads_them(ge_engine, column: str, bound) -> None:
+    frame = pd.DataFrame({"dates": pd.to_datetime(["2026-01-01"] * 4), "texts": ["2026-01-01"] * 4})
+    expectation = {"type": "expect_column_values_to_be_between",
+                   "kwargs": {"column": column, "min_value": bound}}
+    statuses = {engine: _one(frame, expectation, engine).status for engine in ENGINES}
+    assert len(set(statuses.values())) == 1, statuses

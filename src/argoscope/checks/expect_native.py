@@ -10,6 +10,7 @@ with numbers, the mean of strings) raises `ExpectationError`, reported as an `er
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -69,18 +70,34 @@ def _column(frame: pd.DataFrame, exp: Expectation) -> pd.Series:
     return frame[name]
 
 
+def _bound(kwargs: dict[str, Any], name: str) -> Any:
+    """A bound as GE's field holds it: a string that is not a number is a date (YYYY-MM-DD) or
+    a datetime, as pydantic parses it; comparing it with other values then fails as in GE."""
+    value = kwargs.get(name)
+    if isinstance(value, str):
+        for parse in (dt.date.fromisoformat, dt.datetime.fromisoformat):
+            try:
+                return parse(value)
+            except ValueError:
+                continue
+    return value
+
+
 def _bounds(value: float | int, kwargs: dict[str, Any]) -> bool:
-    low, high = kwargs.get("min_value"), kwargs.get("max_value")
-    if low is not None and (value <= low if kwargs.get("strict_min") else value < low):
-        return False
-    return not (high is not None
-                and (value >= high if kwargs.get("strict_max") else value > high))
+    low, high = _bound(kwargs, "min_value"), _bound(kwargs, "max_value")
+    try:
+        if low is not None and (value <= low if kwargs.get("strict_min") else value < low):
+            return False
+        return not (high is not None
+                    and (value >= high if kwargs.get("strict_max") else value > high))
+    except TypeError as exc:  # e.g. a mean against a date: GE's comparison fails alike
+        raise ExpectationError(f"cannot compare {value!r} with the bounds ({exc})") from None
 
 
 def _between_mask(kwargs: dict[str, Any]) -> Callable[[pd.Series], pd.Series]:
     def mask(values: pd.Series) -> pd.Series:
         ok = pd.Series(True, index=values.index)
-        low, high = kwargs.get("min_value"), kwargs.get("max_value")
+        low, high = _bound(kwargs, "min_value"), _bound(kwargs, "max_value")
         if low is not None:
             ok &= values > low if kwargs.get("strict_min") else values >= low
         if high is not None:
@@ -101,7 +118,7 @@ def not_null(frame: pd.DataFrame, exp: Expectation) -> Outcome:
 
 
 def between(frame: pd.DataFrame, exp: Expectation) -> Outcome:
-    low, high = exp.kwargs.get("min_value"), exp.kwargs.get("max_value")
+    low, high = _bound(exp.kwargs, "min_value"), _bound(exp.kwargs, "max_value")
     if low is None and high is None:
         raise CheckInputError(f"{exp.type}: needs min_value or max_value")
     try:
