@@ -120,3 +120,9 @@ def test_empirical_mmd_matches_evidentlys_function_under_the_same_seed(evidently
     (theirs,) = evidently_engine.run(reference[["moved"]], current[["moved"]],
                                      method="empirical_mmd")
     assert (theirs.method, theirs.threshold, theirs.drifted) == ("empirical_mmd", 0.1, True)
+
+
+def test_empirical_mmd_refuses_a_kernel_that_cannot_fit() -> None:
+    big = pd.Series(np.zeros(15_000))
+    with pytest.raises(CheckInputError, match="sample the data first"):
+        drift_native.column_drift(big, big, "x", method="empirical_mmd", kind=NUMERICAL)

@@ -333,10 +333,18 @@ def _mmd(kernel: np.ndarray, n_y: int, permute: bool) -> float:
                  - 2.0 * kxy.mean())
 
 
+MMD_MAX_VALUES = 20_000  # a 20,000^2 float64 kernel is 3.2 GB, and several are held at once
+
+
 def empirical_mmd(reference: pd.Series, current: pd.Series, kind: str,
                   merged: Merged | None) -> float:
     """Evidently's empirical MMD permutation test: an RBF kernel with the median heuristic and
     100 permutations from numpy's global generator (seed it for a repeatable p-value)."""
+    if len(reference) + len(current) > MMD_MAX_VALUES:
+        # Evidently builds the same (n + m)^2 kernel and runs out of memory; say so instead.
+        raise CheckInputError(f"empirical_mmd builds a kernel of (n + m)^2 values; "
+                              f"{len(reference) + len(current)} values is more than "
+                              f"{MMD_MAX_VALUES}: sample the data first")
     x = reference.to_numpy().reshape(-1, 1)
     y = current.to_numpy().reshape(-1, 1)
     dxx = _squared_distances(x, x)
