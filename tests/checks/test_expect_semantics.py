@@ -47,7 +47,7 @@ def test_argument_lists_and_types_are_ges_own(ge_engine) -> None:
 def test_a_misspelled_argument_is_an_error_naming_it(ge_engine, engine: str) -> None:
     wrong = {"type": "expect_column_values_to_be_between",
              "kwargs": {"column": "x", "min_value": 0, "max_vlue": 1}}
-    with pytest.raises(CheckInputError, match="max_vlue"):
+    with pytest.raises(CheckInputError, match="'max_vlue' \\(did you mean 'max_value'\\?\\)"):
         validate(_frame(), [wrong], engine=engine)  # type: ignore[arg-type]
 
 

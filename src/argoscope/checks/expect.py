@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import difflib
+from collections.abc import Iterable
 from typing import Any, Literal
 
 import pandas as pd
@@ -41,10 +43,16 @@ def to_result(exp: Expectation, outcome: Outcome, error: str = "") -> CheckResul
                        message=message, details=details)
 
 
+def _did_you_mean(word: str, known: Iterable[str]) -> str:
+    close = difflib.get_close_matches(word, list(known), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
 def _unknown_type(kind: str, where: str) -> CheckInputError:
     native = ", ".join(sorted(NATIVE_ARGS))
     through_ge = ", ".join(sorted(GE_TYPES - set(NATIVE_ARGS)))
-    return CheckInputError(f"{where}: unknown expectation type {kind!r}; native: {native}; "
+    return CheckInputError(f"{where}: unknown expectation type {kind!r}"
+                           f"{_did_you_mean(kind, GE_TYPES)}; native: {native}; "
                            f"through Great Expectations: {through_ge}")
 
 
@@ -79,8 +87,10 @@ def check_arguments(exp: Expectation, where: str) -> None:
         return  # a type only GE runs: GE checks its arguments (see expect_ge)
     unknown = sorted(set(exp.kwargs) - allowed)
     if unknown:
-        raise CheckInputError(f"{where}: unknown argument(s) {', '.join(map(repr, unknown))}; "
-                              f"{exp.type} takes {sorted(allowed - {'batch_id', 'windows'})}")
+        hint = _did_you_mean(unknown[0], allowed)
+        raise CheckInputError(f"{where}: unknown argument(s) {', '.join(map(repr, unknown))}"
+                              f"{hint}; {exp.type} takes "
+                              f"{sorted(allowed - {'batch_id', 'windows'})}")
     mostly = exp.kwargs.get("mostly")
     if mostly is not None:
         # GE's pydantic field coerces (True, "0.5") and then requires [0, 1]; so do we.
