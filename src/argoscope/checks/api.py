@@ -92,11 +92,14 @@ class Checks:
               per_column_method: Mapping[str, str] | None = None,
               per_column_threshold: Mapping[str, float] | None = None,
               drift_share: float = 0.5, severity: Severity = "critical",
-              report_path: str | Path | None = None) -> CheckResult:
+              report_path: str | Path | None = None,
+              column_types: Mapping[str, str] | None = None) -> CheckResult:
         """Compare `current` with `reference` column by column, as Evidently's DataDriftPreset.
 
-        Fails when at least `drift_share` of the columns drifted. `engine="evidently"` runs
-        Evidently itself and can keep its full JSON report at `report_path`.
+        Fails when at least `drift_share` of the columns drifted. Column types are Evidently's
+        own inference unless `column_types` declares them (``{"age": "numerical"}``;
+        numerical, categorical or text). `engine="evidently"` runs Evidently itself and can
+        keep its full JSON report at `report_path`.
         """
         try:
             if engine == "evidently":
@@ -106,14 +109,14 @@ class Checks:
                     reference, current, columns, method=method, threshold=threshold,
                     per_column_method=per_column_method,
                     per_column_threshold=per_column_threshold, drift_share=drift_share,
-                    report_path=report_path)
+                    column_types=column_types, report_path=report_path)
             else:
                 from argoscope.checks import drift_native
 
                 features = drift_native.dataset_drift(
                     reference, current, columns, method=method, threshold=threshold,
                     per_column_method=per_column_method,
-                    per_column_threshold=per_column_threshold)
+                    per_column_threshold=per_column_threshold, column_types=column_types)
             result = drift_result(name, features, drift_share, severity)
         except Exception as exc:  # recorded as an error result, raised at emit
             result = CheckResult(name, "drift", "error", threshold=drift_share,

@@ -1,7 +1,9 @@
 """`argoscope check expect|drift`: run checks on CSV or Parquet files.
 
 Exit codes: 0 all critical checks passed, 1 a critical check failed, 2 bad input (a missing
-or unreadable file, an unknown column, empty data).
+or unreadable file, an unknown column, empty data, an unknown expectation or argument, an
+optional dependency that is not installed). `--out -` writes the document to stdout and the
+table to stderr.
 """
 
 from __future__ import annotations
@@ -29,21 +31,25 @@ def register(subparsers: Any) -> None:
     expect.add_argument("data", help="CSV or Parquet file")
     expect.add_argument("--engine", choices=("auto", "native", "ge"), default="auto",
                         help="native, Great Expectations, or native when it can (default)")
-    expect.add_argument("--out", help="write the argoscope-checks document here")
+    expect.add_argument("--out", help="write the argoscope-checks document here ('-': stdout)")
     expect.set_defaults(handler=run_expect)
 
     drift = commands.add_parser("drift", help="compare a current file with a reference")
     drift.add_argument("--reference", required=True, help="reference CSV or Parquet file")
     drift.add_argument("--current", required=True, help="current CSV or Parquet file")
     drift.add_argument("--engine", choices=("native", "evidently"), default="native")
-    drift.add_argument("--columns", help="comma-separated columns (default: all reference columns)")
+    drift.add_argument("--columns", help="comma-separated columns (default: every column whose "
+                       "type Evidently tests)")
     drift.add_argument("--method", help="test for every column (default: Evidently's choice)")
+    drift.add_argument("--column-types", metavar="NAME=TYPE,...",
+                       help="declare column types (numerical, categorical, text); the rest "
+                            "are inferred as Evidently does")
     drift.add_argument("--threshold", type=float, help="threshold for every column")
     drift.add_argument("--drift-share", type=float, default=0.5,
                        help="share of drifted columns that fails the check (default 0.5)")
     drift.add_argument("--name", default="drift", help="check name (default: drift)")
     drift.add_argument("--report", help="with --engine evidently: keep its JSON report here")
-    drift.add_argument("--out", help="write the argoscope-checks document here")
+    drift.add_argument("--out", help="write the argoscope-checks document here ('-': stdout)")
     drift.set_defaults(handler=run_drift)
 
 
@@ -59,6 +65,9 @@ def read_table(path_text: str) -> pd.DataFrame:
     parquet = path.suffix.lower() in (".parquet", ".pq")
     try:
         frame = pd.read_parquet(path) if parquet else pd.read_csv(path)
+    except ImportError:
+        raise CheckInputError(f"{path}: reading Parquet needs pyarrow, which is not installed: "
+                              "pip install 'argoscope[parquet]'") from None
     except Exception as exc:  # any reader failure is bad input
         kind = "Parquet" if parquet else "CSV"
         raise CheckInputError(f"{path}: cannot read as {kind} ({exc})") from None
@@ -71,15 +80,28 @@ def _cell(value: float | None) -> str:
     return "-" if value is None else f"{value:.6g}"
 
 
+def unit(result: CheckResult) -> str:
+    """What a result's VALUE and THRESHOLD measure, so percentages and ratios are not mixed up."""
+    if result.kind == "drift":
+        return "share drifted"  # a ratio in [0, 1]
+    if result.kind == "expectation" and "unexpected_percent" in result.details:
+        return "% unexpected"  # 0-100, against 100 * (1 - mostly)
+    if result.kind == "expectation" and result.value is None and result.threshold is None:
+        return "-"
+    return "observed" if result.kind == "expectation" else "metric"
+
+
 def render(results: list[CheckResult]) -> str:
     """A plain-text table: one row per check, then one per drift feature."""
-    rows = [("CHECK", "KIND", "STATUS", "SEVERITY", "VALUE", "THRESHOLD", "MESSAGE")]
+    from argoscope.checks.drift_stattests import score_unit
+
+    rows = [("CHECK", "KIND", "STATUS", "SEVERITY", "VALUE", "THRESHOLD", "UNIT", "MESSAGE")]
     for r in results:
         rows.append((r.check, r.kind, r.status.upper(), r.severity, _cell(r.value),
-                     _cell(r.threshold), r.message))
+                     _cell(r.threshold), unit(r), r.message))
         for f in r.features:
             rows.append((f"  {f.feature}", f.method, "DRIFT" if f.drifted else "ok", "",
-                         _cell(f.score), _cell(f.threshold), ""))
+                         _cell(f.score), _cell(f.threshold), score_unit(f.method), ""))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False))
              + "  " + row[-1] for row in rows]
@@ -87,10 +109,14 @@ def render(results: list[CheckResult]) -> str:
 
 
 def _finish(results: list[CheckResult], out: str | None) -> int:
-    from argoscope.checks.emit import write_document
+    from argoscope.checks.emit import document_text, write_document
 
-    print(render(results))
-    if out and not write_document(results, Path(out)):
+    if out == "-":  # stdout carries the document alone, so it can be piped
+        print(render(results), file=sys.stderr)
+        print(document_text(results))
+    else:
+        print(render(results))
+    if out and out != "-" and not write_document(results, Path(out)):
         print(f"error: could not write {out}", file=sys.stderr)
         return 2
     return 1 if any(result.blocking for result in results) else 0
@@ -110,6 +136,21 @@ def run_expect(args: argparse.Namespace) -> int:
     return _finish(results, args.out)
 
 
+def _column_types(text: str | None) -> dict[str, str] | None:
+    """`a=numerical,b=categorical` as a mapping; a malformed entry is an input error."""
+    from argoscope.checks.results import CheckInputError
+
+    if not text:
+        return None
+    declared: dict[str, str] = {}
+    for entry in text.split(","):
+        name, sep, kind = entry.partition("=")
+        if not sep or not name.strip() or not kind.strip():
+            raise CheckInputError(f"--column-types: {entry!r} is not NAME=TYPE")
+        declared[name.strip()] = kind.strip()
+    return declared
+
+
 def run_drift(args: argparse.Namespace) -> int:
     """Handler of `argoscope check drift`."""
     from argoscope.checks.api import drift_result
@@ -117,6 +158,7 @@ def run_drift(args: argparse.Namespace) -> int:
 
     columns = [c.strip() for c in args.columns.split(",") if c.strip()] if args.columns else None
     try:
+        column_types = _column_types(args.column_types)
         reference = read_table(args.reference)
         current = read_table(args.current)
         if args.engine == "evidently":
@@ -125,12 +167,14 @@ def run_drift(args: argparse.Namespace) -> int:
             features = drift_evidently.run(reference, current, columns, method=args.method,
                                            threshold=args.threshold,
                                            drift_share=args.drift_share,
+                                           column_types=column_types,
                                            report_path=args.report)
         else:
             from argoscope.checks import drift_native
 
             features = drift_native.dataset_drift(reference, current, columns,
-                                                  method=args.method, threshold=args.threshold)
+                                                  method=args.method, threshold=args.threshold,
+                                                  column_types=column_types)
     except CheckInputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

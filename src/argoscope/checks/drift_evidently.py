@@ -1,8 +1,9 @@
 """The Evidently engine: a `Report` with `DataDriftPreset`, read back into feature results.
 
-Evidently is imported here only, when this engine is first used. Column types are declared
-explicitly (numeric dtypes numerical, the rest categorical), as the native engine infers them,
-so both engines test the same columns the same way.
+Evidently is imported here only, when this engine is first used. Without `column_types=`,
+Evidently infers column types itself (the native engine reproduces that inference); with it,
+every tested column's type is declared. Column labels Evidently cannot handle (integers,
+names with line breaks) are passed under stand-in names and mapped back.
 """
 
 from __future__ import annotations
@@ -10,55 +11,91 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from argoscope.checks.drift_native import NUMERICAL, column_kind
+from argoscope.checks import drift_columns
+from argoscope.checks.drift_stattests import CATEGORICAL, NUMERICAL, TESTS, TEXT, TEXT_TESTS
 from argoscope.checks.results import CheckInputError, FeatureResult
 
 # Evidently names methods by display name in its JSON; map them back to test names.
-DISPLAY_NAMES = {
-    "K-S p_value": "ks", "chi-square p_value": "chisquare", "Z-test p_value": "z",
-    "Wasserstein distance (normed)": "wasserstein", "Jensen-Shannon distance": "jensenshannon",
-    "PSI": "psi",
-}
-_TEST_NAME = re.compile(r"^Value Drift for column (?P<column>.*)$")
+DISPLAY_NAMES = {test.display_name: name for name, test in TESTS.items()} | {
+    display: name for name, display in TEXT_TESTS.items()}
+_TEST_NAME = re.compile(r"^Value Drift for column (?P<column>.*)$", re.DOTALL)
 
 
-def run(reference: pd.DataFrame, current: pd.DataFrame, columns: Sequence[str] | None = None,
+def _safe_names(labels: Sequence[object]) -> dict[object, str]:
+    """A string name Evidently accepts for each label: itself when it is a plain string."""
+    names: dict[object, str] = {}
+    for position, label in enumerate(labels):
+        plain = isinstance(label, str) and not any(c in label for c in "\r\n")
+        names[label] = label if plain else f"argoscope_column_{position}"  # type: ignore[assignment]
+    return names
+
+
+def run(reference: pd.DataFrame, current: pd.DataFrame, columns: Sequence[object] | None = None,
         *, method: str | None = None, threshold: float | None = None,
         per_column_method: Mapping[str, str] | None = None,
         per_column_threshold: Mapping[str, float] | None = None, drift_share: float = 0.5,
+        column_types: Mapping[str, str] | None = None,
         report_path: str | Path | None = None) -> list[FeatureResult]:
     """Run Evidently's DataDriftPreset; optionally keep its full JSON report at `report_path`."""
-    from evidently import DataDefinition, Dataset, Report
-    from evidently.presets import DataDriftPreset
+    try:
+        from evidently import DataDefinition, Dataset, Report
+        from evidently.presets import DataDriftPreset
+    except ImportError:
+        raise CheckInputError("the Evidently engine needs Evidently, which is not installed: "
+                              "pip install 'argoscope[engines]'") from None
 
-    chosen = [str(c) for c in (reference.columns if columns is None else columns)]
-    for column in chosen:
+    labels = list(current.columns) if columns is None else list(columns)
+    for column in labels:
         for frame, which in ((reference, "reference"), (current, "current")):
             if column not in frame.columns:
                 raise CheckInputError(f"column {column!r} is not in the {which} data")
-    numerical = [c for c in chosen if column_kind(reference[c]) == NUMERICAL]
-    categorical = [c for c in chosen if c not in numerical]
-    definition = DataDefinition(numerical_columns=numerical, categorical_columns=categorical)
-    preset = DataDriftPreset(columns=chosen, method=method, threshold=threshold,
-                             per_column_method=dict(per_column_method or {}) or None,
-                             per_column_threshold=dict(per_column_threshold or {}) or None,
-                             drift_share=drift_share)
-    snapshot = Report([preset], include_tests=True).run(
-        Dataset.from_pandas(current[chosen], data_definition=definition),
-        Dataset.from_pandas(reference[chosen], data_definition=definition))
+    safe = _safe_names(labels)
+    by_name = {str(label): safe[label] for label in labels}
+    ref = reference[labels].set_axis([safe[c] for c in labels], axis=1)
+    cur = current[labels].set_axis([safe[c] for c in labels], axis=1)
+    definition = None
+    preset_columns: list[str] | None = None
+    if column_types is not None or columns is not None:
+        # The same checks and errors as the native engine; types declared only when given.
+        kinds = drift_columns.resolve(current, labels if columns is not None else None,
+                                      column_types)
+        preset_columns = [safe[c] for c in kinds]
+        if column_types is not None:
+            definition = DataDefinition(
+                numerical_columns=[safe[c] for c, k in kinds.items() if k == NUMERICAL],
+                categorical_columns=[safe[c] for c, k in kinds.items() if k == CATEGORICAL],
+                text_columns=[safe[c] for c, k in kinds.items() if k == TEXT])
+    preset = DataDriftPreset(
+        columns=preset_columns, method=method, threshold=threshold,
+        per_column_method={by_name.get(str(k), str(k)): v
+                           for k, v in (per_column_method or {}).items()} or None,
+        per_column_threshold={by_name.get(str(k), str(k)): v
+                              for k, v in (per_column_threshold or {}).items()} or None,
+        drift_share=drift_share)
+    try:
+        snapshot = Report([preset], include_tests=True).run(
+            Dataset.from_pandas(cur, data_definition=definition),
+            Dataset.from_pandas(ref, data_definition=definition))
+    except ValueError as exc:  # Evidently's own input checks (an empty column, a bad method)
+        raise CheckInputError(f"Evidently: {exc}") from None
     raw: dict[str, Any] = snapshot.dict()
     if report_path is not None:
         Path(report_path).write_text(json.dumps(raw, default=str), encoding="utf-8")
-    return parse(raw, chosen)
+    found = parse(raw)
+    return [replace(found[safe[label]], feature=str(label)) for label in labels
+            if safe[label] in found]
 
 
-def parse(raw: Mapping[str, Any], columns: Sequence[str]) -> list[FeatureResult]:
-    """Feature results from a snapshot's dict: scores from ValueDrift, verdicts from its tests."""
+def parse(raw: Mapping[str, Any], columns: Sequence[str] | None = None
+          ) -> dict[str, FeatureResult]:
+    """Feature results by column from a snapshot's dict: scores from ValueDrift, verdicts from
+    its tests (only `columns`, when given)."""
     verdicts: dict[str, bool] = {}
     for test in raw.get("tests", []):
         match = _TEST_NAME.match(str(test.get("name", "")))
@@ -70,7 +107,9 @@ def parse(raw: Mapping[str, Any], columns: Sequence[str]) -> list[FeatureResult]
         if not str(config.get("type", "")).endswith(":ValueDrift"):
             continue
         column = str(config["column"])
+        if columns is not None and column not in columns:
+            continue
         method = DISPLAY_NAMES.get(str(config.get("method")), str(config.get("method")))
         found[column] = FeatureResult(column, method, float(metric["value"]),
                                       float(config["threshold"]), verdicts[column])
-    return [found[c] for c in columns]
+    return found

@@ -54,16 +54,21 @@ def _write(path: Path, text: str) -> None:
     partial.replace(path)  # readers never see half a document
 
 
-def write_document(results: Sequence[CheckResult], path: Path) -> bool:
-    """Write the document to `path`; False (logged) when it cannot be written."""
+def document_text(results: Sequence[CheckResult]) -> str:
+    """The document as compact JSON, with features capped at MAX_FEATURES per result."""
     body = document(list(results))
     for entry in body["results"]:
         features = entry.get("features")
         if features and len(features) > MAX_FEATURES:
             entry["features"] = features[:MAX_FEATURES]
             entry["features_dropped"] = len(features) - MAX_FEATURES
+    return json.dumps(body, separators=(",", ":"), allow_nan=False)
+
+
+def write_document(results: Sequence[CheckResult], path: Path) -> bool:
+    """Write the document to `path`; False (logged) when it cannot be written."""
     try:
-        _write(path, json.dumps(body, separators=(",", ":"), allow_nan=False))
+        _write(path, document_text(results))
     except (OSError, ValueError) as exc:
         log.warning("could not write the checks document to %s: %s", path, exc)
         return False

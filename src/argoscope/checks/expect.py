@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
+import difflib
+from collections.abc import Iterable
 from typing import Any, Literal
 
 import pandas as pd
 
 from argoscope.checks import expect_native
-from argoscope.checks.expect_native import Outcome
+from argoscope.checks.expect_native import ExpectationError, Outcome
+from argoscope.checks.expect_types import CONDITION_PARSERS, GE_TYPES, NATIVE_ARGS
 from argoscope.checks.results import CheckInputError, CheckResult, verdict
 from argoscope.checks.suites import Expectation, Suite, load_suite
 
@@ -38,6 +43,91 @@ def to_result(exp: Expectation, outcome: Outcome, error: str = "") -> CheckResul
                        message=message, details=details)
 
 
+def _did_you_mean(word: str, known: Iterable[str]) -> str:
+    close = difflib.get_close_matches(word, list(known), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _unknown_type(kind: str, where: str) -> CheckInputError:
+    native = ", ".join(sorted(NATIVE_ARGS))
+    through_ge = ", ".join(sorted(GE_TYPES - set(NATIVE_ARGS)))
+    return CheckInputError(f"{where}: unknown expectation type {kind!r}"
+                           f"{_did_you_mean(kind, GE_TYPES)}; native: {native}; "
+                           f"through Great Expectations: {through_ge}")
+
+
+def _bound_accepted(value: Any) -> bool:
+    """What GE's `min_value`/`max_value` fields take: a number, a parameter dict, a date or
+    datetime, or a string pydantic coerces to one of those."""
+    if value is None or isinstance(value, (int, float, dict, dt.date)):
+        return True
+    if isinstance(value, str):
+        for parse in (float, dt.datetime.fromisoformat):
+            try:
+                parse(value)
+                return True
+            except ValueError:
+                continue
+    return False
+
+
+def check_arguments(exp: Expectation, where: str) -> None:
+    """Refuse what GE refuses before anything runs: an unknown type, an argument the type does
+    not take (a typo would otherwise be ignored), an unknown `condition_parser`, a `mostly`
+    outside [0, 1], bounds GE's fields reject, a row count range whose minimum is above its
+    maximum. Values GE's fields coerce (`mostly: "0.9"`, `min_value: "3"`) are coerced alike."""
+    if exp.type not in GE_TYPES:
+        raise _unknown_type(exp.type, where)
+    parser = exp.kwargs.get("condition_parser")
+    if parser is not None and parser not in CONDITION_PARSERS:
+        raise CheckInputError(f"{where}: unknown condition_parser {parser!r}; "
+                              f"known: {sorted(CONDITION_PARSERS)}")
+    allowed = NATIVE_ARGS.get(exp.type)
+    if allowed is None:
+        return  # a type only GE runs: GE checks its arguments (see expect_ge)
+    unknown = sorted(set(exp.kwargs) - allowed)
+    if unknown:
+        hint = _did_you_mean(unknown[0], allowed)
+        raise CheckInputError(f"{where}: unknown argument(s) {', '.join(map(repr, unknown))}"
+                              f"{hint}; {exp.type} takes "
+                              f"{sorted(allowed - {'batch_id', 'windows'})}")
+    mostly = exp.kwargs.get("mostly")
+    if mostly is not None:
+        # GE's pydantic field coerces (True, "0.5") and then requires [0, 1]; so do we.
+        try:
+            exp.kwargs["mostly"] = float(mostly)
+        except (TypeError, ValueError):
+            raise CheckInputError(f"{where}: mostly must be a number in [0, 1], "
+                                  f"not {mostly!r}") from None
+        if not 0 <= exp.kwargs["mostly"] <= 1:
+            raise CheckInputError(f"{where}: mostly must be a number in [0, 1], not {mostly!r}")
+    for name in ("min_value", "max_value"):
+        if name in allowed and not _bound_accepted(exp.kwargs.get(name)):
+            raise CheckInputError(f"{where}: {name} must be a number, a date or a parameter, "
+                                  f"not {exp.kwargs[name]!r}")
+        bound = exp.kwargs.get(name)
+        if isinstance(bound, str):
+            with contextlib.suppress(ValueError):  # "3" is 3.0 to GE's float field
+                exp.kwargs[name] = float(bound)
+    if exp.type == "expect_table_row_count_to_be_between":
+        low, high = exp.kwargs.get("min_value"), exp.kwargs.get("max_value")
+        for name, bound in (("min_value", low), ("max_value", high)):
+            if bound is not None and (isinstance(bound, bool)
+                                      or not isinstance(bound, (int, float))):
+                raise CheckInputError(f"{where}: {name} must be a number, not {bound!r}")
+        if low is not None and high is not None and low > high:
+            raise CheckInputError(f"{where}: min_value ({low}) must be less than or equal to "
+                                  f"max_value ({high})")
+
+
+def run_native(frame: pd.DataFrame, exp: Expectation) -> CheckResult:
+    """One expectation through the native engine; what GE reports as an error is an error."""
+    try:
+        return to_result(exp, expect_native.run(frame, exp))
+    except ExpectationError as exc:
+        return to_result(exp, Outcome(False), str(exc))
+
+
 def validate(frame: pd.DataFrame, suite: Any, engine: Engine = "auto") -> list[CheckResult]:
     """Run every expectation of `suite` on `frame`.
 
@@ -48,22 +138,25 @@ def validate(frame: pd.DataFrame, suite: Any, engine: Engine = "auto") -> list[C
         raise CheckInputError(f"expectations need a pandas DataFrame, not {type(frame).__name__}")
     loaded: Suite = load_suite(suite)
     expectations = list(loaded.expectations)
+    for index, exp in enumerate(expectations):
+        check_arguments(exp, f"suite {loaded.name!r}: expectations[{index}]")
     for exp in expectations:
         if exp.column is not None and exp.column not in frame.columns:
             raise CheckInputError(f"suite {loaded.name!r}: {exp.type} names column "
                                   f"{exp.column!r}, which is not in the data")
-    unsupported = [e.type for e in expectations if not expect_native.supports(e, frame)]
+    unsupported = [reason for reason in (expect_native.unsupported_reason(e, frame)
+                                         for e in expectations) if reason]
     if engine == "native" and unsupported:
         raise CheckInputError(
-            f"suite {loaded.name!r}: the native engine lacks {sorted(set(unsupported))}; "
-            "use engine='ge'")
+            f"suite {loaded.name!r}: the native engine lacks {', '.join(sorted(set(unsupported)))}"
+            "; use engine='ge' or 'auto'")
     if engine == "ge" or (engine == "auto" and unsupported):
         from argoscope.checks import expect_ge
 
         results = [to_result(exp, outcome, error) for exp, (outcome, error) in
                    zip(expectations, expect_ge.run(frame, expectations), strict=True)]
     else:
-        results = [to_result(exp, expect_native.run(frame, exp)) for exp in expectations]
+        results = [run_native(frame, exp) for exp in expectations]
     return unique_names(results)
 
 

@@ -14,6 +14,7 @@ from typing import Any
 import pandas as pd
 
 from argoscope.checks.expect_native import Outcome
+from argoscope.checks.results import CheckInputError
 from argoscope.checks.suites import Expectation
 
 _INDEX_KEY = "argoscope_index"
@@ -25,12 +26,22 @@ def _number(value: Any) -> float | None:
     return float(value)
 
 
+def _raised(info: Any) -> str:
+    """GE's exception message, at the top level or (GE 1.x) under any metric id; else ''."""
+    if not isinstance(info, dict):
+        return ""
+    if info.get("raised_exception"):
+        return str(info.get("exception_message") or "GE raised an exception")
+    for nested in info.values():
+        message = _raised(nested) if isinstance(nested, dict) else ""
+        if message:
+            return message
+    return ""
+
+
 def _outcome(raw: Any) -> tuple[Outcome, str]:
     result = raw.result or {}
-    error = ""
-    info = raw.exception_info or {}
-    if isinstance(info, dict) and info.get("raised_exception"):
-        error = str(info.get("exception_message") or "GE raised an exception")
+    error = _raised(raw.exception_info)
     observed = _number(result.get("observed_value"))
     if isinstance(result.get("observed_value"), list):
         # expect_table_columns_to_match_set observes column names: keep only how many differ.
@@ -49,7 +60,11 @@ def _outcome(raw: Any) -> tuple[Outcome, str]:
 def run(frame: pd.DataFrame, expectations: list[Expectation]) -> list[tuple[Outcome, str]]:
     """Validate `frame` against `expectations` with GE; one (outcome, error) per expectation."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
-    import great_expectations as gx
+    try:
+        import great_expectations as gx
+    except ImportError:
+        raise CheckInputError("this suite needs Great Expectations, which is not installed: "
+                              "pip install 'argoscope[engines]'") from None
     from great_expectations.expectations.expectation_configuration import (
         ExpectationConfiguration,
     )
@@ -77,7 +92,12 @@ def run(frame: pd.DataFrame, expectations: list[Expectation]) -> list[tuple[Outc
         for index in indexes:
             config = expectations[index].to_ge()
             config["meta"][_INDEX_KEY] = index  # GE reorders results: find ours by index
-            suite.add_expectation_configuration(ExpectationConfiguration(**config))
+            try:
+                suite.add_expectation_configuration(ExpectationConfiguration(**config))
+            except Exception as exc:  # GE rejects the configuration: bad input, named
+                reason = " ".join(str(exc).split())
+                raise CheckInputError(f"expectations[{index}] {config['type']}: "
+                                      f"Great Expectations rejects it: {reason}") from None
         validation = batch.validate(suite, result_format="SUMMARY")
         for raw in validation.results:
             found_config = raw.expectation_config

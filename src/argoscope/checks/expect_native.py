@@ -2,11 +2,15 @@
 
 Semantics follow Great Expectations 1.x: column-map expectations skip missing values
 (`unexpected_percent` is of the non-missing values, except for not-null), `mostly` is the
-share of considered values that must pass, and no considered values means success.
+share of considered values that must pass, and no considered values means success. A string
+`row_condition` selects rows with `DataFrame.query`, as GE's pandas engine does for the
+`pandas` parser (and for none); what GE reports as an error (min above max, comparing strings
+with numbers, the mean of strings) raises `ExpectationError`, reported as an `error` result.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,6 +21,10 @@ import pandas as pd
 
 from argoscope.checks.results import CheckInputError
 from argoscope.checks.suites import Expectation
+
+
+class ExpectationError(Exception):
+    """The expectation could not be evaluated on this data: its result is an `error`."""
 
 
 @dataclass(slots=True)
@@ -42,7 +50,10 @@ def _map(frame: pd.DataFrame, exp: Expectation,
     column = _column(frame, exp)
     missing = column.isna()
     present = column[~missing]
-    unexpected = int((~is_expected(present).astype(bool)).sum())
+    try:
+        unexpected = int((~is_expected(present).astype(bool)).sum())
+    except TypeError as exc:  # GE's metric raises the same for, e.g., strings against numbers
+        raise ExpectationError(f"column {exp.column!r}: {exc}") from None
     considered = len(present)
     percent = 100.0 * unexpected / considered if considered else None  # GE: undefined
     mostly = float(exp.kwargs.get("mostly", 1.0))
@@ -59,18 +70,34 @@ def _column(frame: pd.DataFrame, exp: Expectation) -> pd.Series:
     return frame[name]
 
 
+def _bound(kwargs: dict[str, Any], name: str) -> Any:
+    """A bound as GE's field holds it: a string that is not a number is a date (YYYY-MM-DD) or
+    a datetime, as pydantic parses it; comparing it with other values then fails as in GE."""
+    value = kwargs.get(name)
+    if isinstance(value, str):
+        for parse in (dt.date.fromisoformat, dt.datetime.fromisoformat):
+            try:
+                return parse(value)
+            except ValueError:
+                continue
+    return value
+
+
 def _bounds(value: float | int, kwargs: dict[str, Any]) -> bool:
-    low, high = kwargs.get("min_value"), kwargs.get("max_value")
-    if low is not None and (value <= low if kwargs.get("strict_min") else value < low):
-        return False
-    return not (high is not None
-                and (value >= high if kwargs.get("strict_max") else value > high))
+    low, high = _bound(kwargs, "min_value"), _bound(kwargs, "max_value")
+    try:
+        if low is not None and (value <= low if kwargs.get("strict_min") else value < low):
+            return False
+        return not (high is not None
+                    and (value >= high if kwargs.get("strict_max") else value > high))
+    except TypeError as exc:  # e.g. a mean against a date: GE's comparison fails alike
+        raise ExpectationError(f"cannot compare {value!r} with the bounds ({exc})") from None
 
 
 def _between_mask(kwargs: dict[str, Any]) -> Callable[[pd.Series], pd.Series]:
     def mask(values: pd.Series) -> pd.Series:
         ok = pd.Series(True, index=values.index)
-        low, high = kwargs.get("min_value"), kwargs.get("max_value")
+        low, high = _bound(kwargs, "min_value"), _bound(kwargs, "max_value")
         if low is not None:
             ok &= values > low if kwargs.get("strict_min") else values >= low
         if high is not None:
@@ -91,8 +118,16 @@ def not_null(frame: pd.DataFrame, exp: Expectation) -> Outcome:
 
 
 def between(frame: pd.DataFrame, exp: Expectation) -> Outcome:
-    if exp.kwargs.get("min_value") is None and exp.kwargs.get("max_value") is None:
+    low, high = _bound(exp.kwargs, "min_value"), _bound(exp.kwargs, "max_value")
+    if low is None and high is None:
         raise CheckInputError(f"{exp.type}: needs min_value or max_value")
+    try:
+        above = low is not None and high is not None and low > high
+    except TypeError:  # bounds of different kinds: GE's metric fails the same way
+        raise ExpectationError(f"min_value {low!r} and max_value {high!r} cannot be "
+                               "compared") from None
+    if above:
+        raise ExpectationError(f"min_value ({low}) is greater than max_value ({high})")
     return _map(frame, exp, _between_mask(exp.kwargs))
 
 
@@ -136,7 +171,8 @@ def row_count(frame: pd.DataFrame, exp: Expectation) -> Outcome:
 
 
 def column_set(frame: pd.DataFrame, exp: Expectation) -> Outcome:
-    wanted = exp.kwargs.get("column_set")
+    # GE treats a null set as empty: it fails an exact match and passes a subset test.
+    wanted = exp.kwargs.get("column_set") or []
     if not isinstance(wanted, (list, tuple, set)):
         raise CheckInputError(f"{exp.type}: column_set must be a list")
     present = {str(c) for c in frame.columns}
@@ -148,10 +184,13 @@ def column_set(frame: pd.DataFrame, exp: Expectation) -> Outcome:
 
 
 def _statistic(frame: pd.DataFrame, exp: Expectation, stat: str) -> Outcome:
-    column = _column(frame, exp)
-    if not pd.api.types.is_numeric_dtype(column):
-        raise CheckInputError(f"{exp.type}: column {exp.column!r} is not numeric")
-    value = float(column.mean() if stat == "mean" else column.median())
+    # GE's pandas metrics: the mean or median of the non-null values, whatever the dtype
+    # (an object column of booleans has a mean); what pandas refuses is an error.
+    present = _column(frame, exp).dropna()
+    try:
+        value = float(present.mean() if stat == "mean" else present.median())
+    except (TypeError, ValueError) as exc:
+        raise ExpectationError(f"column {exp.column!r} has no {stat} ({exc})") from None
     if np.isnan(value):
         return Outcome(False, observed_value=None)
     return Outcome(_bounds(value, exp.kwargs), observed_value=value)
@@ -179,17 +218,46 @@ NATIVE: dict[str, Callable[[pd.DataFrame, Expectation], Outcome]] = {
 }
 
 
-def supports(exp: Expectation, frame: pd.DataFrame) -> bool:
-    """True when the native engine reproduces GE for this expectation on this frame."""
+# Parsers whose string condition GE's pandas engine hands to `DataFrame.query` unchanged.
+QUERY_PARSERS = (None, "pandas", "spark")
+
+
+def unsupported_reason(exp: Expectation, frame: pd.DataFrame) -> str:
+    """Why the native engine cannot reproduce GE for this expectation here; '' when it can."""
     if exp.type not in NATIVE:
-        return False
+        return f"{exp.type} (not native)"
+    condition = exp.kwargs.get("row_condition")
+    if condition and (not isinstance(condition, str)
+                      or exp.kwargs.get("condition_parser") not in QUERY_PARSERS):
+        # GE's own condition grammar and Condition objects: GE applies them.
+        return f"{exp.type} (row_condition for condition_parser " \
+               f"{exp.kwargs.get('condition_parser')!r})"
     if exp.type == "expect_column_values_to_be_of_type":
         # GE checks object columns value by value with Python types: leave those to GE.
         column = exp.column
-        return column is not None and column in frame.columns and frame[column].dtype != object
-    return True
+        if column is None or column not in frame.columns or frame[column].dtype == object:
+            return f"{exp.type} (on an object column)"
+    return ""
+
+
+def supports(exp: Expectation, frame: pd.DataFrame) -> bool:
+    """True when the native engine reproduces GE for this expectation on this frame."""
+    return not unsupported_reason(exp, frame)
+
+
+def _rows(frame: pd.DataFrame, exp: Expectation) -> pd.DataFrame:
+    condition = exp.kwargs.get("row_condition")
+    if not condition:
+        return frame
+    try:
+        return frame.query(condition)
+    except Exception as exc:  # a condition pandas cannot evaluate: GE errors the same way
+        raise ExpectationError(f"row_condition {condition!r}: {exc}") from None
 
 
 def run(frame: pd.DataFrame, exp: Expectation) -> Outcome:
-    """Evaluate one supported expectation on `frame`."""
-    return NATIVE[exp.type](frame, exp)
+    """Evaluate one supported expectation on `frame` (the rows its `row_condition` selects).
+
+    Raises ExpectationError when GE would report the expectation as an error.
+    """
+    return NATIVE[exp.type](_rows(frame, exp), exp)
