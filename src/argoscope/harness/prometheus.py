@@ -75,7 +75,8 @@ def start_prometheus(binary: str, config: Mapping[str, Any], workdir: Path, *,
 
 
 def prometheus_query(url: str, promql: str) -> list[dict[str, Any]]:
-    """An instant query's result vector; ServiceError when Prometheus refuses the query."""
+    """An instant query's result vector. OSError when the request fails (Prometheus answers
+    a query it cannot parse with 400), ServiceError when it answers without success."""
     body = json.loads(http_get(f"{url}/api/v1/query?" + urllib.parse.urlencode(
         {"query": promql})))
     if body.get("status") != "success":
