@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from argoscope import demo_services
+from argoscope import harness
 from argoscope.demo import EXPECTED_ALERTS, PIPELINE, STATE_MARKER, Demo, StateDirError, prepare_state_dir
 from argoscope.local.runs import Run, list_runs
 from argoscope.pipeline.registry import Registry
@@ -124,11 +124,11 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
-    assert not any(demo_services.http_ok(url) for url in urls)  # all stopped with the demo
+    assert not any(harness.http_ok(url) for url in urls)  # all stopped with the demo
 
 
 def value(served: Served, promql: str) -> float:
-    result = demo_services.prometheus_query(served.prometheus, promql)
+    result = harness.prometheus_query(served.prometheus, promql)
     return sum(float(sample["value"][1]) for sample in result)
 
 
@@ -229,7 +229,7 @@ def test_metrics_follow_from_the_runs(served: Served) -> None:
 
 
 def test_alerts_fire_for_this_demo_only(served: Served) -> None:
-    alerts = demo_services.prometheus_alerts(served.prometheus)
+    alerts = harness.prometheus_alerts(served.prometheus)
     firing = {a["labels"]["alertname"]: a["labels"] for a in alerts if a["state"] == "firing"}
     assert set(firing) >= EXPECTED_ALERTS
     failed = [a["labels"]["workflow"] for a in alerts
@@ -254,12 +254,12 @@ def test_without_serve_it_says_the_services_stopped_and_prints_no_url(tmp_path: 
 
 def test_services_start_without_prometheus_and_say_how_to_add_it(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(demo_services, "find_binary", lambda names: None)
+    monkeypatch.setattr(harness, "find_binary", lambda names: None)
     out = io.StringIO()
     with Demo(tmp_path, out=out) as running:
         assert running.prometheus is None and running.alertmanager is None
         assert running.exporter is not None
-        assert demo_services.http_ok(running.exporter.url + "/metrics")
+        assert harness.http_ok(running.exporter.url + "/metrics")
     assert "Alertmanager and Prometheus not installed" in out.getvalue()
     assert "make tools" in out.getvalue()
 

@@ -1,28 +1,28 @@
-"""Real Prometheus, Alertmanager and exporter processes on free loopback ports.
+"""Real Prometheus, Alertmanager and exporter processes on free loopback ports, for tests.
 
-Each helper starts the process, waits on its readiness endpoint (never a fixed sleep) and
-stops it on exit. Tests skip only when the binary is absent on a machine where `make test`
-could not install it; CI installs them.
+Thin adapters over the harness the demo uses (`argoscope.harness`): each starts the process
+in a temporary directory, waits on its readiness endpoint (never a fixed sleep) and stops it
+on exit. Tests skip only when the binary is absent on a machine where `make test` could not
+install it; CI installs them.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
-import urllib.parse
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.support.net import free_port, http_get, http_ok, wait_until
+from argoscope import harness
+from argoscope.harness import Service as Process
+
+__all__ = ["REPO", "Process", "alertmanager", "exporter", "prometheus", "query",
+           "require_binary"]
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -37,112 +37,41 @@ def require_binary(name: str) -> str:
     return path
 
 
-@dataclass
-class Process:
-    """A started server: its base URL and the process handle."""
-
-    url: str
-    process: subprocess.Popen[bytes]
-    workdir: Path
-
-    def log(self) -> str:
-        """What the process wrote so far (for failure messages)."""
-        path = self.workdir / "output.log"
-        return path.read_text(errors="replace") if path.exists() else ""
-
-
-@contextlib.contextmanager
-def _running(cmd: Sequence[str], url: str, ready_path: str, workdir: Path,
-             timeout: float = 60.0, env: dict[str, str] | None = None) -> Iterator[Process]:
-    with open(workdir / "output.log", "wb") as log:
-        process = subprocess.Popen(list(cmd), stdout=log, stderr=subprocess.STDOUT, cwd=workdir,
-                                   env=env)
-    handle = Process(url, process, workdir)
-    try:
-        def ready() -> bool:
-            if process.poll() is not None:
-                raise RuntimeError(f"{cmd[0]} exited early:\n{handle.log()}")
-            return http_ok(url + ready_path)
-
-        wait_until(ready, timeout=timeout, what=f"{cmd[0]} at {url}{ready_path}")
-        yield handle
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
 @contextlib.contextmanager
 def prometheus(config: dict[str, Any], rule_files: Sequence[Path] = (),
                extra_args: Sequence[str] = (), storage: Path | None = None,
                agent: bool = False) -> Iterator[Process]:
-    """A real Prometheus with `config` (rule_files are copied beside it).
+    """A real Prometheus with `config` and `rule_files`, lifecycle API enabled.
 
     `storage` is a TSDB directory to start from (for example one backfilled with
     `promtool tsdb create-blocks-from`); by default storage starts empty. `agent` starts it in
-    agent mode (`--enable-feature=agent`): it scrapes and remote-writes, and keeps no TSDB, no
-    rules and no query API, as an edge Prometheus of a multi-cluster setup.
+    agent mode (see `argoscope.harness.start_prometheus`).
     """
     binary = require_binary("prometheus")
-    with tempfile.TemporaryDirectory(prefix="prom-") as tmp:
-        workdir = Path(tmp)
-        config = dict(config)
-        names = []
-        for rule_file in rule_files:
-            target = workdir / rule_file.name
-            shutil.copy(rule_file, target)
-            names.append(str(target))
-        if names:
-            config["rule_files"] = names
-        (workdir / "prometheus.yml").write_text(json.dumps(config))
-        port = free_port()
-        url = f"http://127.0.0.1:{port}"
-        storage_args = (["--enable-feature=agent", f"--storage.agent.path={workdir / 'wal'}"]
-                        if agent else [f"--storage.tsdb.path={storage or workdir / 'data'}"])
-        cmd = [binary, f"--config.file={workdir / 'prometheus.yml'}", *storage_args,
-               f"--web.listen-address=127.0.0.1:{port}", "--web.enable-lifecycle",
-               *extra_args]
-        with _running(cmd, url, "/-/ready", workdir) as handle:
-            yield handle
+    with tempfile.TemporaryDirectory(prefix="prom-") as tmp, harness.start_prometheus(
+            binary, config, Path(tmp), rule_files=rule_files, storage=storage, agent=agent,
+            lifecycle=True, extra_args=extra_args) as handle:
+        yield handle
 
 
 @contextlib.contextmanager
 def alertmanager(config_file: Path, extra_args: Sequence[str] = ()) -> Iterator[Process]:
     """A real Alertmanager with the given configuration file."""
     binary = require_binary("prometheus-alertmanager")
-    with tempfile.TemporaryDirectory(prefix="am-") as tmp:
-        workdir = Path(tmp)
-        port = free_port()
-        url = f"http://127.0.0.1:{port}"
-        cmd = [binary, f"--config.file={config_file}", f"--storage.path={workdir / 'data'}",
-               f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address=",
-               *extra_args]
-        with _running(cmd, url, "/-/ready", workdir) as handle:
-            yield handle
+    with tempfile.TemporaryDirectory(prefix="am-") as tmp, harness.start_alertmanager(
+            binary, config_file, Path(tmp), extra_args) as handle:
+        yield handle
 
 
 @contextlib.contextmanager
 def exporter(args: Sequence[str], cwd: Path | None = None,
              timeout: float = 60.0) -> Iterator[Process]:
     """The real `argoscope exporter` as a subprocess, listening on a free loopback port."""
-    with tempfile.TemporaryDirectory(prefix="exporter-") as tmp:
-        workdir = Path(tmp)
-        port = free_port()
-        url = f"http://127.0.0.1:{port}"
-        cmd = [sys.executable, "-m", "argoscope.cli", "exporter",
-               "--listen", f"127.0.0.1:{port}", *args]
-        env = dict(os.environ)
-        with _running(cmd, url, "/readyz", cwd or workdir, timeout=timeout, env=env) as handle:
-            handle.workdir = workdir if cwd is None else cwd
-            yield handle
+    with tempfile.TemporaryDirectory(prefix="exporter-") as tmp, harness.start_exporter(
+            args, Path(tmp), cwd=cwd, timeout=timeout) as handle:
+        yield handle
 
 
 def query(prom_url: str, promql: str) -> list[dict[str, Any]]:
     """Run an instant PromQL query; return the result vector."""
-    url = f"{prom_url}/api/v1/query?" + urllib.parse.urlencode({"query": promql})
-    body = json.loads(http_get(url))
-    assert body["status"] == "success", body
-    return list(body["data"]["result"])
+    return harness.prometheus_query(prom_url, promql)
