@@ -3,6 +3,9 @@
 Tasks run as local processes (the image is not pulled), independent tasks in parallel up to a
 limit, and every change is written to `DIR/workflows/<name>.json` with an Argo-shaped status,
 so the exporter reads a local run exactly like a cluster's.
+
+This module names the run, reads its parameters and drives it; the templates are run by
+`executor` over the node graph (`graph`). The layers are drawn in docs/architecture.md.
 """
 
 from __future__ import annotations
