@@ -33,7 +33,7 @@ class TemplateExecutor:
 
     def stopped(self) -> bool:
         """Whether the run was stopped (Ctrl-C): nothing new starts."""
-        return self.pods.processes.stopped
+        return self.pods.stopped
 
     def execute(self, template_name: str, name: str, display: str, boundary: str | None,
                 arguments: Mapping[str, str], on_created: Link | None = None) -> Node:

@@ -62,6 +62,11 @@ class PodRunner:
         self.processes = processes
         self.slots = slots
 
+    @property
+    def stopped(self) -> bool:
+        """Whether the run was stopped (Ctrl-C): no process starts any more."""
+        return self.processes.stopped
+
     def run(self, node: Node, template: Mapping[str, Any], inputs: dict[str, str],
             attempt: int) -> None:
         """Run the pod node to its final phase (Error when its command cannot be prepared)."""
