@@ -2,291 +2,172 @@
 
 A task starts when every task it names has finished and its `depends` logic holds (else it
 is Omitted); `when` decides between running and Skipped; `withItems`/`withParam` fan out
-into a TaskGroup. The DAG's phase follows Argo's rule: each leaf task's branch phase, where an
-Omitted task inherits a failure from the tasks it depends on; with `failFast` (the default)
-no new task starts once a leaf's branch has failed.
+into a TaskGroup (both in `tasks`). The DAG's phase follows Argo's rule: each leaf task's
+branch phase, where an Omitted task inherits a failure from the tasks it depends on; with
+`failFast` (the default) no new task starts once a leaf's branch has failed.
+
+This module walks the DAG over the node graph; it runs templates through the `ExecuteTemplate`
+it is given and so does not import the executor, which imports it.
 """
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from argoscope.local.depends import (
-    DependsError,
-    TaskOutcome,
-    depends_expression,
-    operands,
-    satisfied,
-)
-from argoscope.local.expr import ExpressionError, evaluate_when
-from argoscope.local.params import (
-    ParameterError,
-    as_text,
-    item_label,
-    item_scope,
-    substitute,
-    substitute_all,
-)
-from argoscope.local.status import Node, rfc3339
-
-if TYPE_CHECKING:
-    from argoscope.local.runner import LocalRun
-
-FAILED = frozenset({"Failed", "Error"})
+from argoscope.local.depends import DependsError, depends_expression, operands, satisfied
+from argoscope.local.graph import NodeGraph
+from argoscope.local.status import FAILED, Node
+from argoscope.local.tasks import ExecuteTemplate, TaskRun, task_outcome, task_scope
 
 
-def run_dag(run: LocalRun, dag_node: Node, template: Mapping[str, Any],
-            inputs: dict[str, str]) -> None:
-    """Run a DAG template's tasks under `dag_node` until none can start; set its phase."""
-    dag = template["dag"]
-    tasks: list[dict[str, Any]] = list(dag["tasks"])
-    fail_fast = dag.get("failFast", True) is not False
-    limit = template.get("parallelism")
-    logic = {t["name"]: depends_expression(t.get("dependencies"), t.get("depends"))
-             for t in tasks}
-    deps = {name: list(dict.fromkeys(op for op, _ in operands(expr)))
-            for name, expr in logic.items()}
-    has_dependants = {d for names in deps.values() for d in names}
-    targets = sorted(t["name"] for t in tasks if t["name"] not in has_dependants)
-    outcomes: dict[str, Node] = {}
-    scheduled: set[str] = set()
-    running = 0
-    condition = threading.Condition()
-    dag_scope = {**run.global_scope,
-                 **{f"inputs.parameters.{k}": v for k, v in inputs.items()}}
+def run_dag(graph: NodeGraph, execute: ExecuteTemplate, stopped: Callable[[], bool],
+            dag_node: Node, template: Mapping[str, Any], scope: Mapping[str, str]) -> None:
+    """Run a DAG template's tasks under `dag_node` until none can start; set its phase.
 
-    def branch(task: str) -> str:
-        node = outcomes[task]
-        if node.phase != "Omitted":
-            return node.phase
-        phases = [branch(d) for d in deps[task] if d in outcomes]
-        failed = [p for p in phases if p in FAILED]
-        return failed[0] if failed else "Succeeded"
+    `scope` holds the values the tasks may reference (the workflow's and the DAG's inputs);
+    once `stopped()` holds (Ctrl-C), no task starts.
+    """
+    DagWalk(graph, TaskRun(graph, dag_node, execute), stopped, template, scope).run()
 
-    def assess() -> str:
+
+class DagWalk:
+    """One run of a DAG template: which tasks finished, which run, which may start next."""
+
+    def __init__(self, graph: NodeGraph, tasks: TaskRun, stopped: Callable[[], bool],
+                 template: Mapping[str, Any], scope: Mapping[str, str]) -> None:
+        dag = template["dag"]
+        self.graph = graph
+        self.task_run = tasks
+        self.dag_node = tasks.dag_node
+        self.stopped = stopped
+        self.scope = dict(scope)
+        self.tasks: list[dict[str, Any]] = list(dag["tasks"])
+        self.fail_fast = dag.get("failFast", True) is not False
+        self.limit = template.get("parallelism")
+        self.logic = {t["name"]: depends_expression(t.get("dependencies"), t.get("depends"))
+                      for t in self.tasks}
+        self.deps = {name: list(dict.fromkeys(op for op, _ in operands(expr)))
+                     for name, expr in self.logic.items()}
+        has_dependants = {d for names in self.deps.values() for d in names}
+        # The leaves: their branches decide the DAG's phase.
+        self.targets = sorted(t["name"] for t in self.tasks if t["name"] not in has_dependants)
+        self.outcomes: dict[str, Node] = {}
+        self.scheduled: set[str] = set()
+        self.running = 0
+        self.condition = threading.Condition()
+
+    def run(self) -> None:
+        """Start tasks as their dependencies finish until none is left; finish the DAG node."""
+        with self.condition:
+            while True:
+                if self._start_ready():
+                    continue
+                if self.running == 0:
+                    break
+                self.condition.wait()
+        phase = self.phase()
+        if phase == "Running":  # stopped before every target was reached
+            phase = "Failed"
+        outbound = [o for t in self.targets if t in self.outcomes
+                    for o in self.graph.outbound(self.outcomes[t])]
+        self.graph.finish(self.dag_node, phase, "", outbound=outbound)
+
+    def phase(self) -> str:
+        """The DAG's phase from its leaves' branches: Running until each is known."""
         result = "Succeeded"
-        for target in targets:
-            phase = branch(target) if target in outcomes else ""
+        for target in self.targets:
+            phase = self._branch(target) if target in self.outcomes else ""
             if phase == "":
                 result = "Running"
-                if not fail_fast:
+                if not self.fail_fast:
                     break
             elif phase in FAILED:
                 result = phase
-                if fail_fast:
+                if self.fail_fast:
                     break
         return result
 
-    def finish_task(task_name: str, node: Node) -> None:
-        nonlocal running
-        with condition:
-            outcomes[task_name] = node
-            running -= 1
-            condition.notify_all()
+    def _branch(self, task: str) -> str:
+        """A finished task's phase, where an Omitted one inherits its dependencies' failure."""
+        node = self.outcomes[task]
+        if node.phase != "Omitted":
+            return node.phase
+        phases = [self._branch(d) for d in self.deps[task] if d in self.outcomes]
+        failed = [p for p in phases if p in FAILED]
+        return failed[0] if failed else "Succeeded"
 
-    def connect(task_name: str, node: Node) -> None:
-        with run.lock:
-            parents = [dag_node] if not deps[task_name] else [
-                run.nodes[o] for d in deps[task_name] for o in run.outbound(outcomes[d])]
-            for parent in parents:
-                if node.id not in parent.children:
-                    parent.children.append(node.id)
-            run.save()
+    # --- scheduling (with `condition` held) ---------------------------------------------------
 
-    with condition:
-        while True:
-            progressed = False
-            stop_new = (fail_fast and assess() in FAILED) or run.processes.stopped
-            for task in tasks:
-                task_name = task["name"]
-                if task_name in scheduled or run.processes.stopped:
-                    continue
-                if any(d not in outcomes or not outcomes[d].finished_phase
-                       for d in deps[task_name]):
-                    continue
-                node_name = f"{dag_node.name}.{task_name}"
-                if logic[task_name]:
-                    try:
-                        run_it = satisfied(logic[task_name], {
-                            d: task_outcome(run, outcomes[d]) for d in deps[task_name]})
-                    except DependsError as error:
-                        scheduled.add(task_name)
-                        node = run.new_node(node_name, task_name, "Skipped", "",
-                                            dag_node.id, "Error", str(error))
-                        connect(task_name, node)
-                        outcomes[task_name] = node
-                        progressed = True
-                        continue
-                    if not run_it:
-                        scheduled.add(task_name)
-                        node = run.new_node(node_name, task_name, "Skipped",
-                                            str(task["template"]), dag_node.id, "Omitted",
-                                            "omitted: depends condition not met")
-                        connect(task_name, node)
-                        outcomes[task_name] = node
-                        progressed = True
-                        continue
-                if stop_new or (limit and running >= int(limit)):
-                    continue
-                scheduled.add(task_name)
-                running += 1
-                progressed = True
-                scope = dict(dag_scope)
-                for done, done_node in outcomes.items():
-                    scope.update(task_scope(run, done, done_node))
-                threading.Thread(
-                    target=_run_task_thread,
-                    args=(run, task, node_name, dag_node, scope, connect, finish_task),
-                    name=f"task-{task_name}", daemon=True).start()
-            if progressed:
-                continue
-            if running == 0:
-                break
-            condition.wait()
-    phase = assess()
-    if phase == "Running":  # stopped before every target was reached
-        phase = "Failed"
-    outbound = [o for t in targets if t in outcomes for o in run.outbound(outcomes[t])]
-    run.finish(dag_node, phase, "", outbound=outbound)
+    def _start_ready(self) -> bool:
+        """Settle or start every task whose dependencies have finished; whether any was."""
+        progressed = False
+        stop_new = (self.fail_fast and self.phase() in FAILED) or self.stopped()
+        for task in self.tasks:
+            progressed = self._consider(task, stop_new) or progressed
+        return progressed
 
+    def _consider(self, task: dict[str, Any], stop_new: bool) -> bool:
+        """Omit, refuse or start one task if its dependencies have finished."""
+        task_name = task["name"]
+        if task_name in self.scheduled or self.stopped():
+            return False
+        deps = self.deps[task_name]
+        if any(d not in self.outcomes or not self.outcomes[d].finished_phase for d in deps):
+            return False
+        node_name = f"{self.dag_node.name}.{task_name}"
+        if self.logic[task_name]:
+            try:
+                run_it = satisfied(self.logic[task_name], {
+                    d: task_outcome(self.graph, self.outcomes[d]) for d in deps})
+            except DependsError as error:
+                self._settle(task_name, self.graph.new_node(
+                    node_name, task_name, "Skipped", "", self.dag_node.id, "Error", str(error)))
+                return True
+            if not run_it:
+                self._settle(task_name, self.graph.new_node(
+                    node_name, task_name, "Skipped", str(task["template"]), self.dag_node.id,
+                    "Omitted", "omitted: depends condition not met"))
+                return True
+        if stop_new or (self.limit and self.running >= int(self.limit)):
+            return False
+        self.scheduled.add(task_name)
+        self.running += 1
+        scope = dict(self.scope)
+        for done, done_node in self.outcomes.items():
+            scope.update(task_scope(self.graph, done, done_node))
+        threading.Thread(target=self._run_task, args=(task, node_name, scope),
+                         name=f"task-{task_name}", daemon=True).start()
+        return True
 
-def _run_task_thread(run: LocalRun, task: Mapping[str, Any], node_name: str, dag_node: Node,
-                     scope: dict[str, str], connect: Callable[[str, Node], None],
-                     finish: Callable[[str, Node], None]) -> None:
-    """Run one task on its own thread and report its node to the DAG, whatever happens."""
-    task_name = str(task["name"])
-    try:
-        node = _run_task(run, task, node_name, dag_node, scope, connect)
-    except Exception as error:  # keep the DAG going and the failure visible
-        node = run.new_node(node_name, task_name, "Skipped", "", dag_node.id, "Error",
-                            f"local runner error: {type(error).__name__}: {error}")
-    finish(task_name, node)
+    def _settle(self, task_name: str, node: Node) -> None:
+        """Record a task that ends without running (Omitted, or its `depends` in Error)."""
+        self.scheduled.add(task_name)
+        self._connect(task_name, node)
+        self.outcomes[task_name] = node
 
+    # --- task threads -------------------------------------------------------------------------
 
-def _run_task(run: LocalRun, task: Mapping[str, Any], node_name: str, dag_node: Node,
-              scope: dict[str, str], connect: Callable[[str, Node], None]) -> Node:
-    """A task: one invocation, or a TaskGroup of `withItems`/`withParam` invocations."""
-    task_name = str(task["name"])
-    template_name = str(task["template"])
-    try:
-        resolved = substitute_all(dict(task), scope, partial=True)
-    except ParameterError as error:
-        node = run.new_node(node_name, task_name, "Skipped", template_name, dag_node.id,
-                            "Error", str(error))
-        connect(task_name, node)
-        return node
-    if "withItems" not in task and "withParam" not in task:
-        return _run_instance(run, resolved, node_name, task_name, dag_node, scope,
-                                  lambda n: connect(task_name, n))
-    group = run.new_node(node_name, task_name, "TaskGroup", template_name, dag_node.id)
-    connect(task_name, group)
-    try:
-        if "withItems" in resolved:
-            items = list(resolved["withItems"])
-        else:
-            parsed = json.loads(substitute(str(resolved["withParam"]), scope))
-            if not isinstance(parsed, list):
-                raise ValueError("not a list")
-            items = parsed
-    except (ValueError, ParameterError) as error:
-        run.finish(group, "Error", f"withParam value could not be parsed as a JSON list: "
-                                     f"{error}")
-        return group
-    children: list[Node] = []
-    order: dict[str, int] = {}
-    threads = []
-    for index, item in enumerate(items):
-        child_name = f"{node_name}({index}:{item_label(item)})"
-        child_display = f"{task_name}({index}:{item_label(item)})"
-        item_task = substitute_all({k: v for k, v in resolved.items()
-                                    if k not in ("withItems", "withParam")},
-                                   item_scope(item), partial=True)
+    def _run_task(self, task: Mapping[str, Any], node_name: str, scope: dict[str, str]) -> None:
+        """Run one task on its own thread and report its node to the walk, whatever happens."""
+        task_name = str(task["name"])
+        try:
+            node = self.task_run.run(task, node_name, scope,
+                                     lambda n: self._connect(task_name, n))
+        except Exception as error:  # keep the DAG going and the failure visible
+            node = self.graph.new_node(node_name, task_name, "Skipped", "", self.dag_node.id,
+                                       "Error",
+                                       f"local runner error: {type(error).__name__}: {error}")
+        with self.condition:
+            self.outcomes[task_name] = node
+            self.running -= 1
+            self.condition.notify_all()
 
-        def link(child: Node, group: Node = group, index: int = index) -> None:
-            # Children appear in item order, as Argo lists them, whatever starts first.
-            with run.lock:
-                order[child.id] = index
-                group.children.append(child.id)
-                group.children.sort(key=lambda c: order.get(c, 0))
-                run.save()
-
-        def run_child(item_task: dict[str, Any] = item_task, child_name: str = child_name,
-                      child_display: str = child_display,
-                      link: Callable[[Node], None] = link) -> None:
-            children.append(_run_instance(run, item_task, child_name, child_display,
-                                               dag_node, scope, link))
-
-        thread = threading.Thread(target=run_child, daemon=True)
-        thread.start()
-        threads.append(thread)
-    for thread in threads:
-        thread.join()
-    failed = [c.phase for c in children if c.phase in FAILED]
-    run.finish(group, failed[0] if failed else "Succeeded", "",
-                 outbound=[o for c in children for o in run.outbound(c)] or [group.id])
-    return group
-
-
-def _run_instance(run: LocalRun, task: Mapping[str, Any], node_name: str, display: str,
-                  dag_node: Node, scope: Mapping[str, str],
-                  link: Callable[[Node], None]) -> Node:
-    """One invocation: its `when` decides Skipped or run; `link` places its node in the graph."""
-    template_name = str(task["template"])
-    try:
-        task = substitute_all(dict(task), scope)
-        when = task.get("when")
-        proceed = True if not when else evaluate_when(str(when))
-    except (ParameterError, ExpressionError) as error:
-        message = (f"invalid 'when' expression {task.get('when')!r}: {error}"
-                   if isinstance(error, ExpressionError) else str(error))
-        node = run.new_node(node_name, display, "Skipped", template_name, dag_node.id,
-                            "Error", message)
-        link(node)
-        return node
-    if not proceed:
-        node = run.new_node(node_name, display, "Skipped", template_name, dag_node.id,
-                            "Skipped", f"when '{when}' evaluated false")
-        link(node)
-        return node
-    arguments = {str(p["name"]): as_text(p.get("value", ""))
-                 for p in (task.get("arguments") or {}).get("parameters") or []}
-    return run.execute(template_name, node_name, display, dag_node.id, arguments, link)
-
-
-def task_outcome(run: LocalRun, node: Node) -> TaskOutcome:
-    """What `depends` sees of a finished task (with its fan-out children's phases)."""
-    with run.lock:
-        children = tuple(run.nodes[c].phase for c in node.children) \
-            if node.type == "TaskGroup" else ()
-    return TaskOutcome(node.phase, children)
-
-
-def task_scope(run: LocalRun, task: str, node: Node) -> dict[str, str]:
-    """The `{{tasks.<task>.*}}` values a finished task offers to later tasks."""
-    prefix = f"tasks.{task}"
-    scope = {f"{prefix}.status": node.phase, f"{prefix}.id": node.id}
-    if node.started is not None:
-        scope[f"{prefix}.startedAt"] = rfc3339(node.started) or ""
-    if node.finished is not None:
-        scope[f"{prefix}.finishedAt"] = rfc3339(node.finished) or ""
-    if node.type == "TaskGroup":
-        with run.lock:
-            children = [run.nodes[c] for c in node.children]
-        scope[f"{prefix}.outputs.parameters"] = json.dumps(
-            [c.outputs or {} for c in children])
-        scope[f"{prefix}.outputs.result"] = json.dumps([c.result for c in children])
-        names = {k for c in children for k in (c.outputs or {})}
-        for name in names:
-            scope[f"{prefix}.outputs.parameters.{name}"] = json.dumps(
-                [(c.outputs or {}).get(name) for c in children])
-        return scope
-    for name, value in (node.outputs or {}).items():
-        scope[f"{prefix}.outputs.parameters.{name}"] = value
-    if node.result is not None:
-        scope[f"{prefix}.outputs.result"] = node.result
-    if node.exit_code is not None:
-        scope[f"{prefix}.exitCode"] = str(node.exit_code)
-    return scope
+    def _connect(self, task_name: str, node: Node) -> None:
+        """Link a task's node under its dependencies' outbound nodes (or the DAG's node)."""
+        with self.graph.lock:
+            deps = self.deps[task_name]
+            parents = [self.dag_node] if not deps else [
+                self.graph.nodes[o] for d in deps for o in self.graph.outbound(self.outcomes[d])]
+            self.graph.link_after(node, parents)

@@ -8,8 +8,8 @@ import time
 from pathlib import Path
 from typing import Protocol, TextIO
 
-from argoscope.local.runs import FAILED, STOPPED_MESSAGE, failure_lines, load_run
-from argoscope.local.status import Node
+from argoscope.local.runs import failure_lines, load_run
+from argoscope.local.status import FAILED, STOPPED_MESSAGE, Node
 
 
 class Reporter(Protocol):

@@ -15,10 +15,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from argoscope.local.status import RUNS_DIR, WORKFLOWS_DIR
+from argoscope.local.status import FAILED, RUNS_DIR, WORKFLOWS_DIR
 
-FAILED = frozenset({"Failed", "Error"})
-STOPPED_MESSAGE = "Stopped by user"
+# Re-exported: readers of runs (the demo) name the stopped message from here.
+from argoscope.local.status import STOPPED_MESSAGE as STOPPED_MESSAGE
+
 _ATTEMPT_SUFFIX = re.compile(r"\(\d+\)$")
 _CHECKS_PARAMETER = "argoscope-checks"
 

@@ -13,7 +13,7 @@ import contextlib
 import json
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,6 +28,10 @@ RUNS_DIR = "runs"
 # The run report `argoscope report` writes beside a run's logs (DIR/runs/<run>/).
 RUN_REPORT_FILE = "report.html"
 FINISHED = frozenset({"Succeeded", "Failed", "Error", "Skipped", "Omitted"})
+# The phases that fail a node, a DAG and a run (Argo's "failed or errored").
+FAILED = frozenset({"Failed", "Error"})
+# The message of a step, and of the run, that Ctrl-C stopped (not a failure of the step's code).
+STOPPED_MESSAGE = "Stopped by user"
 
 
 def rfc3339(moment: float | None) -> str | None:
@@ -126,6 +130,69 @@ class Node:
             node["hostNodeName"] = "local"
             node["progress"] = "1/1" if self.finished_phase else "0/1"
         return node
+
+
+@dataclass(frozen=True, slots=True)
+class WorkflowIdentity:
+    """What a run's Workflow object says besides its nodes and phase: who it is, what it runs."""
+
+    name: str
+    namespace: str
+    uid: str
+    created: float
+    spec: Mapping[str, Any]
+    parameters: Mapping[str, str]
+    template_name: str | None = None
+    generate_name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WorkflowProgress:
+    """Where a run is: its phase, message and times."""
+
+    phase: str
+    message: str
+    started: float | None
+    finished: float | None
+
+
+def workflow_object(identity: WorkflowIdentity, progress: WorkflowProgress,
+                    nodes: Iterable[Node]) -> dict[str, Any]:
+    """The Workflow as Argo would show it: metadata, spec and an Argo-shaped status."""
+    nodes = list(nodes)
+    spec = dict(identity.spec)
+    arguments = {"parameters": [{"name": k, "value": v} for k, v in identity.parameters.items()]}
+    labels = {"workflows.argoproj.io/phase": progress.phase,
+              "workflows.argoproj.io/completed": "true" if progress.finished else "false"}
+    status: dict[str, Any] = {"phase": progress.phase,
+                              "startedAt": rfc3339(progress.started),
+                              "finishedAt": rfc3339(progress.finished)}
+    if identity.template_name:
+        labels["workflows.argoproj.io/workflow-template"] = identity.template_name
+        spec = {"workflowTemplateRef": {"name": identity.template_name},
+                "arguments": arguments}
+        status["storedWorkflowTemplateSpec"] = {**identity.spec, "arguments": arguments}
+    else:
+        spec["arguments"] = arguments
+    pods = [n for n in nodes if n.type == "Pod"]
+    done = sum(1 for n in pods if n.finished_phase)
+    status["progress"] = f"{done}/{len(pods)}"
+    if progress.message:
+        status["message"] = progress.message
+    status["nodes"] = {n.id: n.to_argo() for n in nodes}
+    totals: dict[str, int] = {}
+    for n in pods:
+        for resource, amount in (n.resources or {}).items():
+            totals[resource] = totals.get(resource, 0) + amount
+    if totals:
+        status["resourcesDuration"] = totals
+    metadata: dict[str, Any] = {
+        "name": identity.name, "namespace": identity.namespace, "uid": identity.uid,
+        "creationTimestamp": rfc3339(identity.created), "labels": labels}
+    if identity.generate_name:
+        metadata["generateName"] = identity.generate_name
+    return {"apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow",
+            "metadata": metadata, "spec": spec, "status": status}
 
 
 def pod_object(node: Node, *, workflow: str, namespace: str, uid: str, host: str,
