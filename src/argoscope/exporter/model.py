@@ -32,7 +32,9 @@ from argoscope.exporter.objects import (
     decode_nodes,
     mapping,
     parse_time,
+    phase_label,
     pipeline_name,
+    run_step_name,
     step_name,
     text,
 )
@@ -125,6 +127,12 @@ class ModelConfig:
     recent_runs_max: int = 500
     max_series_per_family: int = 10_000
     deleted_pod_retention_seconds: float = 3600.0
+    # Distinct pipelines per namespace whose name fell back to the run's own name.
+    max_fallback_pipelines_per_namespace: int = 100
+
+
+# The pipeline label of runs past their namespace's fallback-pipeline budget.
+OVERFLOW_PIPELINE = "_other"
 
 
 class Model:
@@ -153,6 +161,8 @@ class Model:
         # (namespace, name) -> (pipeline, phase, finished).
         self._deleted_recent: dict[tuple[str, str], tuple[str, str, float]] = {}
         self._last_success: dict[tuple[str, ...], float] = {}
+        # namespace -> pipelines named after a run (no template, label or generateName).
+        self._fallback_pipelines: dict[str, set[str]] = {}
         cap = self.config.max_series_per_family
         drop = self.stats.drop
         self.workflow_runs = CounterTable(f.WORKFLOW_RUNS, cap, drop)
@@ -185,12 +195,8 @@ class Model:
                     self._apply_pod(event, obj, origin)
                 else:
                     raise MalformedObject(f"unknown resource {resource!r}")
-        except MalformedObject as error:
-            name = text(mapping(mapping(obj).get("metadata")).get("name")) or "<unnamed>"
-            self.stats.skip(resource, "malformed", f"{name}: {error}")
-        except (TypeError, ValueError, KeyError, AttributeError) as error:
-            name = text(mapping(mapping(obj).get("metadata")).get("name")) or "<unnamed>"
-            self.stats.skip(resource, "malformed", f"{name}: {type(error).__name__}: {error}")
+        except Exception as error:  # the boundary: one object never stops the source
+            self.stats.fault(resource, error, _object_name(obj))
 
     def apply_object(self, obj: Any, *, replay: bool = False) -> None:
         """Apply an object whose resource is known only by its `kind` (files, dumps)."""
@@ -216,7 +222,7 @@ class Model:
         for obj in objects:
             self.apply(resource, "LIST", obj, replay=replay, origin=origin)
             meta = mapping(mapping(obj).get("metadata"))
-            seen.add((text(meta.get("namespace")) or "default", text(meta.get("name"))))
+            seen.add((cap_label(text(meta.get("namespace")) or "default"), text(meta.get("name"))))
         with self.lock:
             if resource == WORKFLOWS:
                 for key in [k for k, r in self._runs.items()
@@ -240,7 +246,7 @@ class Model:
         name = text(meta.get("name"))
         if not name:
             raise MalformedObject("metadata.name is missing")
-        namespace = text(meta.get("namespace")) or "default"
+        namespace = cap_label(text(meta.get("namespace")) or "default")
         key = (namespace, name)
         if event == "DELETED":
             self._delete_run(key)
@@ -256,8 +262,8 @@ class Model:
             self._delete_run(key)  # the name was reused by a new object
             run = None
         if run is None:
-            pipeline = sys.intern(cap_label(pipeline_name(meta, spec)))
-            run = _Run(uid=uid, namespace=sys.intern(namespace), name=name, pipeline=pipeline)
+            run = _Run(uid=uid, namespace=sys.intern(cap_label(namespace)), name=name,
+                       pipeline=self._pipeline(namespace, meta, spec))
         created = parse_time(meta.get("creationTimestamp"))
         started = parse_time(status.get("startedAt")) or created
         phase = text(status.get("phase"))
@@ -265,6 +271,7 @@ class Model:
             # Argo v2-era and mid-reconcile objects: the phase label, else what times say.
             phase = text(mapping(meta.get("labels")).get("workflows.argoproj.io/phase"))
             phase = phase or ("Running" if status.get("startedAt") else "Pending")
+        phase = phase_label(phase)
         finished = parse_time(status.get("finishedAt")) if phase in RUN_FINISHED else None
         offloaded = bool(status.get("offloadNodeStatusVersion")) and not status.get("nodes")
         nodes = {} if offloaded else decode_nodes(status)
@@ -286,6 +293,22 @@ class Model:
             if moment > self._last_success.get(pipeline_key, 0.0):
                 self._last_success[pipeline_key] = moment
 
+    def _pipeline(self, namespace: str, meta: Mapping[str, Any], spec: Mapping[str, Any]
+                  ) -> str:
+        """The run's pipeline label; fallback names (the run's own) are budgeted per namespace."""
+        name, fallback = pipeline_name(meta, spec)
+        name = sys.intern(cap_label(name))
+        if not fallback:
+            return name
+        known = self._fallback_pipelines.setdefault(namespace, set())
+        if name in known:
+            return name
+        if len(known) >= self.config.max_fallback_pipelines_per_namespace:
+            self.stats.over_namespace_budget(cap_label(namespace), "pipelines")
+            return OVERFLOW_PIPELINE
+        known.add(name)
+        return name
+
     def _apply_nodes(self, run: _Run, nodes: Mapping[str, Any], count: bool) -> None:
         # Attempts beyond the first: every child of a Retry node after its first. Retry nodes
         # are never counted themselves, so they are seen on every update.
@@ -295,36 +318,46 @@ class Model:
         for node_id, raw in nodes.items():
             if node_id in counted:
                 continue  # the common case on updates: nothing new about this attempt
-            node = mapping(raw)
-            node_type = text(node.get("type"))
-            phase = text(node.get("phase"))
-            if node_type == "Retry":
-                children = node.get("children")
-                if isinstance(children, list):
-                    extra_attempts.update(text(child) for child in children[1:])
-                continue
-            if node_type not in WORK_NODE_TYPES and phase not in ("Skipped", "Omitted"):
-                continue
-            if node_id not in run.steps:
-                display = text(node.get("displayName")) or text(node.get("name")).rsplit(".", 1)[-1]
-                template = text(node.get("templateName")) or text(
-                    mapping(node.get("templateRef")).get("template"))
-                if node_id == run.name or display == run.name:
-                    # The entrypoint itself is the work (a single-pod workflow): name the step
-                    # after its template, not after the run, to keep the label bounded.
-                    display = template or "main"
-                run.steps[node_id] = (
-                    sys.intern(cap_label(step_name(display))), sys.intern(cap_label(template)))
-            if phase in STEP_FINISHED:
-                finished.append((node_id, node, node_type, phase))
+            try:
+                node = mapping(raw)
+                node_type = text(node.get("type"))
+                phase = text(node.get("phase"))
+                if node_type == "Retry":
+                    children = node.get("children")
+                    if isinstance(children, list):
+                        extra_attempts.update(text(child) for child in children[1:])
+                    continue
+                if node_type not in WORK_NODE_TYPES and phase not in ("Skipped", "Omitted"):
+                    continue
+                if node_id not in run.steps:
+                    display = (text(node.get("displayName"))
+                               or text(node.get("name")).rsplit(".", 1)[-1])
+                    template = text(node.get("templateName")) or text(
+                        mapping(node.get("templateRef")).get("template"))
+                    step = display if node_id != run.name else run.name
+                    run.steps[node_id] = (
+                        sys.intern(cap_label(run_step_name(step, run.name, template))),
+                        sys.intern(cap_label(template)))
+                if phase in STEP_FINISHED:
+                    finished.append((node_id, node, node_type, phase))
+            except Exception as error:  # the boundary: one node never stops its run
+                self.stats.fault("nodes", error, f"{run.namespace}/{run.name} node {node_id}")
         for node_id, node, node_type, phase in finished:
             counted.add(node_id)
             step, template = run.steps[node_id]
             ref = StepRef(run.namespace, run.pipeline, step, template, run.name, node_id)
             if count:
-                self._count_attempt(ref, node, node_type, phase, node_id in extra_attempts)
+                try:
+                    self._count_attempt(ref, node, node_type, phase, node_id in extra_attempts)
+                except Exception as error:
+                    self.stats.fault("nodes", error,
+                                     f"{run.namespace}/{run.name} node {node_id}")
             for observer in self.observers:
-                observer.on_node_finished(ref, node, count)
+                try:
+                    observer.on_node_finished(ref, node, count)
+                except Exception as error:  # one document never stops the others
+                    self.stats.fault(getattr(observer, "resource", "observer"), error,
+                                     f"{run.namespace}/{run.name} node {node_id}")
 
     def _count_attempt(
         self, ref: StepRef, node: Mapping[str, Any], node_type: str, phase: str, is_retry: bool
@@ -380,7 +413,7 @@ class Model:
         name = text(meta.get("name"))
         if not name:
             raise MalformedObject("metadata.name is missing")
-        namespace = text(meta.get("namespace")) or "default"
+        namespace = cap_label(text(meta.get("namespace")) or "default")
         workflow = text(mapping(meta.get("labels")).get(WORKFLOW_LABEL))
         if not workflow:
             raise MalformedObject(f"label {WORKFLOW_LABEL} is missing")
@@ -495,6 +528,7 @@ class Model:
             info = f.WORKFLOW_RUN_INFO.new()
             age = f.WORKFLOW_RUN_AGE.new()
             for live, _, namespace, pipeline, name, phase, started in recent:
+                name = cap_label(name)
                 info.add_metric((namespace, pipeline, name, phase), 1.0)  # type: ignore[attr-defined]
                 if live and started is not None:
                     age.add_metric(  # type: ignore[attr-defined]
@@ -541,6 +575,15 @@ class Model:
         """Pods currently known (including deleted ones kept for their failure reason)."""
         with self.lock:
             return len(self._pods)
+
+
+def _object_name(obj: Any) -> str:
+    """`namespace/name` of an object for a log line, whatever its shape."""
+    try:
+        meta = mapping(mapping(obj).get("metadata"))
+        return f"{text(meta.get('namespace')) or 'default'}/{text(meta.get('name')) or '<unnamed>'}"
+    except Exception:  # an object too odd even to name
+        return "<unnamed>"
 
 
 def _infer_kind(obj: Any) -> str:

@@ -22,6 +22,8 @@ import orjson
 WORKFLOW_LABEL = "workflows.argoproj.io/workflow"
 TEMPLATE_LABEL = "workflows.argoproj.io/workflow-template"
 CRON_LABEL = "workflows.argoproj.io/cron-workflow"
+# An explicit pipeline identity set by whoever writes the Workflow: it wins over every guess.
+PIPELINE_LABEL = "argoscope.io/pipeline"
 NODE_ID_ANNOTATION = "workflows.argoproj.io/node-id"
 NODE_NAME_ANNOTATION = "workflows.argoproj.io/node-name"
 
@@ -30,6 +32,14 @@ NODE_NAME_ANNOTATION = "workflows.argoproj.io/node-name"
 _ATTEMPT_SUFFIX = re.compile(r"\(\d+(?::.*)?\)$")
 
 MAX_LABEL_LENGTH = 128
+
+# Argo's workflow and node phases; any other value is shown as `Unknown`, so a typo or a
+# future phase cannot grow the `phase` label without bound.
+WORKFLOW_PHASES = frozenset({"Pending", "Running", "Succeeded", "Failed", "Error"})
+NODE_PHASES = frozenset({"Pending", "Running", "Succeeded", "Failed", "Error", "Skipped",
+                         "Omitted"})
+UNKNOWN_PHASE = "Unknown"
+_SURROGATES = re.compile("[\ud800-\udfff]")
 
 
 class MalformedObject(ValueError):
@@ -84,8 +94,20 @@ def parse_time(value: Any) -> float | None:
 
 
 def cap_label(value: str) -> str:
-    """Cap a user-supplied label value's length (the number of values is capped elsewhere)."""
+    """A user-supplied label value made safe to expose: valid UTF-8 and length-capped.
+
+    Lone surrogates (a JSON `\\ud800` escape decodes to one) cannot be encoded as UTF-8 and
+    would fail the whole exposition, so they become U+FFFD. The number of values is capped
+    elsewhere.
+    """
+    if not value.isascii():
+        value = _SURROGATES.sub("\ufffd", value)
     return value if len(value) <= MAX_LABEL_LENGTH else value[: MAX_LABEL_LENGTH - 1] + "…"
+
+
+def phase_label(value: str, known: frozenset[str] = WORKFLOW_PHASES) -> str:
+    """A phase as a label: one of `known`, else `Unknown`."""
+    return value if value in known else UNKNOWN_PHASE
 
 
 def step_name(display_name: str) -> str:
@@ -93,20 +115,40 @@ def step_name(display_name: str) -> str:
     return _ATTEMPT_SUFFIX.sub("", display_name)
 
 
-def pipeline_name(metadata: Mapping[str, Any], spec: Mapping[str, Any]) -> str:
-    """The `pipeline` label, by the rule of DESIGN.md."""
+def pipeline_name(metadata: Mapping[str, Any], spec: Mapping[str, Any]) -> tuple[str, bool]:
+    """The `pipeline` label by the rule of DESIGN.md, and whether it fell back to the run's
+    own name (then the caller budgets it: fixed-name runs must not grow series unbounded)."""
+    labels = mapping(metadata.get("labels"))
+    explicit = text(labels.get(PIPELINE_LABEL))
+    if explicit:
+        return explicit, False
     ref = text(mapping(spec.get("workflowTemplateRef")).get("name"))
     if ref:
-        return ref
-    labels = mapping(metadata.get("labels"))
+        return ref, False
     for key in (TEMPLATE_LABEL, CRON_LABEL):
         value = text(labels.get(key))
         if value:
-            return value
+            return value, False
     generate_name = text(metadata.get("generateName"))
     if generate_name:
-        return generate_name.rstrip("-") or generate_name
-    return text(metadata.get("name"))
+        return generate_name.rstrip("-") or generate_name, False
+    return text(metadata.get("name")), True
+
+
+def run_step_name(display_name: str, run_name: str, template: str) -> str:
+    """The `step` label of a work node of run `run_name`: never contains the run's name.
+
+    The entrypoint itself as the work (a single-pod workflow) and its own retry attempts
+    (`<run>(N)`, no boundary node) take the entrypoint template's name; a workflow-level
+    `onExit` (`<run>.onExit`) and lifecycle hooks (`<run>.hooks.<name>`) take what follows the
+    run's name.
+    """
+    display = step_name(display_name)
+    if display == run_name:
+        return template or "main"
+    if display.startswith(run_name + "."):
+        return step_name(display[len(run_name) + 1:]) or template or "main"
+    return display
 
 
 def decode_nodes(status: Mapping[str, Any]) -> Mapping[str, Any]:
