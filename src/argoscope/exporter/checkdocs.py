@@ -14,12 +14,11 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-import orjson
 from prometheus_client.core import Metric
 
 from argoscope.exporter import families as f
 from argoscope.exporter.model import StepRef
-from argoscope.exporter.objects import cap_label
+from argoscope.exporter.objects import cap_label, decode_json
 from argoscope.exporter.stats import ExporterStats
 
 PARAMETER = "argoscope-checks"
@@ -87,9 +86,8 @@ def parse_document(raw: str, max_bytes: int) -> list[Mapping[str, Any]]:
     if len(raw.encode("utf-8", "replace")) > max_bytes:
         raise MalformedDocument(f"document larger than {max_bytes} bytes")
     try:
-        # orjson refuses nesting past 1024 levels, numbers out of a double's range and lone
-        # surrogates: each a ValueError here, never a RecursionError or OverflowError later.
-        body = orjson.loads(raw)
+        # Nesting past the recursion limit is a ValueError here, never a RecursionError.
+        body = decode_json(raw)
     except ValueError as exc:
         raise MalformedDocument(f"not JSON ({exc})") from None
     if _depth(body, MAX_DEPTH) > MAX_DEPTH:

@@ -52,7 +52,17 @@ def decode_json(raw: bytes | str) -> Any:
     """Decode a JSON document (an API response, a watch event, a file); ValueError if bad."""
     # orjson decodes Kubernetes-sized objects about twice as fast as the standard library;
     # its JSONDecodeError is a ValueError.
-    return orjson.loads(raw)
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as error:
+        # orjson also refuses valid JSON it cannot represent: a lone surrogate escape
+        # (`"\\ud800"`) or an integer beyond 64 bits. The standard library reads those (labels
+        # are made valid UTF-8 later, numbers converted with a guard); on what orjson refused
+        # for depth, it stops with a RecursionError, reported as the ValueError it is.
+        try:
+            return json.loads(raw)
+        except RecursionError:
+            raise ValueError(f"{error} (nested too deep)") from None
 
 
 def mapping(value: Any) -> Mapping[str, Any]:
