@@ -33,12 +33,12 @@ HUGE_INT = "1" + "0" * 399  # 400 digits
 
 
 def document(*results: str) -> str:
-    return '{"schema": "%s", "results": [%s]}' % (SCHEMA, ", ".join(results))
+    return '{"schema": "' + SCHEMA + '", "results": [' + ", ".join(results) + "]}"
 
 
 def gate(check: str, value_text: str = "0.91") -> str:
-    return ('{"check": "%s", "kind": "gate", "status": "passed", "value": %s, '
-            '"threshold": 0.85}' % (check, value_text))
+    return ('{"check": "' + check + '", "kind": "gate", "status": "passed", "value": '
+            + value_text + ', "threshold": 0.85}')
 
 
 def run_with_document(name: str, doc: str, namespace: str = "ml") -> dict[str, Any]:
@@ -121,8 +121,8 @@ def test_recursion_in_a_document_is_counted_as_too_deep_not_fatal() -> None:
     model = Model()
     model.observers.append(CheckDocuments(model.stats))
     # Within orjson's depth limit but deeper than any check document may be.
-    deep = document('{"check": "d", "status": "passed", "features": %s}' % (
-        "[" * 900 + "]" * 900))
+    deep = document('{"check": "d", "status": "passed", "features": '
+                    + "[" * 900 + "]" * 900 + "}")
     model.apply(WORKFLOWS, "ADDED", run_with_document("deep", deep))
     model.apply(WORKFLOWS, "ADDED", run_with_document("good", document(gate("accuracy"))))
     s = samples(expose(model.collect, model.stats.collect))
@@ -143,7 +143,7 @@ def test_poisoned_workflows_in_list_and_mid_watch_leave_the_exporter_ready_and_c
             wait_until(lambda: api.open_watches(WORKFLOWS) == 1, what="the workflow watch")
             for name, doc in POISONS.items():
                 api.put(WORKFLOWS, run_with_document(f"poison-{name}", doc))
-            api.inject_raw(WORKFLOWS, '{"type": "ADDED", "object": %s}' % NESTED)
+            api.inject_raw(WORKFLOWS, '{"type": "ADDED", "object": ' + NESTED + "}")
             api.put(WORKFLOWS, run_with_document("good", document(gate("accuracy"))))
 
             def scrape() -> dict[Any, float]:

@@ -51,7 +51,7 @@ class Exporter:
     def registry(self) -> CollectorRegistry:
         """A registry serving this exporter's families and its plug-ins'."""
         collects = [self.collect] + [c.collect for c in self.extra_collects]
-        return build_registry(*collects)
+        return build_registry(*collects, on_error=self.model.stats.collect_error)
 
 
 def open_source(spec: str, model: Model, args: argparse.Namespace) -> Source:
@@ -157,7 +157,8 @@ def supervise(source: Source, stats: ExporterStats, stop: threading.Event, *,
 def serve(exporter: Exporter, host: str, port: int) -> int:
     """Follow every source and serve until SIGINT or SIGTERM."""
     stop = threading.Event()
-    server = MetricsServer(exporter.registry(), host, port, lambda: exporter.model.stats.ready)
+    server = MetricsServer(exporter.registry(), host, port, lambda: exporter.model.stats.ready,
+                           on_error=exporter.model.stats.collect_error)
     server.start()
     log.info("serving on http://%s:%d/metrics", host, server.port)
     threads = [

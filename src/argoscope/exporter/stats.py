@@ -30,6 +30,7 @@ class ExporterStats:
         self._logged: set[tuple[str, ...]] = set()
         self.over_budget: dict[tuple[str, ...], float] = {}
         self.source_restarts: dict[tuple[str, ...], float] = {}
+        self.collect_errors: dict[tuple[str, ...], float] = {}
         self._expected_sources: set[str] = set()
         self._ready_sources: set[str] = set()
         self._sources_down: set[str] = set()
@@ -116,6 +117,12 @@ class ExporterStats:
             else:
                 self._sources_down.add(name)
 
+    def collect_error(self, collector: str) -> None:
+        """Record a scrape in which `collector` failed (its families were left out)."""
+        with self._lock:
+            key = (collector,)
+            self.collect_errors[key] = self.collect_errors.get(key, 0.0) + 1
+
     def source_restart(self, name: str) -> None:
         """Record a source thread that died and is being restarted."""
         with self._lock:
@@ -140,6 +147,7 @@ class ExporterStats:
                  {(k,): max(0.0, now - v) for k, v in self.last_event.items()}),
                 (f.EXPORTER_NAMESPACE_BUDGET_EXCEEDED, self.over_budget),
                 (f.EXPORTER_SOURCE_RESTARTS, self.source_restarts),
+                (f.EXPORTER_COLLECT_ERRORS, self.collect_errors),
                 (f.EXPORTER_SOURCE_UP,
                  {(name,): 0.0 if name in self._sources_down else 1.0
                   for name in self._expected_sources | self._sources_down}),
