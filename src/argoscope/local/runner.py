@@ -191,6 +191,11 @@ class LocalRun:
             arguments = {"parameters": [{"name": k, "value": v} for k, v in self.parameters.items()]}
             labels = {"workflows.argoproj.io/phase": self.phase,
                       "workflows.argoproj.io/completed": "true" if self.finished else "false"}
+            # The explicit pipeline identity the manifest sets, as Argo keeps a Workflow's
+            # labels (argoscope's exporter reads it before any other rule).
+            pipeline = (self.manifest.metadata.get("labels") or {}).get("argoscope.io/pipeline")
+            if pipeline:
+                labels["argoscope.io/pipeline"] = str(pipeline)
             status: dict[str, Any] = {"phase": self.phase,
                                       "startedAt": rfc3339(self.started),
                                       "finishedAt": rfc3339(self.finished)}
