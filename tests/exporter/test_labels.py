@@ -115,3 +115,43 @@ def test_the_reference_pipeline_sets_its_pipeline_label() -> None:
     expected = "ml-reference-pipeline"
     assert workflow["metadata"]["labels"]["argoscope.io/pipeline"] == expected
     assert cron["spec"]["workflowMetadata"]["labels"]["argoscope.io/pipeline"] == expected
+
+
+def _failing_pod(phase: str, **kw: Any) -> dict[str, Any]:
+    return argo.pod("r1", "r1-train", phase=phase, **kw)
+
+
+def test_a_transient_waiting_reason_never_becomes_the_failure_reason() -> None:
+    # The order: node Running; pod Pending waiting ContainerCreating, then Running;
+    # node Failed "Error (exit code 1)"; then the pod's own Failed update.
+    from argoscope.exporter.model import PODS
+
+    model = Model()
+    running = argo.workflow("r1", [argo.node("r1", "train", node_id="r1-train",
+                                             phase="Running")], phase="Running", finish=None)
+    model.apply(WORKFLOWS, "ADDED", running)
+    model.apply(PODS, "ADDED", _failing_pod("Pending", waiting="ContainerCreating"))
+    model.apply(PODS, "MODIFIED", _failing_pod("Running", main_started=5))
+    failed = argo.workflow("r1", [argo.node("r1", "train", node_id="r1-train", phase="Failed",
+                                            message="Error (exit code 1)")], phase="Failed")
+    model.apply(WORKFLOWS, "MODIFIED", failed)
+    model.apply(PODS, "MODIFIED", _failing_pod(
+        "Failed", terminated={"reason": "Error", "exitCode": 1}))
+    s = scrape(model)
+    labels = {"namespace": "ml", "pipeline": "train", "step": "train"}
+    assert value(s, "argoscope_step_failures_total", **labels, reason="Error") == 1
+    assert total(s, "argoscope_step_failures_total") == 1
+
+
+def test_an_explanatory_waiting_reason_still_stands_when_the_message_is_generic() -> None:
+    from argoscope.exporter.model import PODS
+
+    model = Model()
+    model.apply(PODS, "ADDED", _failing_pod("Pending", waiting="ImagePullBackOff"))
+    model.apply(PODS, "MODIFIED", _failing_pod("Pending", waiting="ContainerCreating"))
+    failed = argo.workflow("r1", [argo.node("r1", "train", node_id="r1-train", phase="Failed",
+                                            message="Error (exit code 1)")], phase="Failed")
+    model.apply(WORKFLOWS, "ADDED", failed)
+    s = scrape(model)
+    assert value(s, "argoscope_step_failures_total", namespace="ml", pipeline="train",
+                 step="train", reason="ImagePullBackOff") == 1

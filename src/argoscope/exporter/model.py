@@ -38,7 +38,13 @@ from argoscope.exporter.objects import (
     step_name,
     text,
 )
-from argoscope.exporter.reasons import PodFacts, failure_reason, normalise_reason, pod_facts
+from argoscope.exporter.reasons import (
+    EXPLANATORY_WAITING,
+    PodFacts,
+    failure_reason,
+    normalise_reason,
+    pod_facts,
+)
 from argoscope.exporter.series import CounterTable, HistogramTable, LabelBudget
 from argoscope.exporter.stats import ExporterStats
 
@@ -438,7 +444,8 @@ class Model:
         pod.facts = facts
         pod.origin = origin
         pod.deleted_at = None
-        if facts.waiting_reason:
+        if facts.waiting_reason in EXPLANATORY_WAITING:
+            # Only a waiting reason that can explain a failure is remembered as its cause.
             pod.last_waiting = facts.waiting_reason
         self._index_pod(key, pod)
 
