@@ -75,6 +75,8 @@ def load_yaml(content: str, where: str) -> list[Any]:
     try:
         while loader.check_node():
             node = loader.get_node()
+            if node is None:
+                continue
             sizes: dict[int, int] = {}
             expanded = _expanded_size(node, sizes)
             if expanded > ALIAS_EXPANSION_FACTOR * len(sizes) + ALIAS_EXPANSION_SLACK:
