@@ -234,7 +234,8 @@ NODE_GPUS_ALLOCATED_IDLE = define(
 DCGM_GPUS_UNATTRIBUTED = define(
     "argoscope_exporter_dcgm_gpus_unattributed", "gauge", ("target", "reason"),
     "GPUs in the latest scrape of a dcgm-exporter not attributed to a step pod, by reason "
-    "(no_pod_labels, exporter_pod, not_step_pod).", "Exporter")
+    "(no_pod_labels, exporter_pod, not_step_pod, over_request: whole GPUs beyond the pod's "
+    "nvidia.com/gpu request).", "Exporter")
 DCGM_UP = define(
     "argoscope_exporter_dcgm_up", "gauge", ("target",),
     "1 if the latest scrape of the dcgm-exporter target succeeded, 0 otherwise.", "Exporter")
@@ -243,5 +244,6 @@ DCGM_SCRAPE_DURATION = define(
     "Duration of the latest scrape of the dcgm-exporter target.", "Exporter")
 DCGM_SCRAPE_ERRORS = define(
     "argoscope_exporter_dcgm_scrape_errors", "counter", ("target", "reason"),
-    "Failed scrapes of dcgm-exporter targets, by reason (down, timeout, garbage, too_large; "
+    "Failed scrapes of dcgm-exporter targets, by reason (down, timeout: past the deadline, "
+    "garbage, too_large, redirect: refused; "
     "target \"discovery\" for failed Kubernetes discovery).", "Exporter")
