@@ -223,3 +223,20 @@ def test_a_dead_source_is_restarted_and_shows_down_meanwhile() -> None:
         stop.set()
         thread.join(timeout=10)
         server.stop()
+
+
+def test_local_state_dir_with_a_deeply_nested_file_still_counts_the_rest(tmp_path: Path
+                                                                         ) -> None:
+    workflows = tmp_path / "workflows"
+    workflows.mkdir()
+    (workflows / "a-poison.json").write_text(NESTED)
+    good = run_with_document("good", document(gate("accuracy")))
+    (workflows / "b-good.json").write_text(json.dumps(good))
+    result = subprocess.run([sys.executable, "-m", "argoscope.cli", "exporter", "--source",
+                             f"local:{tmp_path}", "--once"], capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    s = samples(result.stdout)
+    assert total(s, "argoscope_check_status", check="accuracy") == 1
+    assert value(s, "argoscope_exporter_objects_skipped_total", resource="workflows",
+                 reason="malformed") == 1
