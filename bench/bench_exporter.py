@@ -241,7 +241,9 @@ class _Prebuilt(Collector):
 
 def scrape_ratio(model: Model, repeats: int) -> dict[str, float]:
     """`/metrics` body generation against generate_latest over the same sample count."""
-    registry = build_registry(model.collect, model.stats.collect)
+    # As the exporter serves it: each collector isolated (a failing one is left out).
+    registry = build_registry(model.collect, model.stats.collect,
+                              on_error=model.stats.collect_error)
     body = generate_latest(registry)
     sample_count = sum(1 for line in body.splitlines() if line and not line.startswith(b"#"))
     # The floor: the very same families and samples, built in advance, so the only cost left
