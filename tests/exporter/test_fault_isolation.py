@@ -240,3 +240,23 @@ def test_local_state_dir_with_a_deeply_nested_file_still_counts_the_rest(tmp_pat
     assert total(s, "argoscope_check_status", check="accuracy") == 1
     assert value(s, "argoscope_exporter_objects_skipped_total", resource="workflows",
                  reason="malformed") == 1
+
+
+def test_a_compressed_node_bomb_is_refused_not_inflated() -> None:
+    import base64
+    import gzip
+
+    from argoscope.exporter.objects import MAX_COMPRESSED_NODES_BYTES
+
+    # About 70 KiB of gzip that would inflate past the limit (and keep going).
+    bomb = base64.b64encode(gzip.compress(b" " * (MAX_COMPRESSED_NODES_BYTES + 1024))).decode()
+    obj = argo.workflow("bomb", [])
+    obj["status"].pop("nodes")
+    obj["status"]["compressedNodes"] = bomb
+    model = Model()
+    model.apply(WORKFLOWS, "ADDED", obj)
+    model.apply(WORKFLOWS, "ADDED", argo.workflow("good", [argo.node("good", "train")]))
+    s = samples(expose(model.collect, model.stats.collect))
+    assert value(s, "argoscope_exporter_objects_skipped_total", resource="workflows",
+                 reason="malformed") == 1
+    assert total(s, "argoscope_workflow_runs_total") == 1

@@ -32,6 +32,9 @@ NODE_NAME_ANNOTATION = "workflows.argoproj.io/node-name"
 _ATTEMPT_SUFFIX = re.compile(r"\(\d+(?::.*)?\)$")
 
 MAX_LABEL_LENGTH = 128
+# Argo offloads node status past etcd's ~1.5 MiB object limit, so inflated node maps stay well
+# below this; anything larger is refused rather than inflated.
+MAX_COMPRESSED_NODES_BYTES = 64 * 1024 * 1024
 
 # Argo's workflow and node phases; any other value is shown as `Unknown`, so a typo or a
 # future phase cannot grow the `phase` label without bound.
@@ -173,8 +176,18 @@ def decode_nodes(status: Mapping[str, Any]) -> Mapping[str, Any]:
         return {}
     try:
         raw = base64.b64decode(text(compressed), validate=False)
-        decoded = json.loads(gzip.decompress(raw))
-    except (binascii.Error, OSError, EOFError, zlib.error, ValueError) as error:
+        # Bounded: a few KiB of gzip could otherwise inflate to gigabytes.
+        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        plain = inflater.decompress(raw, MAX_COMPRESSED_NODES_BYTES + 1)
+        if len(plain) > MAX_COMPRESSED_NODES_BYTES or inflater.unconsumed_tail:
+            raise MalformedObject(
+                f"status.compressedNodes inflates past {MAX_COMPRESSED_NODES_BYTES} bytes")
+        decoded = decode_json(plain)
+    except (binascii.Error, OSError, EOFError, zlib.error) as error:
+        raise MalformedObject(f"status.compressedNodes cannot be decoded: {error}") from error
+    except MalformedObject:
+        raise
+    except ValueError as error:
         raise MalformedObject(f"status.compressedNodes cannot be decoded: {error}") from error
     if not isinstance(decoded, Mapping):
         raise MalformedObject("status.compressedNodes does not hold a node map")
