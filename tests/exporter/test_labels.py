@@ -155,3 +155,19 @@ def test_an_explanatory_waiting_reason_still_stands_when_the_message_is_generic(
     s = scrape(model)
     assert value(s, "argoscope_step_failures_total", namespace="ml", pipeline="train",
                  step="train", reason="ImagePullBackOff") == 1
+
+
+def test_a_waiting_pod_seen_before_its_node_never_carries_the_run_name() -> None:
+    from argoscope.exporter.model import PODS
+
+    run = "train-x7k2p"
+    model = Model()
+    model.apply(WORKFLOWS, "ADDED", argo.workflow(run, [], phase="Running", finish=None))
+    model.apply(PODS, "ADDED", argo.pod(run, f"{run}-1", phase="Pending",
+                                        waiting="ImagePullBackOff", node_name=f"{run}(0)"))
+    model.apply(PODS, "ADDED", argo.pod(run, f"{run}-2", phase="Pending",
+                                        waiting="ImagePullBackOff",
+                                        node_name=f"{run}.hooks.running"))
+    s = scrape(model)
+    steps = {dict(ls)["step"] for (n, ls), _ in s.items() if n == "argoscope_steps_waiting"}
+    assert steps == {"main", "hooks.running"}

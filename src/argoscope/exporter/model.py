@@ -35,7 +35,6 @@ from argoscope.exporter.objects import (
     phase_label,
     pipeline_name,
     run_step_name,
-    step_name,
     text,
 )
 from argoscope.exporter.reasons import (
@@ -268,7 +267,7 @@ class Model:
             self._delete_run(key)  # the name was reused by a new object
             run = None
         if run is None:
-            run = _Run(uid=uid, namespace=sys.intern(cap_label(namespace)), name=name,
+            run = _Run(uid=uid, namespace=sys.intern(namespace), name=name,
                        pipeline=self._pipeline(namespace, meta, spec))
         created = parse_time(meta.get("creationTimestamp"))
         started = parse_time(status.get("startedAt")) or created
@@ -310,7 +309,7 @@ class Model:
         if name in known:
             return name
         if len(known) >= self.config.max_fallback_pipelines_per_namespace:
-            self.stats.over_namespace_budget(cap_label(namespace), "pipelines")
+            self.stats.over_namespace_budget(namespace, "pipelines")
             return OVERFLOW_PIPELINE
         known.add(name)
         return name
@@ -467,7 +466,11 @@ class Model:
         if step is None:
             if not pod.node_name:
                 return None
-            step = (cap_label(step_name(pod.node_name.rsplit(".", 1)[-1])), "")
+            # Before the Workflow shows the node: its name's last part (a workflow-level hook
+            # keeps its `hooks.` prefix), by the same rule, so the run's name never leaks.
+            rest = pod.node_name.removeprefix(run.name + ".")
+            display = rest if rest.startswith("hooks.") else pod.node_name.rsplit(".", 1)[-1]
+            step = (cap_label(run_step_name(display, run.name, "")), "")
         return StepRef(run.namespace, run.pipeline, step[0], step[1], run.name, pod.node_id)
 
     def live_pods(self) -> list[LivePod]:
