@@ -50,7 +50,10 @@ class Exporter:
 
     def registry(self) -> CollectorRegistry:
         """A registry serving this exporter's families and its plug-ins'."""
-        collects = [self.collect] + [c.collect for c in self.extra_collects]
+        # Separate collectors: should the model's fail, the exporter's own families (which
+        # count the failure) are still served.
+        collects = [self.model.collect, self.model.stats.collect,
+                    *(c.collect for c in self.extra_collects)]
         return build_registry(*collects, on_error=self.model.stats.collect_error)
 
 
