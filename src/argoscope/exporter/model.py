@@ -35,6 +35,7 @@ from argoscope.exporter.objects import (
     phase_label,
     pipeline_name,
     run_step_name,
+    step_name,
     text,
 )
 from argoscope.exporter.reasons import (
@@ -166,6 +167,10 @@ class Model:
         # (namespace, name) -> (pipeline, phase, finished).
         self._deleted_recent: dict[tuple[str, str], tuple[str, str, float]] = {}
         self._last_success: dict[tuple[str, ...], float] = {}
+        # Label values of display and template names already seen: most recur in every run.
+        self._step_labels: dict[str, str] = {}
+        self._template_labels: dict[str, str] = {}
+        self._namespace_labels: dict[str, str] = {}
         # namespace -> pipelines named after a run (no template, label or generateName).
         self._fallback_pipelines: dict[str, set[str]] = {}
         cap = self.config.max_series_per_family
@@ -251,7 +256,7 @@ class Model:
         name = text(meta.get("name"))
         if not name:
             raise MalformedObject("metadata.name is missing")
-        namespace = cap_label(text(meta.get("namespace")) or "default")
+        namespace = self._namespace(meta)
         key = (namespace, name)
         if event == "DELETED":
             self._delete_run(key)
@@ -298,6 +303,12 @@ class Model:
             if moment > self._last_success.get(pipeline_key, 0.0):
                 self._last_success[pipeline_key] = moment
 
+    def _namespace(self, meta: Mapping[str, Any]) -> str:
+        """The object's namespace as a label value (cached: namespaces are few)."""
+        raw = text(meta.get("namespace")) or "default"
+        label = self._namespace_labels.get(raw)
+        return label if label is not None else _remember(self._namespace_labels, raw, raw)
+
     def _pipeline(self, namespace: str, meta: Mapping[str, Any], spec: Mapping[str, Any]
                   ) -> str:
         """The run's pipeline label; fallback names (the run's own) are budgeted per namespace."""
@@ -320,6 +331,7 @@ class Model:
         extra_attempts: set[str] = set()
         finished: list[tuple[str, Mapping[str, Any], str, str]] = []
         counted = run.counted_nodes
+        steps, templates = self._step_labels, self._template_labels
         for node_id, raw in nodes.items():
             if node_id in counted:
                 continue  # the common case on updates: nothing new about this attempt
@@ -339,10 +351,18 @@ class Model:
                                or text(node.get("name")).rsplit(".", 1)[-1])
                     template = text(node.get("templateName")) or text(
                         mapping(node.get("templateRef")).get("template"))
-                    step = display if node_id != run.name else run.name
-                    run.steps[node_id] = (
-                        sys.intern(cap_label(run_step_name(step, run.name, template))),
-                        sys.intern(cap_label(template)))
+                    template_label = templates.get(template)
+                    if template_label is None:
+                        template_label = _remember(templates, template, template)
+                    step_label: str | None
+                    if node_id == run.name or display.startswith(run.name):
+                        step_label = sys.intern(cap_label(run_step_name(
+                            run.name if node_id == run.name else display, run.name, template)))
+                    else:  # the common case: a task name, the same in every run
+                        step_label = steps.get(display)
+                        if step_label is None:
+                            step_label = _remember(steps, display, step_name(display))
+                    run.steps[node_id] = (step_label, template_label)
                 if phase in STEP_FINISHED:
                     finished.append((node_id, node, node_type, phase))
             except Exception as error:  # the boundary: one node never stops its run
@@ -418,7 +438,7 @@ class Model:
         name = text(meta.get("name"))
         if not name:
             raise MalformedObject("metadata.name is missing")
-        namespace = cap_label(text(meta.get("namespace")) or "default")
+        namespace = self._namespace(meta)
         workflow = text(mapping(meta.get("labels")).get(WORKFLOW_LABEL))
         if not workflow:
             raise MalformedObject(f"label {WORKFLOW_LABEL} is missing")
@@ -585,6 +605,18 @@ class Model:
         """Pods currently known (including deleted ones kept for their failure reason)."""
         with self.lock:
             return len(self._pods)
+
+
+# Caches of label values are cleared past this size (fan-out names such as `task(3:x)` vary).
+_LABEL_CACHE_MAX = 50_000
+
+
+def _remember(cache: dict[str, str], raw: str, value: str) -> str:
+    """Cache the label value (capped, valid UTF-8, interned) for `raw` and return it."""
+    if len(cache) >= _LABEL_CACHE_MAX:
+        cache.clear()
+    label = cache[raw] = sys.intern(cap_label(value))
+    return label
 
 
 def _object_name(obj: Any) -> str:

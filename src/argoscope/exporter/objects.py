@@ -157,9 +157,11 @@ def run_step_name(display_name: str, run_name: str, template: str) -> str:
     run's name.
     """
     display = step_name(display_name)
+    if not display.startswith(run_name):  # the common case: a task name
+        return display
     if display == run_name:
         return template or "main"
-    if display.startswith(run_name + "."):
+    if display[len(run_name):len(run_name) + 1] == ".":
         return step_name(display[len(run_name) + 1:]) or template or "main"
     return display
 
