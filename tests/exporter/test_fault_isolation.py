@@ -260,3 +260,21 @@ def test_a_compressed_node_bomb_is_refused_not_inflated() -> None:
     assert value(s, "argoscope_exporter_objects_skipped_total", resource="workflows",
                  reason="malformed") == 1
     assert total(s, "argoscope_workflow_runs_total") == 1
+
+
+def test_a_failing_plugin_leaves_only_its_families_out_of_the_model() -> None:
+    class Broken:
+        def on_node_finished(self, step: Any, node: Any, count: bool) -> None:
+            raise RuntimeError("plug-in bug")
+
+        def collect(self) -> list[Any]:
+            raise RuntimeError("plug-in bug")
+
+    model = Model()
+    model.observers.append(Broken())
+    model.apply(WORKFLOWS, "ADDED", argo.workflow("good", [argo.node("good", "train")]))
+    s = samples(expose(model.collect, model.stats.collect))
+    assert total(s, "argoscope_step_runs_total", step="train") == 1
+    assert value(s, "argoscope_exporter_collect_errors_total", collector="Broken") == 1
+    assert value(s, "argoscope_exporter_objects_skipped_total", resource="observer",
+                 reason="error") == 1

@@ -13,6 +13,7 @@ the counting rules of DESIGN.md:
 
 from __future__ import annotations
 
+import logging
 import sys
 import threading
 import time
@@ -47,6 +48,8 @@ from argoscope.exporter.reasons import (
 )
 from argoscope.exporter.series import CounterTable, HistogramTable, LabelBudget
 from argoscope.exporter.stats import ExporterStats
+
+log = logging.getLogger("argoscope.exporter")
 
 WORKFLOWS = "workflows"
 PODS = "pods"
@@ -573,7 +576,15 @@ class Model:
                 yield histogram.metric()
             yield from self._waiting(cap)
             for observer in self.observers:
-                yield from observer.collect()
+                try:
+                    # Built in full, so a failing plug-in leaves out only its own families.
+                    families = list(observer.collect())
+                except Exception:
+                    log.exception("%s failed to collect; its families are left out",
+                                  type(observer).__name__)
+                    self.stats.collect_error(type(observer).__name__)
+                    continue
+                yield from families
 
     def _waiting(self, cap: int) -> Iterator[Metric]:
         waiting: dict[tuple[str, ...], float] = {}
