@@ -92,6 +92,7 @@ class _Run:
     namespace: str
     name: str
     pipeline: str
+    label: str = ""  # the name as a `workflow` label value (capped, valid UTF-8)
     phase: str = "Pending"
     started: float | None = None
     finished: float | None = None
@@ -276,7 +277,7 @@ class Model:
             run = None
         if run is None:
             run = _Run(uid=uid, namespace=sys.intern(namespace), name=name,
-                       pipeline=self._pipeline(namespace, meta, spec))
+                       pipeline=self._pipeline(namespace, meta, spec), label=cap_label(name))
         created = parse_time(meta.get("creationTimestamp"))
         started = parse_time(status.get("startedAt")) or created
         phase = text(status.get("phase"))
@@ -543,11 +544,12 @@ class Model:
                 live = run.phase not in RUN_FINISHED
                 if live or (run.finished is not None and run.finished >= horizon):
                     order = run.finished if run.finished is not None else now
-                    recent.append((live, order, run.namespace, run.pipeline, run.name,
+                    recent.append((live, order, run.namespace, run.pipeline, run.label,
                                    run.phase, run.started))
             for (namespace, name), (pipeline, phase, finished) in self._deleted_recent.items():
                 if finished >= horizon:
-                    recent.append((False, finished, namespace, pipeline, name, phase, None))
+                    recent.append((False, finished, namespace, pipeline, cap_label(name), phase,
+                                   None))
             yield _gauge(f.WORKFLOWS, workflows, cap, drop)
             yield _gauge(f.WORKFLOWS_OFFLOADED, offloaded, cap, drop)
             yield _gauge(f.WORKFLOW_LAST_SUCCESS, self._last_success, cap, drop)
@@ -561,7 +563,6 @@ class Model:
             info = f.WORKFLOW_RUN_INFO.new()
             age = f.WORKFLOW_RUN_AGE.new()
             for live, _, namespace, pipeline, name, phase, started in recent:
-                name = cap_label(name)
                 info.add_metric((namespace, pipeline, name, phase), 1.0)  # type: ignore[attr-defined]
                 if live and started is not None:
                     age.add_metric(  # type: ignore[attr-defined]
