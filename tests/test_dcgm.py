@@ -22,6 +22,7 @@ from argoscope.exporter.dcgm import (
     discover,
     parse_exposition,
     scrape_all,
+    scrape_each,
 )
 
 DATA = Path(__file__).parent / "data" / "dcgm"
@@ -36,7 +37,9 @@ class DcgmDouble:
 
     `pages[path]` is the body; `behaviour[path]` is one of ok, slow (holds the answer until the
     double stops), status500, huge (streams chunked text without end marker until the client
-    goes) and garbage is just a body. `/api/v1/pods` answers a PodList for discovery.
+    goes), trickle (the body one byte every 0.2 s: every read is quick, the whole is not),
+    redirect (302 to `/good`) and garbage is just a body. `/api/v1/pods` and
+    `/api/v1/namespaces/<ns>/pods` answer a PodList for discovery (`pod_paths` records them).
     """
 
     def __init__(self) -> None:
@@ -45,6 +48,7 @@ class DcgmDouble:
         self.pod_list: dict[str, Any] = {"kind": "PodList", "apiVersion": "v1",
                                          "metadata": {}, "items": []}
         self.selectors: list[str] = []
+        self.pod_paths: list[str] = []
         self.release = threading.Event()
         double = self
 
@@ -56,7 +60,9 @@ class DcgmDouble:
 
             def do_GET(self) -> None:
                 url = urlparse(self.path)
-                if url.path == "/api/v1/pods":
+                if url.path == "/api/v1/pods" or (url.path.startswith("/api/v1/namespaces/")
+                                                   and url.path.endswith("/pods")):
+                    double.pod_paths.append(url.path)
                     double.selectors += parse_qs(url.query).get("labelSelector", [])
                     self._send(json.dumps(double.pod_list).encode(), "application/json")
                     return
@@ -70,6 +76,15 @@ class DcgmDouble:
                     return
                 if mode == "huge":
                     self._stream_forever()
+                    return
+                if mode == "redirect":
+                    self.send_response(302)
+                    self.send_header("Location", "/good")
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                if mode == "trickle":
+                    self._trickle(double.pages.get(url.path, b""))
                     return
                 body = double.pages.get(url.path)
                 if body is None:
@@ -85,6 +100,20 @@ class DcgmDouble:
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
+
+            def _trickle(self, body: bytes) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", "text/plain")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                try:
+                    for index in range(len(body)):
+                        self.wfile.write(body[index:index + 1])
+                        self.wfile.flush()
+                        if double.release.wait(0.2):
+                            return
+                except OSError:
+                    return
 
             def _stream_forever(self) -> None:
                 self.send_response(200)
@@ -299,3 +328,36 @@ def test_discovery_lists_running_exporter_pods(double: DcgmDouble) -> None:
         ("http://10.0.0.1:9400/metrics", "dcgm-a"),
         ("http://10.0.0.2:9400/metrics", "dcgm-b"),
         ("http://[fd00::5]:9400/metrics", "dcgm-v6")]
+
+
+def test_the_timeout_is_a_deadline_for_the_whole_scrape(double: DcgmDouble) -> None:
+    # 40 bytes at one per 0.2 s: each read is quick, the whole takes 8 s; the deadline is 1 s.
+    trickle = double.serve("/trickle", 'DCGM_FI_DEV_GPU_UTIL{gpu="0"} 1\n' + "#" * 8,
+                           mode="trickle")
+    error = scrape_all([trickle], timeout=1.0)[0].error
+    assert error is not None and error.reason == "timeout"
+
+
+def test_results_arrive_as_each_target_answers(double: DcgmDouble) -> None:
+    good = double.serve("/good", (DATA / "mig.txt").read_text())
+    slow = double.serve("/slow", "", mode="slow")
+    results = scrape_each([slow, good], timeout=5)
+    first = next(results)
+    # The slow target is still holding its answer: the good one came first anyway.
+    assert first.target == good and first.ok and not double.release.is_set()
+    double.release.set()
+    assert next(results).target == slow
+
+
+def test_redirects_are_refused_not_followed(double: DcgmDouble) -> None:
+    double.serve("/good", (DATA / "mig.txt").read_text())
+    moved = double.serve("/moved", "", mode="redirect")
+    error = scrape_all([moved], timeout=5)[0].error
+    assert error is not None and error.reason == "redirect" and "/good" in error.detail
+
+
+def test_discovery_in_one_namespace_lists_only_that_namespace(double: DcgmDouble) -> None:
+    double.pod_list["items"] = [_pod("dcgm-a", "10.0.0.1")]
+    found = discover(core_api(double), "app=nvidia-dcgm-exporter", namespace="gpu-operator")
+    assert double.pod_paths == ["/api/v1/namespaces/gpu-operator/pods"]
+    assert [t.pod for t in found] == ["dcgm-a"]

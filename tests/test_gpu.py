@@ -352,3 +352,57 @@ def test_live_loop_scrapes_on_its_interval_until_stopped() -> None:
             stop.set()
             thread.join(10)
     assert not thread.is_alive()
+
+
+def test_gpus_beyond_the_pods_request_are_unattributed_over_request() -> None:
+    # A 1-GPU pod to which a target attributes 8 GPUs: 1 busy and 7 phantom idle ones.
+    clock = Clock()
+    model = model_with_pods(clock, ("p1", "train", 1, "node-1", "Running"))
+    scripted = Scripted(clock)
+    scripted.answers["a"] = page(("0", "p1", 0.9, 100),
+                                 *((str(i), "p1", 0.0, 0) for i in range(1, 8)))
+    gpu = GpuAttribution(model, DcgmConfig(urls=["a"], interval=15), scraper=scripted)
+    gpu.refresh_once()
+    clock.now += 15
+    gpu.refresh_once()
+    s = samples(expose(model.collect, gpu.collect))
+    busy = value(s, "argoscope_step_gpu_busy_seconds_total", **STEP)
+    allocated = value(s, "argoscope_step_gpu_allocated_seconds_total", **STEP)
+    assert allocated == 15 and busy == pytest.approx(0.9 * 15)
+    assert value(s, "argoscope_exporter_dcgm_gpus_unattributed", target="a",
+                 reason="over_request") == 7
+    assert total(s, "argoscope_step_gpu_utilization_ratio", **STEP) == pytest.approx(0.9)
+
+
+def test_a_redirecting_target_is_counted_as_redirect(tmp_path: Path) -> None:
+    with DcgmDouble() as double:
+        double.serve("/good", page(("0", "p1", 0.5, 1)))
+        moved = double.serve("/moved", "", mode="redirect")
+        model = Model()
+        gpu = GpuAttribution(model, DcgmConfig(urls=[moved], timeout=5))
+        gpu.refresh_once()
+        s = samples(expose(gpu.collect))
+    assert value(s, "argoscope_exporter_dcgm_scrape_errors_total", target=moved,
+                 reason="redirect") == 1
+    assert value(s, "argoscope_exporter_dcgm_up", target=moved) == 0
+
+
+def test_dcgm_namespace_flag_reaches_discovery(tmp_path: Path) -> None:
+    parser = argparse.ArgumentParser()
+    add_exporter_arguments(parser)
+    args = parser.parse_args(["--source", f"file:{tmp_path}", "--dcgm-selector", "app=dcgm",
+                              "--dcgm-namespace", "gpu-operator"])
+    exporter = build_exporter(args)
+    gpu = exporter.extra_collects[0]
+    assert isinstance(gpu, GpuAttribution) and gpu.config.namespace == "gpu-operator"
+
+
+def test_discovery_uses_the_dcgm_namespace() -> None:
+    from tests.test_dcgm import _pod
+
+    with DcgmDouble() as double:
+        double.pod_list["items"] = [_pod("dcgm-a", "10.0.0.1")]
+        gpu = GpuAttribution(Model(), DcgmConfig(selector="app=dcgm", namespace="gpu-operator"),
+                             core_api=core_api(double))
+        assert gpu.targets() == ["http://10.0.0.1:9400/metrics"]
+        assert double.pod_paths == ["/api/v1/namespaces/gpu-operator/pods"]

@@ -490,3 +490,20 @@ def test_exporter_exits_2_naming_a_missing_kubeconfig(tmp_path: Path) -> None:
          "--kubeconfig", str(missing), "--once"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert str(missing) in result.stderr
+
+
+def test_a_refused_watch_makes_the_source_down_until_one_is_accepted(
+        api: ApiServerDouble, kubeconfig: Path) -> None:
+    model = Model()
+    with following(make_source(model, kubeconfig)):
+        watching(api, WORKFLOWS)
+        wait_until(lambda: model.stats.ready, what="ready")
+        api.fail_next(WORKFLOWS, 403, watch=True, count=10_000, reason="Forbidden")
+        api.drop_watches(WORKFLOWS)
+        wait_until(lambda: not model.stats.ready, what="not ready while refused")
+        assert value(metrics(model), "argoscope_exporter_source_up", source="kubernetes") == 0
+        api.clear_failures()
+        wait_until(lambda: model.stats.ready, what="ready again")
+        api.put(WORKFLOWS, finished_workflow("after"))
+        wait_until(lambda: runs(model, "Succeeded") == 1, what="the next run counted")
+        assert value(metrics(model), "argoscope_exporter_source_up", source="kubernetes") == 1

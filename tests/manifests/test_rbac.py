@@ -90,4 +90,6 @@ def test_dcgm_discovery_adds_a_selector_and_nothing_but_pod_reads(
         builds: dict[str, list[dict[str, Any]]]) -> None:
     args = exporter_container(builds["dcgm-discovery"])["args"]
     assert _flag(args, "--dcgm-selector") == ["app=nvidia-dcgm-exporter"]
+    # Discovery stays in the namespace the component's Role grants.
+    assert _flag(args, "--dcgm-namespace") == ["gpu-operator"]
     assert "--dcgm-selector" not in exporter_container(builds["base"])["args"]

@@ -243,6 +243,11 @@ class ApiServerDouble:
             for _ in range(count):
                 self._state.failures.append(_Failure(resource, watch, status, reason))
 
+    def clear_failures(self) -> None:
+        """Forget failures queued by `fail_next` that were not used yet."""
+        with self._cond:
+            self._state.failures.clear()
+
     def open_watches(self, resource: str) -> int:
         """How many watch streams of `resource` are open now."""
         with self._cond:

@@ -7,6 +7,7 @@ import logging
 import signal
 import sys
 import threading
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +19,7 @@ from prometheus_client.core import Metric
 from argoscope.exporter.model import Model, ModelConfig
 from argoscope.exporter.server import MetricsServer, build_registry
 from argoscope.exporter.sources import Source, SourceError
+from argoscope.exporter.stats import ExporterStats
 
 log = logging.getLogger("argoscope.exporter")
 
@@ -48,8 +50,11 @@ class Exporter:
 
     def registry(self) -> CollectorRegistry:
         """A registry serving this exporter's families and its plug-ins'."""
-        collects = [self.collect] + [c.collect for c in self.extra_collects]
-        return build_registry(*collects)
+        # Separate collectors: should the model's fail, the exporter's own families (which
+        # count the failure) are still served.
+        collects = [self.model.collect, self.model.stats.collect,
+                    *(c.collect for c in self.extra_collects)]
+        return build_registry(*collects, on_error=self.model.stats.collect_error)
 
 
 def open_source(spec: str, model: Model, args: argparse.Namespace) -> Source:
@@ -81,6 +86,7 @@ def build_exporter(args: argparse.Namespace) -> Exporter:
         recent_runs_retention_seconds=args.recent_runs_retention,
         recent_runs_max=args.recent_runs_max,
         max_series_per_family=args.max_series_per_family,
+        max_fallback_pipelines_per_namespace=getattr(args, "max_pipelines_per_namespace", 100),
     )
     model = Model(config)
     # Plug-ins that read finished nodes (check documents) register here.
@@ -96,8 +102,10 @@ def _add_observers(model: Model, args: argparse.Namespace) -> None:
     """Attach node observers: the reader of `argoscope-checks` documents."""
     from argoscope.exporter.checkdocs import CheckDocuments
 
-    model.observers.append(
-        CheckDocuments(model.stats, max_series=model.config.max_series_per_family))
+    model.observers.append(CheckDocuments(
+        model.stats, max_series=model.config.max_series_per_family,
+        max_series_per_namespace=getattr(args, "max_check_series_per_namespace", 2_000),
+        retention_seconds=getattr(args, "check_retention", 3 * 86400.0), clock=model.clock))
 
 
 def _add_collectors(exporter: Exporter, args: argparse.Namespace) -> None:
@@ -120,15 +128,45 @@ def run_once(exporter: Exporter) -> bytes:
     return generate_latest(exporter.registry())
 
 
+def supervise(source: Source, stats: ExporterStats, stop: threading.Event, *,
+              backoff_seconds: float = 1.0, backoff_max_seconds: float = 60.0) -> None:
+    """Run `source` until `stop`, restarting it with backoff whenever it dies.
+
+    Sources catch what one object can do; this is for what they did not foresee. While a
+    source is down, `argoscope_exporter_source_up{source}` is 0 and `/readyz` answers 503.
+    """
+    failures = 0
+    while not stop.is_set():
+        started = time.monotonic()
+        try:
+            source.run(stop)
+            if stop.is_set():
+                return
+            error: BaseException = RuntimeError("returned before being stopped")
+        except Exception as exc:
+            error = exc
+        stats.source_up(source.name, False)
+        stats.source_restart(source.name)
+        # A source that ran a good while before dying starts again from a short backoff.
+        failures = 1 if time.monotonic() - started > backoff_max_seconds else failures + 1
+        delay = min(backoff_max_seconds, backoff_seconds * 2 ** (failures - 1))
+        log.error("source %s died (%s: %s); restarting in %.1fs", source.name,
+                  type(error).__name__, error, delay, exc_info=error)
+        if stop.wait(delay):
+            return
+        stats.source_up(source.name, True)
+
+
 def serve(exporter: Exporter, host: str, port: int) -> int:
     """Follow every source and serve until SIGINT or SIGTERM."""
     stop = threading.Event()
-    server = MetricsServer(exporter.registry(), host, port, lambda: exporter.model.stats.ready)
+    server = MetricsServer(exporter.registry(), host, port, lambda: exporter.model.stats.ready,
+                           on_error=exporter.model.stats.collect_error)
     server.start()
     log.info("serving on http://%s:%d/metrics", host, server.port)
     threads = [
-        threading.Thread(target=source.run, args=(stop,), name=f"source-{source.name}",
-                         daemon=True)
+        threading.Thread(target=supervise, args=(source, exporter.model.stats, stop),
+                         name=f"source-{source.name}", daemon=True)
         for source in exporter.sources
     ]
     for plugin in exporter.extra_collects:

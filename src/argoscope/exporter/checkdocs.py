@@ -8,18 +8,17 @@ logged once, never fatal; features beyond the per-check cap are counted as dropp
 
 from __future__ import annotations
 
-import json
 import math
 import threading
-from collections.abc import Iterable, Mapping
+import time
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from prometheus_client.core import Metric
 
 from argoscope.exporter import families as f
 from argoscope.exporter.model import StepRef
-from argoscope.exporter.objects import cap_label
-from argoscope.exporter.series import CounterTable
+from argoscope.exporter.objects import cap_label, decode_json
 from argoscope.exporter.stats import ExporterStats
 
 PARAMETER = "argoscope-checks"
@@ -28,6 +27,12 @@ STATUSES = frozenset({"passed", "warning", "failed", "error"})
 RESOURCE = "argoscope-checks"
 DEFAULT_MAX_BYTES = 256 * 1024
 DEFAULT_MAX_FEATURES = 50
+# One namespace may hold a fifth of the default global cap: five busy teams fit in full.
+DEFAULT_MAX_SERIES_PER_NAMESPACE = 2_000
+DEFAULT_RETENTION_SECONDS = 3 * 86_400.0
+# A document is a flat summary (depth 4 with features); anything deeper is not one. orjson
+# stops at 1024 levels on its own, so nesting can never exhaust the stack.
+MAX_DEPTH = 16
 
 Labels = tuple[str, ...]
 
@@ -39,8 +44,28 @@ class MalformedDocument(ValueError):
 def _number(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an integer too large for a float: no usable value
+        return None
     return number if math.isfinite(number) else None
+
+
+def _depth(value: Any, limit: int) -> int:
+    """Nesting depth of decoded JSON, walking no deeper than `limit + 1` levels."""
+    deepest = 0
+    pending: list[tuple[Any, int]] = [(value, 1)]
+    while pending:
+        item, level = pending.pop()
+        if level > deepest:
+            deepest = level
+            if deepest > limit:
+                return deepest
+        if isinstance(item, dict):
+            pending.extend((child, level + 1) for child in item.values())
+        elif isinstance(item, list):
+            pending.extend((child, level + 1) for child in item)
+    return deepest
 
 
 def find_document(node: Mapping[str, Any]) -> str | None:
@@ -61,9 +86,12 @@ def parse_document(raw: str, max_bytes: int) -> list[Mapping[str, Any]]:
     if len(raw.encode("utf-8", "replace")) > max_bytes:
         raise MalformedDocument(f"document larger than {max_bytes} bytes")
     try:
-        body = json.loads(raw)
+        # Nesting past the recursion limit is a ValueError here, never a RecursionError.
+        body = decode_json(raw)
     except ValueError as exc:
         raise MalformedDocument(f"not JSON ({exc})") from None
+    if _depth(body, MAX_DEPTH) > MAX_DEPTH:
+        raise MalformedDocument(f"nested deeper than {MAX_DEPTH} levels")
     if not isinstance(body, dict) or body.get("schema") != SCHEMA:
         raise MalformedDocument(f"schema is not {SCHEMA}")
     results = body.get("results")
@@ -80,52 +108,91 @@ def parse_document(raw: str, max_bytes: int) -> list[Mapping[str, Any]]:
 
 
 class CheckDocuments:
-    """A NodeObserver serving the `argoscope_check_*` and feature-drift families."""
+    """A NodeObserver serving the `argoscope_check_*` and feature-drift families.
+
+    Budgets: check series (one per namespace, pipeline, step, check, kind) are capped in all
+    (`max_series`) and per namespace (`max_series_per_namespace`), and so are feature series,
+    so one namespace cannot crowd out another's gates. A check not refreshed within
+    `retention_seconds` is released with its features and result counts, freeing its slot.
+    """
+
+    resource = RESOURCE
 
     def __init__(self, stats: ExporterStats, *, max_series: int = 10_000,
+                 max_series_per_namespace: int = DEFAULT_MAX_SERIES_PER_NAMESPACE,
+                 retention_seconds: float = DEFAULT_RETENTION_SECONDS,
                  max_bytes: int = DEFAULT_MAX_BYTES,
-                 max_features_per_check: int = DEFAULT_MAX_FEATURES) -> None:
+                 max_features_per_check: int = DEFAULT_MAX_FEATURES,
+                 clock: Callable[[], float] = time.time) -> None:
         self._stats = stats
         self._lock = threading.Lock()
+        self._clock = clock
         self._max_series = max_series
+        self._max_per_namespace = max_series_per_namespace
+        self._retention = retention_seconds
         self._max_bytes = max_bytes
         self._max_features = max_features_per_check
-        self.results = CounterTable(f.CHECK_RESULTS, max_series, stats.drop)
-        # Latest (status, value, threshold) per check, and latest scores per check's features.
+        # Per check: (status, value, threshold), its result counts by status, when it was last
+        # refreshed, and the latest scores of its features.
         self._latest: dict[Labels, tuple[float, float | None, float | None]] = {}
+        self._results: dict[Labels, dict[str, float]] = {}
+        self._refreshed: dict[Labels, float] = {}
         self._features: dict[Labels, dict[str, float]] = {}
+        self._checks_per_namespace: dict[str, int] = {}
+        self._features_per_namespace: dict[str, int] = {}
+        self._feature_series = 0
+        self._next_release = 0.0
 
     def on_node_finished(self, step: StepRef, node: Mapping[str, Any], count: bool) -> None:
         """Read the node's document; count results only when `count` (not for replays)."""
         raw = find_document(node)
         if raw is None:
             return
+        where = f"{step.namespace}/{step.workflow} node {step.node_id}"
         try:
             results = parse_document(raw, self._max_bytes)
         except MalformedDocument as exc:
-            self._stats.skip(RESOURCE, "malformed",
-                             f"{step.namespace}/{step.workflow} node {step.node_id}: {exc}")
+            self._stats.skip(RESOURCE, "malformed", f"{where}: {exc}")
             return
         with self._lock:
             for result in results:
-                self._record(step, result, count)
+                try:
+                    self._record(step, result, count)
+                except Exception as error:  # one result never stops the rest of its document
+                    self._stats.fault(RESOURCE, error, where)
+
+    def _admit(self, key: Labels, namespace: str) -> bool:
+        """Whether a new check series fits the global and the namespace's budget."""
+        if len(self._latest) >= self._max_series:
+            self._stats.drop(f.CHECK_STATUS.name)
+            return False
+        if self._checks_per_namespace.get(namespace, 0) >= self._max_per_namespace:
+            self._stats.over_namespace_budget(namespace, "check_series")
+            return False
+        self._checks_per_namespace[namespace] = self._checks_per_namespace.get(namespace, 0) + 1
+        return True
 
     def _record(self, step: StepRef, result: Mapping[str, Any], count: bool) -> None:
         check = cap_label(str(result["check"]))
         kind = cap_label(str(result.get("kind") or "check"))
         status = str(result["status"])
         labels = (step.namespace, step.pipeline, step.step, check, kind)
-        if count:
-            self.results.inc((*labels, status))
-        if labels not in self._latest and len(self._latest) >= self._max_series:
-            self._stats.drop(f.CHECK_STATUS.name)
+        if labels not in self._latest and not self._admit(labels, step.namespace):
             return
         ok = 1.0 if status in ("passed", "warning") else 0.0
         self._latest[labels] = (ok, _number(result.get("value")), _number(result.get("threshold")))
+        self._refreshed[labels] = self._clock()
+        counts = self._results.setdefault(labels, {})
+        if count:
+            counts[status] = counts.get(status, 0.0) + 1
         features = result.get("features")
-        if not isinstance(features, list):
-            return
-        key = (step.namespace, step.pipeline, step.step, check)
+        if isinstance(features, list):
+            self._record_features(labels, features)
+
+    def _record_features(self, labels: Labels, features: list[Any]) -> None:
+        namespace = labels[0]
+        previous = self._features.get(labels)
+        held = len(previous) if previous is not None else 0
         scores: dict[str, float] = {}
         for feature in features:
             if not isinstance(feature, Mapping) or not isinstance(feature.get("feature"), str):
@@ -133,30 +200,68 @@ class CheckDocuments:
             score = _number(feature.get("score"))
             if score is None:
                 continue
+            name = cap_label(feature["feature"])
+            if name in scores:
+                scores[name] = score
+                continue
             if len(scores) >= self._max_features:
                 self._stats.drop(f.FEATURE_DRIFT_SCORE.name)
                 continue
-            scores[cap_label(feature["feature"])] = score
-        if key not in self._features and len(self._features) * self._max_features >= \
-                self._max_series:
-            self._stats.drop(f.FEATURE_DRIFT_SCORE.name)
+            # Slots this check already holds are reused; beyond them, both budgets apply.
+            if len(scores) >= held:
+                if self._feature_series >= self._max_series:
+                    self._stats.drop(f.FEATURE_DRIFT_SCORE.name)
+                    continue
+                if self._features_per_namespace.get(namespace, 0) >= self._max_per_namespace:
+                    self._stats.over_namespace_budget(namespace, "feature_series")
+                    continue
+                self._feature_series += 1
+                self._features_per_namespace[namespace] = \
+                    self._features_per_namespace.get(namespace, 0) + 1
+            scores[name] = score
+        released = held - len(scores)
+        if released > 0:
+            self._feature_series -= released
+            self._features_per_namespace[namespace] -= released
+        self._features[labels] = scores
+
+    def _release_stale(self) -> None:
+        """Forget checks not refreshed within the retention window (at most once a minute)."""
+        now = self._clock()
+        if now < self._next_release:
             return
-        self._features[key] = scores
+        self._next_release = now + min(60.0, self._retention / 10)
+        horizon = now - self._retention
+        for labels in [k for k, seen in self._refreshed.items() if seen < horizon]:
+            namespace = labels[0]
+            del self._refreshed[labels]
+            del self._latest[labels]
+            self._results.pop(labels, None)
+            self._checks_per_namespace[namespace] -= 1
+            scores = self._features.pop(labels, None)
+            if scores:
+                self._feature_series -= len(scores)
+                self._features_per_namespace[namespace] -= len(scores)
 
     def collect(self) -> Iterable[Metric]:
         """The check families, fresh for one scrape."""
+        results = f.CHECK_RESULTS.new()
         status, value, threshold = f.CHECK_STATUS.new(), f.CHECK_VALUE.new(), \
             f.CHECK_THRESHOLD.new()
         drift = f.FEATURE_DRIFT_SCORE.new()
         with self._lock:
-            results = self.results.metric()
+            self._release_stale()
+            for labels, counts in self._results.items():
+                for outcome, seen in counts.items():
+                    results.add_metric((*labels, outcome), seen)  # type: ignore[attr-defined]
             for labels, (ok, measured, limit) in self._latest.items():
                 status.add_metric(labels, ok)  # type: ignore[attr-defined]
                 if measured is not None:
                     value.add_metric(labels, measured)  # type: ignore[attr-defined]
                 if limit is not None:
                     threshold.add_metric(labels, limit)  # type: ignore[attr-defined]
-            for key, scores in self._features.items():
+            for labels, scores in self._features.items():
+                key = labels[:4]
                 for feature, score in scores.items():
                     drift.add_metric((*key, feature), score)  # type: ignore[attr-defined]
         return [results, status, value, threshold, drift]

@@ -53,16 +53,32 @@ def add_exporter_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-series-per-family", type=int, default=10_000, metavar="N",
                         help="cap on label sets per family; the excess is counted as dropped "
                              "(default %(default)s)")
+    parser.add_argument("--max-check-series-per-namespace", type=int, default=2_000,
+                        metavar="N",
+                        help="cap on check series, and on feature-drift series, per namespace, "
+                             "so one namespace cannot crowd out another's gates; the excess is "
+                             "counted (default %(default)s)")
+    parser.add_argument("--check-retention", type=duration, default=3 * 86400.0, metavar="DUR",
+                        help="release a check or feature series not refreshed for this long "
+                             "(default 3d)")
+    parser.add_argument("--max-pipelines-per-namespace", type=int, default=100, metavar="N",
+                        help="cap on pipelines per namespace named after the run itself (no "
+                             "argoscope.io/pipeline label, template or generateName); later "
+                             "ones show as pipeline=\"_other\" (default %(default)s)")
     parser.add_argument("--dcgm-url", action="append", default=[], metavar="URL",
                         help="a dcgm-exporter /metrics URL to scrape for GPU attribution "
                              "(repeatable; with --once, scraped once before printing)")
     parser.add_argument("--dcgm-selector", metavar="LABELSELECTOR",
                         help="discover dcgm-exporter pods by label selector through the "
                              "Kubernetes API, scraped at pod IP :9400/metrics (default: off)")
+    parser.add_argument("--dcgm-namespace", metavar="NS",
+                        help="discover dcgm-exporter pods only in this namespace (what the "
+                             "namespaced install allows; default: all namespaces)")
     parser.add_argument("--dcgm-interval", type=duration, default=15.0, metavar="DUR",
                         help="how often to scrape dcgm-exporters (default 15s)")
     parser.add_argument("--dcgm-timeout", type=duration, default=5.0, metavar="DUR",
-                        help="timeout of one dcgm-exporter scrape (default 5s)")
+                        help="deadline of one dcgm-exporter scrape, connect and read "
+                             "together (default 5s)")
     parser.add_argument("--log-level", default="info",
                         choices=["debug", "info", "warning", "error"])
 

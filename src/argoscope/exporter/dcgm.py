@@ -10,12 +10,12 @@ sentinels (huge integers near 2**63), MIG instances (`GPU_I_ID`, `GPU_I_PROFILE`
 
 from __future__ import annotations
 
+import http.client
 import math
 import time
-import urllib.error
-import urllib.request
-from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+import urllib.parse
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,6 +57,7 @@ REASON_DOWN = "down"
 REASON_TIMEOUT = "timeout"
 REASON_TOO_LARGE = "too_large"
 REASON_GARBAGE = "garbage"
+REASON_REDIRECT = "redirect"
 
 
 class ScrapeError(Exception):
@@ -144,28 +145,69 @@ def _sample(identity: Mapping[str, str], values: Mapping[str, float]) -> GpuSamp
 
 
 def fetch(url: str, timeout: float, max_bytes: int = DEFAULT_MAX_BODY_BYTES) -> str:
-    """GET `url` within `timeout` seconds; raise ScrapeError for down, slow or huge targets."""
-    request = urllib.request.Request(url, headers={"Accept": "text/plain"})
+    """GET `url` within `timeout` seconds in all; raise ScrapeError for down, slow or huge
+    targets and for redirects.
+
+    `timeout` is a deadline for the whole scrape (connect, headers and body together), not a
+    per-read timeout: a target that trickles one byte a second is cut off at the deadline.
+    Redirects are refused, not followed: a target has no business sending the exporter to
+    another URL.
+    """
+    deadline = time.monotonic() + timeout
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ScrapeError(REASON_DOWN, f"{url}: not an http(s) URL")
+
+    def remaining() -> float:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError
+        return left
+
+    connection_class = (http.client.HTTPSConnection if parts.scheme == "https"
+                        else http.client.HTTPConnection)
+    path = parts.path or "/"
+    if parts.query:
+        path += "?" + parts.query
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
+        connection = connection_class(parts.hostname, parts.port, timeout=remaining())
+    except ValueError as error:  # a bad port
+        raise ScrapeError(REASON_DOWN, f"{url}: {error}") from error
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        connection.request("GET", path, headers={"Accept": "text/plain"})
+        if connection.sock is not None:
+            connection.sock.settimeout(remaining())
+        response = connection.getresponse()
+        if 300 <= response.status < 400:
+            raise ScrapeError(REASON_REDIRECT, f"{url}: HTTP {response.status} redirect to "
+                                               f"{response.getheader('Location', '?')}, refused")
+        if response.status != 200:
+            raise ScrapeError(REASON_DOWN, f"{url}: HTTP {response.status}")
+        while True:
+            if connection.sock is not None:
+                connection.sock.settimeout(remaining())
+            # read1: at most one read from the socket, so the deadline is checked between
+            # reads however slowly the body arrives.
+            chunk = response.read1(min(65536, max_bytes + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
             # Read one byte past the limit: a body that fills it is too large, whatever
             # Content-Length claimed (a chunked body declares none).
-            body: bytes = response.read(max_bytes + 1)
+            if size > max_bytes:
+                raise ScrapeError(REASON_TOO_LARGE, f"{url}: body larger than {max_bytes} bytes")
     except TimeoutError as error:
-        raise ScrapeError(REASON_TIMEOUT, f"{url}: no answer within {timeout:g}s") from error
-    except urllib.error.HTTPError as error:
-        raise ScrapeError(REASON_DOWN, f"{url}: HTTP {error.code}") from error
-    except urllib.error.URLError as error:
-        if isinstance(error.reason, TimeoutError):
-            raise ScrapeError(REASON_TIMEOUT,
-                              f"{url}: no answer within {timeout:g}s") from error
-        raise ScrapeError(REASON_DOWN, f"{url}: {error.reason}") from error
-    except (OSError, ValueError) as error:
+        raise ScrapeError(REASON_TIMEOUT, f"{url}: no complete answer within {timeout:g}s"
+                          ) from error
+    except (OSError, http.client.HTTPException, ValueError) as error:
         raise ScrapeError(REASON_DOWN, f"{url}: {error}") from error
-    if len(body) > max_bytes:
-        raise ScrapeError(REASON_TOO_LARGE, f"{url}: body larger than {max_bytes} bytes")
+    finally:
+        connection.close()
     try:
-        return body.decode("utf-8")
+        return b"".join(chunks).decode("utf-8")
     except UnicodeDecodeError as error:
         raise ScrapeError(REASON_GARBAGE, f"{url}: body is not UTF-8 text") from error
 
@@ -198,16 +240,31 @@ def scrape(url: str, timeout: float, max_bytes: int = DEFAULT_MAX_BODY_BYTES,
     return ScrapeResult(url, started, time.monotonic() - begun, samples)
 
 
+def scrape_each(urls: Iterable[str], timeout: float,
+                max_bytes: int = DEFAULT_MAX_BODY_BYTES,
+                clock: Callable[[], float] = time.time,
+                max_workers: int = 16) -> Iterator[ScrapeResult]:
+    """Scrape every target concurrently, yielding each result as soon as it arrives.
+
+    A slow target delays no other target's result; each is over by its deadline.
+    """
+    targets = list(dict.fromkeys(urls))
+    if not targets:
+        return
+    workers = max(1, min(max_workers, len(targets)))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="dcgm-scrape") as pool:
+        futures = [pool.submit(scrape, url, timeout, max_bytes, clock) for url in targets]
+        for future in as_completed(futures):
+            yield future.result()
+
+
 def scrape_all(urls: Iterable[str], timeout: float,
                max_bytes: int = DEFAULT_MAX_BODY_BYTES,
                clock: Callable[[], float] = time.time, max_workers: int = 16) -> list[ScrapeResult]:
-    """Scrape every target concurrently; a slow target delays none of the others' results."""
+    """Every target's result, in the order of `urls` (see `scrape_each`)."""
     targets = list(dict.fromkeys(urls))
-    if not targets:
-        return []
-    workers = max(1, min(max_workers, len(targets)))
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="dcgm-scrape") as pool:
-        return list(pool.map(lambda url: scrape(url, timeout, max_bytes, clock), targets))
+    results = {r.target: r for r in scrape_each(targets, timeout, max_bytes, clock, max_workers)}
+    return [results[target] for target in targets]
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,12 +277,16 @@ class DiscoveredTarget:
 
 
 def discover(core_api: Any, selector: str, port: int = DEFAULT_PORT,
-             path: str = DEFAULT_PATH) -> list[DiscoveredTarget]:
+             path: str = DEFAULT_PATH, namespace: str | None = None) -> list[DiscoveredTarget]:
     """Running dcgm-exporter pods selected by `selector`, as scrape targets.
 
-    `core_api` is a `kubernetes.client.CoreV1Api`; pods without an IP yet are skipped.
+    `core_api` is a `kubernetes.client.CoreV1Api`; pods without an IP yet are skipped. With
+    `namespace`, only that namespace is listed (all a namespaced install may read).
     """
-    pods = core_api.list_pod_for_all_namespaces(label_selector=selector)
+    if namespace:
+        pods = core_api.list_namespaced_pod(namespace, label_selector=selector)
+    else:
+        pods = core_api.list_pod_for_all_namespaces(label_selector=selector)
     found: list[DiscoveredTarget] = []
     for item in pods.items or []:
         status = item.status

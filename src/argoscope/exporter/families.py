@@ -184,11 +184,29 @@ EXPORTER_LAST_EVENT_AGE = define(
     "for the resource.", "Exporter")
 EXPORTER_OBJECTS_SKIPPED = define(
     "argoscope_exporter_objects_skipped", "counter", ("resource", "reason"),
-    "Objects skipped because they were malformed or not of a known kind.", "Exporter")
+    "Objects, nodes (resource=nodes) and check documents (resource=argoscope-checks) skipped "
+    "at their own boundary, by reason: malformed, too_deep, out_of_range, unknown_kind, "
+    "error; the rest still applies.", "Exporter")
 EXPORTER_SERIES_DROPPED = define(
     "argoscope_exporter_series_dropped", "counter", ("family",),
     "Series not exported because a cap was reached (label values per family, recent runs, "
     "features per check).", "Exporter")
+EXPORTER_NAMESPACE_BUDGET_EXCEEDED = define(
+    "argoscope_exporter_namespace_budget_exceeded", "counter", ("namespace", "budget"),
+    "Things refused because a namespace used up its own share, by budget: check_series and "
+    "feature_series (series not exported), pipelines (runs shown as pipeline=\"_other\" "
+    "because their name fell back to the run's name).", "Exporter")
+EXPORTER_SOURCE_UP = define(
+    "argoscope_exporter_source_up", "gauge", ("source",),
+    "1 while the source works; 0 while it is down (its thread crashed and waits to be "
+    "restarted, or it cannot list or watch). /readyz answers 503 meanwhile.", "Exporter")
+EXPORTER_SOURCE_RESTARTS = define(
+    "argoscope_exporter_source_restarts", "counter", ("source",),
+    "Times a source's thread died and was restarted (with backoff).", "Exporter")
+EXPORTER_COLLECT_ERRORS = define(
+    "argoscope_exporter_collect_errors", "counter", ("collector",),
+    "Scrapes in which one collector failed; its families were left out of that scrape, the "
+    "others served.", "Exporter")
 EXPORTER_BUILD_INFO = define(
     "argoscope_exporter_build_info", "gauge", ("version", "python_version"),
     "1, labelled with the exporter's version.", "Exporter")
@@ -216,7 +234,8 @@ NODE_GPUS_ALLOCATED_IDLE = define(
 DCGM_GPUS_UNATTRIBUTED = define(
     "argoscope_exporter_dcgm_gpus_unattributed", "gauge", ("target", "reason"),
     "GPUs in the latest scrape of a dcgm-exporter not attributed to a step pod, by reason "
-    "(no_pod_labels, exporter_pod, not_step_pod).", "Exporter")
+    "(no_pod_labels, exporter_pod, not_step_pod, over_request: whole GPUs beyond the pod's "
+    "nvidia.com/gpu request).", "Exporter")
 DCGM_UP = define(
     "argoscope_exporter_dcgm_up", "gauge", ("target",),
     "1 if the latest scrape of the dcgm-exporter target succeeded, 0 otherwise.", "Exporter")
@@ -225,5 +244,6 @@ DCGM_SCRAPE_DURATION = define(
     "Duration of the latest scrape of the dcgm-exporter target.", "Exporter")
 DCGM_SCRAPE_ERRORS = define(
     "argoscope_exporter_dcgm_scrape_errors", "counter", ("target", "reason"),
-    "Failed scrapes of dcgm-exporter targets, by reason (down, timeout, garbage, too_large; "
+    "Failed scrapes of dcgm-exporter targets, by reason (down, timeout: past the deadline, "
+    "garbage, too_large, redirect: refused; "
     "target \"discovery\" for failed Kubernetes discovery).", "Exporter")

@@ -31,7 +31,7 @@ from argoscope.exporter.dcgm import (
     ScrapeResult,
     discover,
     kubernetes_core_api,
-    scrape_all,
+    scrape_each,
 )
 from argoscope.exporter.model import LivePod, Model
 from argoscope.exporter.series import CounterTable, LabelBudget
@@ -45,8 +45,10 @@ DISCOVERY_TARGET = "discovery"
 UNATTRIBUTED_NO_POD = "no_pod_labels"
 UNATTRIBUTED_EXPORTER = "exporter_pod"
 UNATTRIBUTED_NOT_STEP = "not_step_pod"
+UNATTRIBUTED_OVER_REQUEST = "over_request"
 
-Scraper = Callable[[Sequence[str]], list[ScrapeResult]]
+# Results may come as a list or one by one as they arrive (an iterator).
+Scraper = Callable[[Sequence[str]], Iterable[ScrapeResult]]
 
 
 @dataclass(slots=True)
@@ -55,6 +57,7 @@ class DcgmConfig:
 
     urls: Sequence[str] = ()
     selector: str | None = None
+    namespace: str | None = None
     interval: float = 15.0
     timeout: float = 5.0
     port: int = DEFAULT_PORT
@@ -137,8 +140,8 @@ class GpuAttribution:
 
     # --- scraping ---------------------------------------------------------------------------
 
-    def _scrape(self, urls: Sequence[str]) -> list[ScrapeResult]:
-        return scrape_all(urls, self.config.timeout, self.config.max_body_bytes, self.clock)
+    def _scrape(self, urls: Sequence[str]) -> Iterable[ScrapeResult]:
+        return scrape_each(urls, self.config.timeout, self.config.max_body_bytes, self.clock)
 
     def targets(self) -> list[str]:
         """The URLs to scrape now: the given ones, then discovered ones (refreshed here)."""
@@ -150,7 +153,8 @@ class GpuAttribution:
         try:
             if self._core_api is None:
                 self._core_api = kubernetes_core_api(self.config.kubeconfig, self.config.context)
-            found = discover(self._core_api, selector, self.config.port, self.config.path)
+            found = discover(self._core_api, selector, self.config.port, self.config.path,
+                             namespace=self.config.namespace)
         except Exception as error:  # any API failure keeps the last known targets
             with self._lock:
                 self.errors.inc((DISCOVERY_TARGET, "down"))
@@ -163,8 +167,10 @@ class GpuAttribution:
             self._exporter_pods = {(target.namespace, target.pod) for target in found}
 
     def refresh_once(self) -> None:
-        """Discover, scrape every target concurrently once and fold the results in."""
-        self.ingest(self._scraper(self.targets()))
+        """Discover, scrape every target concurrently once and fold each result in as soon
+        as it arrives (a slow target delays no other's)."""
+        for result in self._scraper(self.targets()):
+            self.ingest([result])
 
     def run(self, stop: threading.Event) -> None:
         """The live loop: refresh every `interval` seconds until `stop` is set."""
@@ -217,7 +223,11 @@ class GpuAttribution:
     ) -> tuple[list[_Attributed], dict[str, int]]:
         attributed: list[_Attributed] = []
         unattributed: dict[str, int] = {}
-        for sample in samples:
+        # Whole GPUs attributed so far per pod: never more than the pod requested, so a target
+        # cannot hang phantom (idle) GPUs on a pod and fake its efficiency. MIG instances are
+        # requested as other resources and are not capped here.
+        whole: dict[tuple[str, str], int] = {}
+        for sample in sorted(samples, key=lambda item: (item.namespace, item.pod, item.gpu)):
             key = (sample.namespace, sample.pod)
             pod = pods.get(key)
             if not sample.pod:
@@ -226,7 +236,11 @@ class GpuAttribution:
                 reason = UNATTRIBUTED_EXPORTER
             elif pod is None or pod.step is None:
                 reason = UNATTRIBUTED_NOT_STEP
+            elif not sample.profile and whole.get(key, 0) >= pod.gpus:
+                reason = UNATTRIBUTED_OVER_REQUEST
             else:
+                if not sample.profile:
+                    whole[key] = whole.get(key, 0) + 1
                 step = pod.step
                 attributed.append(_Attributed(
                     sample, pod, (step.namespace, step.pipeline, step.step), gpu_label(sample)))
@@ -346,6 +360,7 @@ def attribution_from_args(model: Model, args: Any) -> GpuAttribution | None:
     config = DcgmConfig(
         urls=tuple(getattr(args, "dcgm_url", None) or ()),
         selector=getattr(args, "dcgm_selector", None) or None,
+        namespace=getattr(args, "dcgm_namespace", None) or None,
         interval=float(getattr(args, "dcgm_interval", 15.0)),
         timeout=float(getattr(args, "dcgm_timeout", 5.0)),
         kubeconfig=getattr(args, "kubeconfig", None),

@@ -13,6 +13,7 @@ the counting rules of DESIGN.md:
 
 from __future__ import annotations
 
+import logging
 import sys
 import threading
 import time
@@ -32,13 +33,23 @@ from argoscope.exporter.objects import (
     decode_nodes,
     mapping,
     parse_time,
+    phase_label,
     pipeline_name,
+    run_step_name,
     step_name,
     text,
 )
-from argoscope.exporter.reasons import PodFacts, failure_reason, normalise_reason, pod_facts
+from argoscope.exporter.reasons import (
+    EXPLANATORY_WAITING,
+    PodFacts,
+    failure_reason,
+    normalise_reason,
+    pod_facts,
+)
 from argoscope.exporter.series import CounterTable, HistogramTable, LabelBudget
 from argoscope.exporter.stats import ExporterStats
+
+log = logging.getLogger("argoscope.exporter")
 
 WORKFLOWS = "workflows"
 PODS = "pods"
@@ -81,6 +92,7 @@ class _Run:
     namespace: str
     name: str
     pipeline: str
+    label: str = ""  # the name as a `workflow` label value (capped, valid UTF-8)
     phase: str = "Pending"
     started: float | None = None
     finished: float | None = None
@@ -125,6 +137,12 @@ class ModelConfig:
     recent_runs_max: int = 500
     max_series_per_family: int = 10_000
     deleted_pod_retention_seconds: float = 3600.0
+    # Distinct pipelines per namespace whose name fell back to the run's own name.
+    max_fallback_pipelines_per_namespace: int = 100
+
+
+# The pipeline label of runs past their namespace's fallback-pipeline budget.
+OVERFLOW_PIPELINE = "_other"
 
 
 class Model:
@@ -153,6 +171,12 @@ class Model:
         # (namespace, name) -> (pipeline, phase, finished).
         self._deleted_recent: dict[tuple[str, str], tuple[str, str, float]] = {}
         self._last_success: dict[tuple[str, ...], float] = {}
+        # Label values of display and template names already seen: most recur in every run.
+        self._step_labels: dict[str, str] = {}
+        self._template_labels: dict[str, str] = {}
+        self._namespace_labels: dict[str, str] = {}
+        # namespace -> pipelines named after a run (no template, label or generateName).
+        self._fallback_pipelines: dict[str, set[str]] = {}
         cap = self.config.max_series_per_family
         drop = self.stats.drop
         self.workflow_runs = CounterTable(f.WORKFLOW_RUNS, cap, drop)
@@ -185,12 +209,8 @@ class Model:
                     self._apply_pod(event, obj, origin)
                 else:
                     raise MalformedObject(f"unknown resource {resource!r}")
-        except MalformedObject as error:
-            name = text(mapping(mapping(obj).get("metadata")).get("name")) or "<unnamed>"
-            self.stats.skip(resource, "malformed", f"{name}: {error}")
-        except (TypeError, ValueError, KeyError, AttributeError) as error:
-            name = text(mapping(mapping(obj).get("metadata")).get("name")) or "<unnamed>"
-            self.stats.skip(resource, "malformed", f"{name}: {type(error).__name__}: {error}")
+        except Exception as error:  # the boundary: one object never stops the source
+            self.stats.fault(resource, error, _object_name(obj))
 
     def apply_object(self, obj: Any, *, replay: bool = False) -> None:
         """Apply an object whose resource is known only by its `kind` (files, dumps)."""
@@ -216,7 +236,7 @@ class Model:
         for obj in objects:
             self.apply(resource, "LIST", obj, replay=replay, origin=origin)
             meta = mapping(mapping(obj).get("metadata"))
-            seen.add((text(meta.get("namespace")) or "default", text(meta.get("name"))))
+            seen.add((cap_label(text(meta.get("namespace")) or "default"), text(meta.get("name"))))
         with self.lock:
             if resource == WORKFLOWS:
                 for key in [k for k, r in self._runs.items()
@@ -240,7 +260,7 @@ class Model:
         name = text(meta.get("name"))
         if not name:
             raise MalformedObject("metadata.name is missing")
-        namespace = text(meta.get("namespace")) or "default"
+        namespace = self._namespace(meta)
         key = (namespace, name)
         if event == "DELETED":
             self._delete_run(key)
@@ -256,8 +276,8 @@ class Model:
             self._delete_run(key)  # the name was reused by a new object
             run = None
         if run is None:
-            pipeline = sys.intern(cap_label(pipeline_name(meta, spec)))
-            run = _Run(uid=uid, namespace=sys.intern(namespace), name=name, pipeline=pipeline)
+            run = _Run(uid=uid, namespace=sys.intern(namespace), name=name,
+                       pipeline=self._pipeline(namespace, meta, spec), label=cap_label(name))
         created = parse_time(meta.get("creationTimestamp"))
         started = parse_time(status.get("startedAt")) or created
         phase = text(status.get("phase"))
@@ -265,6 +285,7 @@ class Model:
             # Argo v2-era and mid-reconcile objects: the phase label, else what times say.
             phase = text(mapping(meta.get("labels")).get("workflows.argoproj.io/phase"))
             phase = phase or ("Running" if status.get("startedAt") else "Pending")
+        phase = phase_label(phase)
         finished = parse_time(status.get("finishedAt")) if phase in RUN_FINISHED else None
         offloaded = bool(status.get("offloadNodeStatusVersion")) and not status.get("nodes")
         nodes = {} if offloaded else decode_nodes(status)
@@ -286,45 +307,86 @@ class Model:
             if moment > self._last_success.get(pipeline_key, 0.0):
                 self._last_success[pipeline_key] = moment
 
+    def _namespace(self, meta: Mapping[str, Any]) -> str:
+        """The object's namespace as a label value (cached: namespaces are few)."""
+        raw = text(meta.get("namespace")) or "default"
+        label = self._namespace_labels.get(raw)
+        return label if label is not None else _remember(self._namespace_labels, raw, raw)
+
+    def _pipeline(self, namespace: str, meta: Mapping[str, Any], spec: Mapping[str, Any]
+                  ) -> str:
+        """The run's pipeline label; fallback names (the run's own) are budgeted per namespace."""
+        name, fallback = pipeline_name(meta, spec)
+        name = sys.intern(cap_label(name))
+        if not fallback:
+            return name
+        known = self._fallback_pipelines.setdefault(namespace, set())
+        if name in known:
+            return name
+        if len(known) >= self.config.max_fallback_pipelines_per_namespace:
+            self.stats.over_namespace_budget(namespace, "pipelines")
+            return OVERFLOW_PIPELINE
+        known.add(name)
+        return name
+
     def _apply_nodes(self, run: _Run, nodes: Mapping[str, Any], count: bool) -> None:
         # Attempts beyond the first: every child of a Retry node after its first. Retry nodes
         # are never counted themselves, so they are seen on every update.
         extra_attempts: set[str] = set()
         finished: list[tuple[str, Mapping[str, Any], str, str]] = []
         counted = run.counted_nodes
+        steps, templates = self._step_labels, self._template_labels
         for node_id, raw in nodes.items():
             if node_id in counted:
                 continue  # the common case on updates: nothing new about this attempt
-            node = mapping(raw)
-            node_type = text(node.get("type"))
-            phase = text(node.get("phase"))
-            if node_type == "Retry":
-                children = node.get("children")
-                if isinstance(children, list):
-                    extra_attempts.update(text(child) for child in children[1:])
-                continue
-            if node_type not in WORK_NODE_TYPES and phase not in ("Skipped", "Omitted"):
-                continue
-            if node_id not in run.steps:
-                display = text(node.get("displayName")) or text(node.get("name")).rsplit(".", 1)[-1]
-                template = text(node.get("templateName")) or text(
-                    mapping(node.get("templateRef")).get("template"))
-                if node_id == run.name or display == run.name:
-                    # The entrypoint itself is the work (a single-pod workflow): name the step
-                    # after its template, not after the run, to keep the label bounded.
-                    display = template or "main"
-                run.steps[node_id] = (
-                    sys.intern(cap_label(step_name(display))), sys.intern(cap_label(template)))
-            if phase in STEP_FINISHED:
-                finished.append((node_id, node, node_type, phase))
+            try:
+                node = mapping(raw)
+                node_type = text(node.get("type"))
+                phase = text(node.get("phase"))
+                if node_type == "Retry":
+                    children = node.get("children")
+                    if isinstance(children, list):
+                        extra_attempts.update(text(child) for child in children[1:])
+                    continue
+                if node_type not in WORK_NODE_TYPES and phase not in ("Skipped", "Omitted"):
+                    continue
+                if node_id not in run.steps:
+                    display = (text(node.get("displayName"))
+                               or text(node.get("name")).rsplit(".", 1)[-1])
+                    template = text(node.get("templateName")) or text(
+                        mapping(node.get("templateRef")).get("template"))
+                    template_label = templates.get(template)
+                    if template_label is None:
+                        template_label = _remember(templates, template, template)
+                    step_label: str | None
+                    if node_id == run.name or display.startswith(run.name):
+                        step_label = sys.intern(cap_label(run_step_name(
+                            run.name if node_id == run.name else display, run.name, template)))
+                    else:  # the common case: a task name, the same in every run
+                        step_label = steps.get(display)
+                        if step_label is None:
+                            step_label = _remember(steps, display, step_name(display))
+                    run.steps[node_id] = (step_label, template_label)
+                if phase in STEP_FINISHED:
+                    finished.append((node_id, node, node_type, phase))
+            except Exception as error:  # the boundary: one node never stops its run
+                self.stats.fault("nodes", error, f"{run.namespace}/{run.name} node {node_id}")
         for node_id, node, node_type, phase in finished:
             counted.add(node_id)
             step, template = run.steps[node_id]
             ref = StepRef(run.namespace, run.pipeline, step, template, run.name, node_id)
             if count:
-                self._count_attempt(ref, node, node_type, phase, node_id in extra_attempts)
+                try:
+                    self._count_attempt(ref, node, node_type, phase, node_id in extra_attempts)
+                except Exception as error:
+                    self.stats.fault("nodes", error,
+                                     f"{run.namespace}/{run.name} node {node_id}")
             for observer in self.observers:
-                observer.on_node_finished(ref, node, count)
+                try:
+                    observer.on_node_finished(ref, node, count)
+                except Exception as error:  # one document never stops the others
+                    self.stats.fault(getattr(observer, "resource", "observer"), error,
+                                     f"{run.namespace}/{run.name} node {node_id}")
 
     def _count_attempt(
         self, ref: StepRef, node: Mapping[str, Any], node_type: str, phase: str, is_retry: bool
@@ -380,7 +442,7 @@ class Model:
         name = text(meta.get("name"))
         if not name:
             raise MalformedObject("metadata.name is missing")
-        namespace = text(meta.get("namespace")) or "default"
+        namespace = self._namespace(meta)
         workflow = text(mapping(meta.get("labels")).get(WORKFLOW_LABEL))
         if not workflow:
             raise MalformedObject(f"label {WORKFLOW_LABEL} is missing")
@@ -405,7 +467,8 @@ class Model:
         pod.facts = facts
         pod.origin = origin
         pod.deleted_at = None
-        if facts.waiting_reason:
+        if facts.waiting_reason in EXPLANATORY_WAITING:
+            # Only a waiting reason that can explain a failure is remembered as its cause.
             pod.last_waiting = facts.waiting_reason
         self._index_pod(key, pod)
 
@@ -427,7 +490,11 @@ class Model:
         if step is None:
             if not pod.node_name:
                 return None
-            step = (cap_label(step_name(pod.node_name.rsplit(".", 1)[-1])), "")
+            # Before the Workflow shows the node: its name's last part (a workflow-level hook
+            # keeps its `hooks.` prefix), by the same rule, so the run's name never leaks.
+            rest = pod.node_name.removeprefix(run.name + ".")
+            display = rest if rest.startswith("hooks.") else pod.node_name.rsplit(".", 1)[-1]
+            step = (cap_label(run_step_name(display, run.name, "")), "")
         return StepRef(run.namespace, run.pipeline, step[0], step[1], run.name, pod.node_id)
 
     def live_pods(self) -> list[LivePod]:
@@ -477,11 +544,12 @@ class Model:
                 live = run.phase not in RUN_FINISHED
                 if live or (run.finished is not None and run.finished >= horizon):
                     order = run.finished if run.finished is not None else now
-                    recent.append((live, order, run.namespace, run.pipeline, run.name,
+                    recent.append((live, order, run.namespace, run.pipeline, run.label,
                                    run.phase, run.started))
             for (namespace, name), (pipeline, phase, finished) in self._deleted_recent.items():
                 if finished >= horizon:
-                    recent.append((False, finished, namespace, pipeline, name, phase, None))
+                    recent.append((False, finished, namespace, pipeline, cap_label(name), phase,
+                                   None))
             yield _gauge(f.WORKFLOWS, workflows, cap, drop)
             yield _gauge(f.WORKFLOWS_OFFLOADED, offloaded, cap, drop)
             yield _gauge(f.WORKFLOW_LAST_SUCCESS, self._last_success, cap, drop)
@@ -509,7 +577,15 @@ class Model:
                 yield histogram.metric()
             yield from self._waiting(cap)
             for observer in self.observers:
-                yield from observer.collect()
+                try:
+                    # Built in full, so a failing plug-in leaves out only its own families.
+                    families = list(observer.collect())
+                except Exception:
+                    log.exception("%s failed to collect; its families are left out",
+                                  type(observer).__name__)
+                    self.stats.collect_error(type(observer).__name__)
+                    continue
+                yield from families
 
     def _waiting(self, cap: int) -> Iterator[Metric]:
         waiting: dict[tuple[str, ...], float] = {}
@@ -541,6 +617,27 @@ class Model:
         """Pods currently known (including deleted ones kept for their failure reason)."""
         with self.lock:
             return len(self._pods)
+
+
+# Caches of label values are cleared past this size (fan-out names such as `task(3:x)` vary).
+_LABEL_CACHE_MAX = 50_000
+
+
+def _remember(cache: dict[str, str], raw: str, value: str) -> str:
+    """Cache the label value (capped, valid UTF-8, interned) for `raw` and return it."""
+    if len(cache) >= _LABEL_CACHE_MAX:
+        cache.clear()
+    label = cache[raw] = sys.intern(cap_label(value))
+    return label
+
+
+def _object_name(obj: Any) -> str:
+    """`namespace/name` of an object for a log line, whatever its shape."""
+    try:
+        meta = mapping(mapping(obj).get("metadata"))
+        return f"{text(meta.get('namespace')) or 'default'}/{text(meta.get('name')) or '<unnamed>'}"
+    except Exception:  # an object too odd even to name
+        return "<unnamed>"
 
 
 def _infer_kind(obj: Any) -> str:

@@ -22,6 +22,8 @@ import orjson
 WORKFLOW_LABEL = "workflows.argoproj.io/workflow"
 TEMPLATE_LABEL = "workflows.argoproj.io/workflow-template"
 CRON_LABEL = "workflows.argoproj.io/cron-workflow"
+# An explicit pipeline identity set by whoever writes the Workflow: it wins over every guess.
+PIPELINE_LABEL = "argoscope.io/pipeline"
 NODE_ID_ANNOTATION = "workflows.argoproj.io/node-id"
 NODE_NAME_ANNOTATION = "workflows.argoproj.io/node-name"
 
@@ -30,6 +32,17 @@ NODE_NAME_ANNOTATION = "workflows.argoproj.io/node-name"
 _ATTEMPT_SUFFIX = re.compile(r"\(\d+(?::.*)?\)$")
 
 MAX_LABEL_LENGTH = 128
+# Argo offloads node status past etcd's ~1.5 MiB object limit, so inflated node maps stay well
+# below this; anything larger is refused rather than inflated.
+MAX_COMPRESSED_NODES_BYTES = 64 * 1024 * 1024
+
+# Argo's workflow and node phases; any other value is shown as `Unknown`, so a typo or a
+# future phase cannot grow the `phase` label without bound.
+WORKFLOW_PHASES = frozenset({"Pending", "Running", "Succeeded", "Failed", "Error"})
+NODE_PHASES = frozenset({"Pending", "Running", "Succeeded", "Failed", "Error", "Skipped",
+                         "Omitted"})
+UNKNOWN_PHASE = "Unknown"
+_SURROGATES = re.compile("[\ud800-\udfff]")
 
 
 class MalformedObject(ValueError):
@@ -42,7 +55,17 @@ def decode_json(raw: bytes | str) -> Any:
     """Decode a JSON document (an API response, a watch event, a file); ValueError if bad."""
     # orjson decodes Kubernetes-sized objects about twice as fast as the standard library;
     # its JSONDecodeError is a ValueError.
-    return orjson.loads(raw)
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as error:
+        # orjson also refuses valid JSON it cannot represent: a lone surrogate escape
+        # (`"\\ud800"`) or an integer beyond 64 bits. The standard library reads those (labels
+        # are made valid UTF-8 later, numbers converted with a guard); on what orjson refused
+        # for depth, it stops with a RecursionError, reported as the ValueError it is.
+        try:
+            return json.loads(raw)
+        except RecursionError:
+            raise ValueError(f"{error} (nested too deep)") from None
 
 
 def mapping(value: Any) -> Mapping[str, Any]:
@@ -84,8 +107,20 @@ def parse_time(value: Any) -> float | None:
 
 
 def cap_label(value: str) -> str:
-    """Cap a user-supplied label value's length (the number of values is capped elsewhere)."""
+    """A user-supplied label value made safe to expose: valid UTF-8 and length-capped.
+
+    Lone surrogates (a JSON `\\ud800` escape decodes to one) cannot be encoded as UTF-8 and
+    would fail the whole exposition, so they become U+FFFD. The number of values is capped
+    elsewhere.
+    """
+    if not value.isascii():
+        value = _SURROGATES.sub("\ufffd", value)
     return value if len(value) <= MAX_LABEL_LENGTH else value[: MAX_LABEL_LENGTH - 1] + "…"
+
+
+def phase_label(value: str, known: frozenset[str] = WORKFLOW_PHASES) -> str:
+    """A phase as a label: one of `known`, else `Unknown`."""
+    return value if value in known else UNKNOWN_PHASE
 
 
 def step_name(display_name: str) -> str:
@@ -93,20 +128,42 @@ def step_name(display_name: str) -> str:
     return _ATTEMPT_SUFFIX.sub("", display_name)
 
 
-def pipeline_name(metadata: Mapping[str, Any], spec: Mapping[str, Any]) -> str:
-    """The `pipeline` label, by the rule of DESIGN.md."""
+def pipeline_name(metadata: Mapping[str, Any], spec: Mapping[str, Any]) -> tuple[str, bool]:
+    """The `pipeline` label by the rule of DESIGN.md, and whether it fell back to the run's
+    own name (then the caller budgets it: fixed-name runs must not grow series unbounded)."""
+    labels = mapping(metadata.get("labels"))
+    explicit = text(labels.get(PIPELINE_LABEL))
+    if explicit:
+        return explicit, False
     ref = text(mapping(spec.get("workflowTemplateRef")).get("name"))
     if ref:
-        return ref
-    labels = mapping(metadata.get("labels"))
+        return ref, False
     for key in (TEMPLATE_LABEL, CRON_LABEL):
         value = text(labels.get(key))
         if value:
-            return value
+            return value, False
     generate_name = text(metadata.get("generateName"))
     if generate_name:
-        return generate_name.rstrip("-") or generate_name
-    return text(metadata.get("name"))
+        return generate_name.rstrip("-") or generate_name, False
+    return text(metadata.get("name")), True
+
+
+def run_step_name(display_name: str, run_name: str, template: str) -> str:
+    """The `step` label of a work node of run `run_name`: never contains the run's name.
+
+    The entrypoint itself as the work (a single-pod workflow) and its own retry attempts
+    (`<run>(N)`, no boundary node) take the entrypoint template's name; a workflow-level
+    `onExit` (`<run>.onExit`) and lifecycle hooks (`<run>.hooks.<name>`) take what follows the
+    run's name.
+    """
+    display = step_name(display_name)
+    if not display.startswith(run_name):  # the common case: a task name
+        return display
+    if display == run_name:
+        return template or "main"
+    if display[len(run_name):len(run_name) + 1] == ".":
+        return step_name(display[len(run_name) + 1:]) or template or "main"
+    return display
 
 
 def decode_nodes(status: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -121,8 +178,18 @@ def decode_nodes(status: Mapping[str, Any]) -> Mapping[str, Any]:
         return {}
     try:
         raw = base64.b64decode(text(compressed), validate=False)
-        decoded = json.loads(gzip.decompress(raw))
-    except (binascii.Error, OSError, EOFError, zlib.error, ValueError) as error:
+        # Bounded: a few KiB of gzip could otherwise inflate to gigabytes.
+        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        plain = inflater.decompress(raw, MAX_COMPRESSED_NODES_BYTES + 1)
+        if len(plain) > MAX_COMPRESSED_NODES_BYTES or inflater.unconsumed_tail:
+            raise MalformedObject(
+                f"status.compressedNodes inflates past {MAX_COMPRESSED_NODES_BYTES} bytes")
+        decoded = decode_json(plain)
+    except (binascii.Error, OSError, EOFError, zlib.error) as error:
+        raise MalformedObject(f"status.compressedNodes cannot be decoded: {error}") from error
+    except MalformedObject:
+        raise
+    except ValueError as error:
         raise MalformedObject(f"status.compressedNodes cannot be decoded: {error}") from error
     if not isinstance(decoded, Mapping):
         raise MalformedObject("status.compressedNodes does not hold a node map")

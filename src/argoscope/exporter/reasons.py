@@ -20,6 +20,15 @@ MAIN_CONTAINER = "main"
 
 # Waiting reasons that are an ordinary moment of a pod's start, not a stuck pod.
 _TRANSIENT_WAITING = frozenset({"PodInitializing"})
+# Waiting reasons that explain why a step failed when nothing more specific is known. Others
+# (ContainerCreating, PodInitializing) are normal moments of every start: a pod last seen
+# in one of them before its step failed says nothing about the cause.
+EXPLANATORY_WAITING = frozenset({
+    "ImagePullBackOff", "ErrImagePull", "ErrImageNeverPull", "InvalidImageName",
+    "CreateContainerConfigError", "CreateContainerError", "RunContainerError",
+    "CrashLoopBackOff", "PreCreateHookError", "PreStartHookError", "PostStartHookError",
+    "Unschedulable", "SchedulerError",
+})
 _REASON_TOKEN = re.compile(r"^[A-Z][A-Za-z]{1,39}$")
 _CONTAINER_PREFIX = re.compile(r"^[a-z0-9][a-z0-9-]*: ")
 _INSUFFICIENT = re.compile(r"Insufficient ([A-Za-z0-9./_-]+)")
@@ -152,8 +161,8 @@ def failure_reason(node_phase: str, message: str, pod: PodFacts | None,
     from_message = reason_from_message(message)
     if from_message and from_message != "Error":
         return normalise_reason(from_message)
-    if last_waiting:
-        return normalise_reason(last_waiting)
+    if last_waiting in EXPLANATORY_WAITING:
+        return last_waiting
     if from_message:
         return from_message
     return "Error" if node_phase in ("Failed", "Error") else "Unknown"

@@ -28,8 +28,12 @@ class ExporterStats:
         self.dropped: dict[str, float] = {}
         self.last_event: dict[str, float] = {}
         self._logged: set[tuple[str, ...]] = set()
+        self.over_budget: dict[tuple[str, ...], float] = {}
+        self.source_restarts: dict[tuple[str, ...], float] = {}
+        self.collect_errors: dict[tuple[str, ...], float] = {}
         self._expected_sources: set[str] = set()
         self._ready_sources: set[str] = set()
+        self._sources_down: set[str] = set()
 
     def log_once(self, key: tuple[str, ...], message: str, *args: object) -> None:
         """Log a warning the first time `key` is seen; later repeats are only counted."""
@@ -59,6 +63,34 @@ class ExporterStats:
             self.skipped[key] = self.skipped.get(key, 0.0) + 1
         self.log_once(("skip", resource, reason), "skipped %s (%s): %s", resource, reason, detail)
 
+    def fault(self, resource: str, error: BaseException, where: str) -> None:
+        """Record an exception caught at a boundary (one object, node or document).
+
+        The reason says what kind of fault it was, so each kind is logged once: `malformed`
+        (a value of the wrong shape), `too_deep` (nesting past the recursion limit),
+        `out_of_range` (a number too large to convert), `error` (anything else: a bug, logged
+        with its traceback once).
+        """
+        reason = fault_reason(error)
+        with self._lock:
+            key = (resource, reason)
+            self.skipped[key] = self.skipped.get(key, 0.0) + 1
+            first = ("skip", resource, reason) not in self._logged
+            self._logged.add(("skip", resource, reason))
+        if first:
+            log.warning("skipped %s (%s): %s: %s: %s; later ones are only counted", resource,
+                        reason, where, type(error).__name__, error,
+                        exc_info=error if reason == "error" else None)
+
+    def over_namespace_budget(self, namespace: str, budget: str) -> None:
+        """Record something refused because `namespace` used up its share of `budget`."""
+        with self._lock:
+            key = (namespace, budget)
+            self.over_budget[key] = self.over_budget.get(key, 0.0) + 1
+        self.log_once(("budget", namespace, budget),
+                      "namespace %s reached its %s budget; the excess is counted, not exported",
+                      namespace, budget)
+
     def drop(self, family: str) -> None:
         """Record a series refused by a cap."""
         with self._lock:
@@ -76,11 +108,31 @@ class ExporterStats:
             self._ready_sources.add(name)
             self.last_event.setdefault(name, self._clock())
 
+    def source_up(self, name: str, up: bool) -> None:
+        """Mark a source as working (`up`) or down (crashed and awaiting restart, or failing
+        to reach what it reads)."""
+        with self._lock:
+            if up:
+                self._sources_down.discard(name)
+            else:
+                self._sources_down.add(name)
+
+    def collect_error(self, collector: str) -> None:
+        """Record a scrape in which `collector` failed (its families were left out)."""
+        with self._lock:
+            key = (collector,)
+            self.collect_errors[key] = self.collect_errors.get(key, 0.0) + 1
+
+    def source_restart(self, name: str) -> None:
+        """Record a source thread that died and is being restarted."""
+        with self._lock:
+            self.source_restarts[(name,)] = self.source_restarts.get((name,), 0.0) + 1
+
     @property
     def ready(self) -> bool:
-        """True once every expected source has delivered its first list."""
+        """True once every expected source has delivered its first list and none is down."""
         with self._lock:
-            return self._expected_sources <= self._ready_sources
+            return self._expected_sources <= self._ready_sources and not self._sources_down
 
     def collect(self) -> Iterable[Metric]:
         """The `argoscope_exporter_*` families."""
@@ -93,8 +145,14 @@ class ExporterStats:
                 (f.EXPORTER_SERIES_DROPPED, {(k,): v for k, v in self.dropped.items()}),
                 (f.EXPORTER_LAST_EVENT_AGE,
                  {(k,): max(0.0, now - v) for k, v in self.last_event.items()}),
+                (f.EXPORTER_NAMESPACE_BUDGET_EXCEEDED, self.over_budget),
+                (f.EXPORTER_SOURCE_RESTARTS, self.source_restarts),
+                (f.EXPORTER_COLLECT_ERRORS, self.collect_errors),
+                (f.EXPORTER_SOURCE_UP,
+                 {(name,): 0.0 if name in self._sources_down else 1.0
+                  for name in self._expected_sources | self._sources_down}),
             ]
-            ready = self._expected_sources <= self._ready_sources
+            ready = self._expected_sources <= self._ready_sources and not self._sources_down
         for family, values in tables:
             metric = family.new()
             for labels, value in sorted(values.items()):
@@ -106,3 +164,14 @@ class ExporterStats:
         ready_metric = f.EXPORTER_READY.new()
         ready_metric.add_metric((), 1.0 if ready else 0.0)  # type: ignore[attr-defined]
         yield ready_metric
+
+
+def fault_reason(error: BaseException) -> str:
+    """The `reason` label for an exception caught at a boundary."""
+    if isinstance(error, RecursionError):
+        return "too_deep"
+    if isinstance(error, OverflowError):
+        return "out_of_range"
+    if isinstance(error, (ValueError, TypeError, KeyError, AttributeError, IndexError)):
+        return "malformed"
+    return "error"

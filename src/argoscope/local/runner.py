@@ -30,6 +30,7 @@ from argoscope.local.process import ProcessGroup
 from argoscope.local.progress import Reporter, SilentReporter
 from argoscope.local.status import (
     FAILED,
+    PIPELINE_LABEL,
     RUNS_DIR,
     STOPPED_MESSAGE,
     WORKFLOWS_DIR,
@@ -83,7 +84,8 @@ class LocalRun:
             name=self.name, namespace=options.namespace, uid=self.uid, created=self.created,
             spec=manifest.spec, parameters=self.parameters,
             template_name=manifest.template_name,
-            generate_name=manifest.metadata.get("generateName") or None)
+            generate_name=manifest.metadata.get("generateName") or None,
+            pipeline=str((manifest.metadata.get("labels") or {}).get(PIPELINE_LABEL) or "") or None)
         self.graph = NodeGraph(identity, self.workflow_path, self.reporter)
         limit = options.parallelism or manifest.spec.get("parallelism") or (os.cpu_count() or 2)
         place = PodPlace(state_dir=self.state_dir, run_dir=self.run_dir,

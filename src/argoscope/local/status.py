@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 WORKFLOW_LABEL = "workflows.argoproj.io/workflow"
+PIPELINE_LABEL = "argoscope.io/pipeline"
 NODE_ID_ANNOTATION = "workflows.argoproj.io/node-id"
 NODE_NAME_ANNOTATION = "workflows.argoproj.io/node-name"
 WORKFLOWS_DIR = "workflows"
@@ -144,6 +145,7 @@ class WorkflowIdentity:
     parameters: Mapping[str, str]
     template_name: str | None = None
     generate_name: str | None = None
+    pipeline: str | None = None  # the manifest's `argoscope.io/pipeline` label, kept as Argo keeps labels
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +169,9 @@ def workflow_object(identity: WorkflowIdentity, progress: WorkflowProgress,
     status: dict[str, Any] = {"phase": progress.phase,
                               "startedAt": rfc3339(progress.started),
                               "finishedAt": rfc3339(progress.finished)}
+    if identity.pipeline:
+        # The explicit pipeline identity, which argoscope's exporter reads before any other rule.
+        labels[PIPELINE_LABEL] = identity.pipeline
     if identity.template_name:
         labels["workflows.argoproj.io/workflow-template"] = identity.template_name
         spec = {"workflowTemplateRef": {"name": identity.template_name},

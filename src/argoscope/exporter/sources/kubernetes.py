@@ -24,7 +24,6 @@ began before the re-list and resume from the list's resourceVersion instead.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import random
@@ -37,23 +36,42 @@ import urllib3
 from kubernetes import client, config, watch
 
 from argoscope.exporter.model import PODS, WORKFLOWS, Model
-from argoscope.exporter.objects import WORKFLOW_LABEL, mapping, text
+from argoscope.exporter.objects import WORKFLOW_LABEL, decode_json, mapping, text
 from argoscope.exporter.sources import SourceError
 
 log = logging.getLogger("argoscope.exporter")
 
 GROUP, VERSION, PLURAL = "argoproj.io", "v1alpha1", "workflows"
 WATCHED_EVENTS = frozenset({"ADDED", "MODIFIED", "DELETED"})
+MALFORMED = "MALFORMED"
 # Errors of the connection itself (not an API answer): broken streams, timeouts, refusals.
 CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
     urllib3.exceptions.HTTPError, ConnectionError, TimeoutError, OSError)
 
 
 class _RawWatch(watch.Watch):
-    """The client's `Watch`, yielding events with the raw object only (no typed model)."""
+    """The client's `Watch`, yielding events with the raw object only (no typed model).
+
+    Events are decoded with orjson: faster, and its bounded depth turns a pathologically
+    nested object into one malformed event (counted and skipped) instead of a RecursionError
+    that would end the watch and replay the same event forever.
+    """
 
     def get_return_type(self, func: Callable[..., Any]) -> None:
         return None
+
+    def unmarshal_event(self, data: Any, return_type: Any) -> Any:
+        if not data or data.isspace():
+            return None
+        try:
+            event = decode_json(data)
+        except ValueError as error:
+            return {"type": MALFORMED, "raw_object": None, "error": str(error)}
+        if not isinstance(event, dict):
+            return {"type": MALFORMED, "raw_object": None, "error": "not an object"}
+        event.setdefault("type", "")
+        event["raw_object"] = event.get("object")
+        return event
 
 
 @dataclass
@@ -107,6 +125,9 @@ class KubernetesSource:
         # Pods first: a step that failed is counted with its pod's reason when the pod is known.
         self._groups = [_Group(resource, [_Stream(resource, ns) for ns in scopes])
                         for resource in (PODS, WORKFLOWS)]
+        # Lists and streams failing right now: the source is down while any is.
+        self._failing: set[tuple[str, ...]] = set()
+        self._health_lock = threading.Lock()
         model.stats.expect_source(self.name)
 
     # --- the Source protocol ---------------------------------------------------------------
@@ -131,7 +152,9 @@ class KubernetesSource:
                 except ApiFailure as failure:
                     failures += 1
                     self._log_failure("list", failure)
+                    self._stream_health(("list", group.resource), False)
                     stop.wait(self._backoff(failures))
+            self._stream_health(("list", group.resource), True)
         if stop.is_set():
             return
         self.model.stats.source_ready(self.name)
@@ -178,7 +201,7 @@ class KubernetesSource:
                 page_args["_continue"] = token
             try:
                 response = func(*args, **page_args)
-                body = json.loads(response.data)
+                body = decode_json(response.data)
             except client.ApiException as error:
                 raise ApiFailure(stream, error.status or 0, error.reason or "") from error
             except CONNECTION_ERRORS as error:
@@ -212,18 +235,41 @@ class KubernetesSource:
 
     # --- watching --------------------------------------------------------------------------
 
+    def _stream_health(self, key: tuple[str, ...], ok: bool) -> None:
+        with self._health_lock:
+            if ok:
+                self._failing.discard(key)
+            else:
+                self._failing.add(key)
+            up = not self._failing
+        self.model.stats.source_up(self.name, up)
+
     def _follow(self, group: _Group, stream: _Stream, stop: threading.Event) -> None:
-        """Watch one stream until `stop`, resuming, re-listing and backing off as needed."""
+        """Watch one stream until `stop`, resuming, re-listing and backing off as needed.
+
+        Whatever one watch does (an exception nobody foresaw included), the stream is tried
+        again with backoff; while it fails the source is down.
+        """
         failures = 0
+        key = ("watch", stream.resource, stream.namespace or "")
         while not stop.is_set():
             generation = group.generation
-            reason, delivered = self._watch_once(group, stream, generation, stop)
+            try:
+                reason, delivered = self._watch_once(group, stream, generation, stop)
+            except Exception as error:  # a bug must not end this stream for good
+                self.model.stats.log_once(
+                    ("kubernetes", "crash", stream.resource),
+                    "kubernetes: watch of %s failed unexpectedly (%s: %s); retrying with "
+                    "backoff", stream.where(), type(error).__name__, error)
+                reason, delivered = "crash", False
             if stop.is_set():
                 return
             if reason == "stale":
                 continue  # another stream re-listed the group: resume from the new list
             self.model.stats.watch_restart(stream.resource, reason)
             failures = 0 if delivered or reason == "closed" else failures + 1
+            if reason in ("error", "crash"):
+                self._stream_health(key, False)
             if reason == "expired":
                 failures = self._relist_after_gone(group, stream, generation, stop, failures)
             elif failures:
@@ -235,17 +281,27 @@ class KubernetesSource:
         while not stop.is_set() and group.generation == generation:
             try:
                 self._relist(group, replay=False, unless_past=generation)
+                self._stream_health(("list", group.resource), True)
                 return 0
             except ApiFailure as failure:
                 failures += 1
                 self._log_failure("list", failure)
+                self._stream_health(("list", group.resource), False)
                 stop.wait(self._backoff(failures))
         return failures
 
     def _watch_once(self, group: _Group, stream: _Stream, generation: int,
                     stop: threading.Event) -> tuple[str, bool]:
         """One watch request; returns why it ended and whether it delivered anything."""
-        func, args, kwargs = self._endpoint(stream)
+        endpoint, args, kwargs = self._endpoint(stream)
+        key = ("watch", stream.resource, stream.namespace or "")
+
+        def func(*call_args: Any, **call_kwargs: Any) -> Any:
+            response = endpoint(*call_args, **call_kwargs)
+            # The API server accepted the watch (an error status raises above): healthy.
+            self._stream_health(key, True)
+            return response
+
         current = _RawWatch()  # type: ignore[no-untyped-call]
         stream.watch = current
         delivered = False
@@ -285,6 +341,10 @@ class KubernetesSource:
         event = mapping(event)
         kind = text(event.get("type"))
         obj = event.get("raw_object")
+        if kind == MALFORMED:
+            self.model.stats.skip(stream.resource, "malformed_event",
+                                  f"undecodable watch event: {text(event.get('error'))}")
+            return True
         if (kind not in WATCHED_EVENTS and kind != "BOOKMARK") or not isinstance(obj, Mapping):
             self.model.stats.skip(stream.resource, "malformed_event",
                                   f"watch event of type {kind or '<none>'} without an object")

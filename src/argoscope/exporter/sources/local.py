@@ -10,7 +10,6 @@ follow is history (`replay=True`); a snapshot (`--once`) counts everything once.
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 from collections.abc import Mapping
@@ -19,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from argoscope.exporter.model import PODS, WORKFLOWS, Model
+from argoscope.exporter.objects import decode_json
 from argoscope.exporter.sources import SourceError
 
 FOLDERS = ((PODS, "pods"), (WORKFLOWS, "workflows"))
@@ -104,10 +104,10 @@ class LocalSource:
 
     def _read(self, resource: str, path: Path) -> Any:
         try:
-            return json.loads(path.read_text(encoding="utf-8"))
+            return decode_json(path.read_bytes())
         except FileNotFoundError:
             return None
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        except (OSError, ValueError) as error:  # unreadable, not JSON, or nested too deep
             self.model.stats.skip(resource, "malformed", f"{path}: {error}")
             return None
 

@@ -1,0 +1,99 @@
+"""Exporter before/after: list ingest and `/metrics` time of two source trees, interleaved.
+
+On a shared machine single runs vary by tens of percent, so a change is judged by running the
+old and the new code alternately, in fresh processes, several times:
+
+    git archive <commit> src bench | tar -x -C /tmp/before
+    python bench/compare_exporter.py --before /tmp/before [--rounds 3]
+
+Each round measures, in each tree, Workflow and pod list ingest (best of 5, 2,000 Workflows x
+20 steps) and the `/metrics` body after ingesting 10,000 Workflows (median and fastest of 21).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+# Runs inside the tree under test: its own `bench_exporter` builds the synthetic objects.
+_PROBE = r"""
+import gc, json, statistics, sys, time
+sys.path.insert(0, sys.argv[1] + "/bench")
+import bench_exporter as b
+from prometheus_client import generate_latest
+from argoscope.exporter.model import Model, WORKFLOWS, PODS
+from argoscope.exporter.objects import decode_json
+from argoscope.exporter.server import build_registry
+
+n = 2000
+wfs = [json.dumps(b.workflow(i, 20, "Succeeded" if i % 4 else "Running",
+                             20 if i % 4 else 10)).encode() for i in range(n)]
+pods = [json.dumps(b.pod(i, s, 20, "Succeeded")).encode()
+        for i in range(n // 4) for s in range(20)]
+best_w = best_p = float("inf")
+for _ in range(5):
+    model = Model(clock=lambda: b.T0 + 10 * 86400)
+    gc.collect()
+    began = time.process_time()
+    for raw in wfs:
+        model.apply(WORKFLOWS, "LIST", decode_json(raw), replay=True)
+    best_w = min(best_w, time.process_time() - began)
+    began = time.process_time()
+    for raw in pods:
+        model.apply(PODS, "LIST", decode_json(raw), replay=True)
+    best_p = min(best_p, time.process_time() - began)
+model = Model(clock=lambda: b.T0 + 10 * 86400)
+b.ingest(model, 10_000, 20)
+collects = (model.collect, model.stats.collect)
+on_error = getattr(model.stats, "collect_error", None)
+registry = (build_registry(*collects, on_error=on_error) if on_error
+            else build_registry(*collects))
+times = []
+for _ in range(21):
+    began = time.perf_counter()
+    generate_latest(registry)
+    times.append(time.perf_counter() - began)
+print(json.dumps({"workflows_per_s": n / best_w, "pods_per_s": len(pods) / best_p,
+                  "scrape_median_ms": statistics.median(times) * 1000,
+                  "scrape_min_ms": min(times) * 1000}))
+"""
+
+
+def probe(tree: Path) -> dict[str, float]:
+    """One measurement of the tree at `tree` (which holds `src/` and `bench/`)."""
+    result = subprocess.run([sys.executable, "-c", _PROBE, str(tree)], capture_output=True,
+                            text=True, check=True, env={"PYTHONPATH": str(tree / "src")})
+    return dict(json.loads(result.stdout.strip().splitlines()[-1]))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--before", type=Path, required=True,
+                        help="a tree with the old src/ and bench/")
+    parser.add_argument("--after", type=Path, default=HERE.parent,
+                        help="the tree with the new code (default: this checkout)")
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    runs: dict[str, list[dict[str, float]]] = {"before": [], "after": []}
+    for _ in range(args.rounds):
+        runs["before"].append(probe(args.before))
+        runs["after"].append(probe(args.after))
+    print("| measure | before | after | after / before (medians) |")
+    print("|---|---|---|---|")
+    for key in ("workflows_per_s", "pods_per_s", "scrape_median_ms", "scrape_min_ms"):
+        before = [run[key] for run in runs["before"]]
+        after = [run[key] for run in runs["after"]]
+        ratio = statistics.median(after) / statistics.median(before)
+        print(f"| {key} | {' / '.join(f'{v:,.1f}' for v in before)} | "
+              f"{' / '.join(f'{v:,.1f}' for v in after)} | {ratio:.3f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
