@@ -6,10 +6,16 @@ import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from argoscope.checks import emit as emission
 from argoscope.checks import telemetry
+from argoscope.checks._engine import (
+    DriftEngineName,
+    DriftOptions,
+    ExpectationEngineName,
+    drift_engine,
+)
 from argoscope.checks.gates import gate as make_gate
 from argoscope.checks.identity import RunIdentity
 from argoscope.checks.results import CheckFailed, CheckResult, FeatureResult, Severity, verdict
@@ -69,7 +75,7 @@ class Checks:
         return result
 
     def expect(self, frame: pd.DataFrame, suite: Any,
-               engine: Literal["auto", "native", "ge"] = "auto") -> list[CheckResult]:
+               engine: ExpectationEngineName = "auto") -> list[CheckResult]:
         """Run an expectation suite (GE JSON path, dict, list or ExpectationSuite) on `frame`.
 
         A suite that cannot run at all is recorded as one critical `error` result.
@@ -87,7 +93,7 @@ class Checks:
 
     def drift(self, reference: pd.DataFrame, current: pd.DataFrame, *, name: str = "drift",
               columns: Sequence[str] | None = None,
-              engine: Literal["native", "evidently"] = "native", method: str | None = None,
+              engine: DriftEngineName = "native", method: str | None = None,
               threshold: float | None = None,
               per_column_method: Mapping[str, str] | None = None,
               per_column_threshold: Mapping[str, float] | None = None,
@@ -101,22 +107,10 @@ class Checks:
         numerical, categorical or text). `engine="evidently"` runs Evidently itself and can
         keep its full JSON report at `report_path`.
         """
+        options = DriftOptions(columns, method, threshold, per_column_method,
+                               per_column_threshold, drift_share, column_types, report_path)
         try:
-            if engine == "evidently":
-                from argoscope.checks import drift_evidently
-
-                features = drift_evidently.run(
-                    reference, current, columns, method=method, threshold=threshold,
-                    per_column_method=per_column_method,
-                    per_column_threshold=per_column_threshold, drift_share=drift_share,
-                    column_types=column_types, report_path=report_path)
-            else:
-                from argoscope.checks import drift_native
-
-                features = drift_native.dataset_drift(
-                    reference, current, columns, method=method, threshold=threshold,
-                    per_column_method=per_column_method,
-                    per_column_threshold=per_column_threshold, column_types=column_types)
+            features = drift_engine(engine).run(reference, current, options)
             result = drift_result(name, features, drift_share, severity)
         except Exception as exc:  # recorded as an error result, raised at emit
             result = CheckResult(name, "drift", "error", threshold=drift_share,

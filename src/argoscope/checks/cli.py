@@ -13,6 +13,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from argoscope.checks._engine import DRIFT_ENGINES, EXPECTATION_ENGINES
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -29,7 +31,7 @@ def register(subparsers: Any) -> None:
     expect = commands.add_parser("expect", help="validate a file against an expectation suite")
     expect.add_argument("--suite", required=True, help="Great Expectations suite JSON")
     expect.add_argument("data", help="CSV or Parquet file")
-    expect.add_argument("--engine", choices=("auto", "native", "ge"), default="auto",
+    expect.add_argument("--engine", choices=EXPECTATION_ENGINES, default="auto",
                         help="native, Great Expectations, or native when it can (default)")
     expect.add_argument("--out", help="write the argoscope-checks document here ('-': stdout)")
     expect.set_defaults(handler=run_expect)
@@ -37,7 +39,7 @@ def register(subparsers: Any) -> None:
     drift = commands.add_parser("drift", help="compare a current file with a reference")
     drift.add_argument("--reference", required=True, help="reference CSV or Parquet file")
     drift.add_argument("--current", required=True, help="current CSV or Parquet file")
-    drift.add_argument("--engine", choices=("native", "evidently"), default="native")
+    drift.add_argument("--engine", choices=DRIFT_ENGINES, default="native")
     drift.add_argument("--columns", help="comma-separated columns (default: every column whose "
                        "type Evidently tests)")
     drift.add_argument("--method", help="test for every column (default: Evidently's choice)")
@@ -153,6 +155,7 @@ def _column_types(text: str | None) -> dict[str, str] | None:
 
 def run_drift(args: argparse.Namespace) -> int:
     """Handler of `argoscope check drift`."""
+    from argoscope.checks._engine import DriftOptions, drift_engine
     from argoscope.checks.api import drift_result
     from argoscope.checks.results import CheckInputError
 
@@ -161,20 +164,10 @@ def run_drift(args: argparse.Namespace) -> int:
         column_types = _column_types(args.column_types)
         reference = read_table(args.reference)
         current = read_table(args.current)
-        if args.engine == "evidently":
-            from argoscope.checks import drift_evidently
-
-            features = drift_evidently.run(reference, current, columns, method=args.method,
-                                           threshold=args.threshold,
-                                           drift_share=args.drift_share,
-                                           column_types=column_types,
-                                           report_path=args.report)
-        else:
-            from argoscope.checks import drift_native
-
-            features = drift_native.dataset_drift(reference, current, columns,
-                                                  method=args.method, threshold=args.threshold,
-                                                  column_types=column_types)
+        options = DriftOptions(columns, args.method, args.threshold,
+                               drift_share=args.drift_share, column_types=column_types,
+                               report_path=args.report)
+        features = drift_engine(args.engine).run(reference, current, options)
     except CheckInputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

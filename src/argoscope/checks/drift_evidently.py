@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 
 from argoscope.checks import drift_columns
+from argoscope.checks._engine import DriftOptions
 from argoscope.checks.drift_stattests import CATEGORICAL, NUMERICAL, TESTS, TEXT, TEXT_TESTS
 from argoscope.checks.results import CheckInputError, FeatureResult
 
@@ -113,3 +114,21 @@ def parse(raw: Mapping[str, Any], columns: Sequence[str] | None = None
         found[column] = FeatureResult(column, method, float(metric["value"]),
                                       float(config["threshold"]), verdicts[column])
     return found
+
+
+class EvidentlyDrift:
+    """Evidently behind the drift seam (`argoscope.checks._engine`)."""
+
+    name = "evidently"
+
+    def run(self, reference: pd.DataFrame, current: pd.DataFrame,
+            options: DriftOptions) -> list[FeatureResult]:
+        """Evidently's DataDriftPreset with `options`; keeps its report at `report_path`."""
+        return run(reference, current, options.columns, method=options.method,
+                   threshold=options.threshold, per_column_method=options.per_column_method,
+                   per_column_threshold=options.per_column_threshold,
+                   drift_share=options.drift_share, column_types=options.column_types,
+                   report_path=options.report_path)
+
+
+ENGINE = EvidentlyDrift()

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from argoscope.checks import drift_columns
+from argoscope.checks._engine import TEXT_DRIFT_ENGINE, DriftOptions, drift_engine
 from argoscope.checks.drift_stattests import (
     CATEGORICAL,
     NUMERICAL,
@@ -32,8 +33,8 @@ from argoscope.checks.drift_stattests import (
 )
 from argoscope.checks.results import CheckInputError, FeatureResult
 
-__all__ = ["CATEGORICAL", "NUMERICAL", "TESTS", "TEXT", "column_drift", "dataset_drift",
-           "default_test", "score_unit"]
+__all__ = ["CATEGORICAL", "ENGINE", "NUMERICAL", "TESTS", "TEXT", "NativeDrift", "column_drift",
+           "dataset_drift", "default_test", "score_unit"]
 
 SMALL_REFERENCE = 1000
 RANDOM_TESTS = frozenset(("empirical_mmd", "TVD"))
@@ -112,7 +113,7 @@ def dataset_drift(reference: pd.DataFrame, current: pd.DataFrame,
                   column_types: Mapping[str, str] | None = None,
                   ) -> list[FeatureResult]:
     """Drift of every column Evidently's preset tests (or of `columns`), with per-column
-    method, threshold and type overrides. Text columns are handed to Evidently."""
+    method, threshold and type overrides. Text columns go to `TEXT_DRIFT_ENGINE`."""
     if columns is not None and not list(columns):
         raise CheckInputError("no columns to compare")
     for column in columns or []:
@@ -134,12 +135,10 @@ def dataset_drift(reference: pd.DataFrame, current: pd.DataFrame,
     text = [c for c, kind in kinds.items() if kind == TEXT]
     from_evidently: dict[str, FeatureResult] = {}
     if text:
-        from argoscope.checks import drift_evidently
-
-        found = drift_evidently.run(
-            reference, current, text, method=method, threshold=threshold,
-            per_column_method=per_column_method, per_column_threshold=per_column_threshold,
-            column_types={str(c): TEXT for c in text})
+        found = drift_engine(TEXT_DRIFT_ENGINE).run(reference, current, DriftOptions(
+            text, method=method, threshold=threshold, per_column_method=per_column_method,
+            per_column_threshold=per_column_threshold,
+            column_types={str(c): TEXT for c in text}))
         from_evidently = {f.feature: f for f in found}
     def one(column: object, kind: str) -> FeatureResult:
         name = str(column)
@@ -156,3 +155,21 @@ def dataset_drift(reference: pd.DataFrame, current: pd.DataFrame,
     # Tests that draw from numpy's global generator stay sequential, so seeds still hold.
     with ThreadPoolExecutor(max_workers=min(len(kinds), os.cpu_count() or 1)) as pool:
         return list(pool.map(one, kinds.keys(), kinds.values()))
+
+
+class NativeDrift:
+    """The native engine behind the drift seam (`argoscope.checks._engine`)."""
+
+    name = "native"
+
+    def run(self, reference: pd.DataFrame, current: pd.DataFrame,
+            options: DriftOptions) -> list[FeatureResult]:
+        """`dataset_drift` with `options` (no report of its own: `report_path` is ignored)."""
+        return dataset_drift(reference, current, options.columns, method=options.method,
+                             threshold=options.threshold,
+                             per_column_method=options.per_column_method,
+                             per_column_threshold=options.per_column_threshold,
+                             column_types=options.column_types)
+
+
+ENGINE = NativeDrift()

@@ -1,4 +1,4 @@
-"""Expectations: choose the engine for a suite and turn its outcomes into check results."""
+"""Expectations: check a suite, run it on the engine the seam picks, turn outcomes into results."""
 
 from __future__ import annotations
 
@@ -6,17 +6,14 @@ import contextlib
 import datetime as dt
 import difflib
 from collections.abc import Iterable
-from typing import Any, Literal
+from typing import Any
 
 import pandas as pd
 
-from argoscope.checks import expect_native
-from argoscope.checks.expect_native import ExpectationError, Outcome
+from argoscope.checks._engine import ExpectationEngineName, Outcome, expectation_engine
 from argoscope.checks.expect_types import CONDITION_PARSERS, GE_TYPES, NATIVE_ARGS
 from argoscope.checks.results import CheckInputError, CheckResult, verdict
 from argoscope.checks.suites import Expectation, Suite, load_suite
-
-Engine = Literal["native", "ge", "auto"]
 
 
 def to_result(exp: Expectation, outcome: Outcome, error: str = "") -> CheckResult:
@@ -120,15 +117,8 @@ def check_arguments(exp: Expectation, where: str) -> None:
                                   f"max_value ({high})")
 
 
-def run_native(frame: pd.DataFrame, exp: Expectation) -> CheckResult:
-    """One expectation through the native engine; what GE reports as an error is an error."""
-    try:
-        return to_result(exp, expect_native.run(frame, exp))
-    except ExpectationError as exc:
-        return to_result(exp, Outcome(False), str(exc))
-
-
-def validate(frame: pd.DataFrame, suite: Any, engine: Engine = "auto") -> list[CheckResult]:
+def validate(frame: pd.DataFrame, suite: Any,
+             engine: ExpectationEngineName = "auto") -> list[CheckResult]:
     """Run every expectation of `suite` on `frame`.
 
     `native` refuses expectation types it lacks; `ge` always uses Great Expectations; `auto`
@@ -144,20 +134,9 @@ def validate(frame: pd.DataFrame, suite: Any, engine: Engine = "auto") -> list[C
         if exp.column is not None and exp.column not in frame.columns:
             raise CheckInputError(f"suite {loaded.name!r}: {exp.type} names column "
                                   f"{exp.column!r}, which is not in the data")
-    unsupported = [reason for reason in (expect_native.unsupported_reason(e, frame)
-                                         for e in expectations) if reason]
-    if engine == "native" and unsupported:
-        raise CheckInputError(
-            f"suite {loaded.name!r}: the native engine lacks {', '.join(sorted(set(unsupported)))}"
-            "; use engine='ge' or 'auto'")
-    if engine == "ge" or (engine == "auto" and unsupported):
-        from argoscope.checks import expect_ge
-
-        results = [to_result(exp, outcome, error) for exp, (outcome, error) in
-                   zip(expectations, expect_ge.run(frame, expectations), strict=True)]
-    else:
-        results = [run_native(frame, exp) for exp in expectations]
-    return unique_names(results)
+    chosen = expectation_engine(engine, frame, expectations, loaded.name)
+    return unique_names([to_result(exp, outcome, error) for exp, (outcome, error) in
+                         zip(expectations, chosen.run(frame, expectations), strict=True)])
 
 
 def unique_names(results: list[CheckResult]) -> list[CheckResult]:

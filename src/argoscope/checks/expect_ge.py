@@ -9,11 +9,12 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
 
-from argoscope.checks.expect_native import Outcome
+from argoscope.checks._engine import Outcome
 from argoscope.checks.results import CheckInputError
 from argoscope.checks.suites import Expectation
 
@@ -57,7 +58,7 @@ def _outcome(raw: Any) -> tuple[Outcome, str]:
                    percent, observed), error
 
 
-def run(frame: pd.DataFrame, expectations: list[Expectation]) -> list[tuple[Outcome, str]]:
+def run(frame: pd.DataFrame, expectations: Sequence[Expectation]) -> list[tuple[Outcome, str]]:
     """Validate `frame` against `expectations` with GE; one (outcome, error) per expectation."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
     try:
@@ -106,3 +107,21 @@ def run(frame: pd.DataFrame, expectations: list[Expectation]) -> list[tuple[Outc
             found[int(found_config.meta[_INDEX_KEY])] = _outcome(raw)
     return [found.get(i, (Outcome(False), "GE returned no result")) for i in
             range(len(expectations))]
+
+
+class GreatExpectations:
+    """Great Expectations behind the expectation seam (`argoscope.checks._engine`)."""
+
+    name = "ge"
+
+    def lacks(self, frame: pd.DataFrame, expectations: Sequence[Expectation]) -> list[str]:
+        """Nothing: GE runs every known type and checks its own arguments."""
+        return []
+
+    def run(self, frame: pd.DataFrame, expectations: Sequence[Expectation]
+            ) -> list[tuple[Outcome, str]]:
+        """One (outcome, error) per expectation, from one GE validation per round."""
+        return run(frame, expectations)
+
+
+ENGINE = GreatExpectations()

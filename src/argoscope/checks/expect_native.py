@@ -12,31 +12,19 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from argoscope.checks._engine import Outcome
 from argoscope.checks.results import CheckInputError
 from argoscope.checks.suites import Expectation
 
 
 class ExpectationError(Exception):
     """The expectation could not be evaluated on this data: its result is an `error`."""
-
-
-@dataclass(slots=True)
-class Outcome:
-    """What an engine found for one expectation; numbers only, never data values."""
-
-    success: bool
-    element_count: float | None = None
-    missing_count: float | None = None
-    unexpected_count: float | None = None
-    unexpected_percent: float | None = None
-    observed_value: float | None = None
 
 
 def _mostly_success(considered: int, unexpected: int, mostly: float) -> bool:
@@ -261,3 +249,28 @@ def run(frame: pd.DataFrame, exp: Expectation) -> Outcome:
     Raises ExpectationError when GE would report the expectation as an error.
     """
     return NATIVE[exp.type](_rows(frame, exp), exp)
+
+
+class NativeExpectations:
+    """The native engine behind the expectation seam (`argoscope.checks._engine`)."""
+
+    name = "native"
+
+    def lacks(self, frame: pd.DataFrame, expectations: Sequence[Expectation]) -> list[str]:
+        """Why this engine cannot reproduce GE for some of `expectations`; [] when it can."""
+        return [reason for reason in (unsupported_reason(exp, frame) for exp in expectations)
+                if reason]
+
+    def run(self, frame: pd.DataFrame, expectations: Sequence[Expectation]
+            ) -> list[tuple[Outcome, str]]:
+        """One (outcome, error) per expectation; what GE reports as an error is an error."""
+        found: list[tuple[Outcome, str]] = []
+        for exp in expectations:
+            try:
+                found.append((run(frame, exp), ""))
+            except ExpectationError as exc:
+                found.append((Outcome(False), str(exc)))
+        return found
+
+
+ENGINE = NativeExpectations()

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
-SCHEMA = "argoscope.checks/v1"
-Status = Literal["passed", "warning", "failed", "error"]
-Severity = Literal["critical", "warning"]
-STATUSES: tuple[str, ...] = ("passed", "warning", "failed", "error")
-SEVERITIES: tuple[str, ...] = ("critical", "warning")
+# The document's contract lives in `schema`, shared with the exporter; re-exported here.
+from argoscope.checks.schema import SCHEMA, SEVERITIES, STATUSES, Severity, Status
+
+__all__ = ["SCHEMA", "SEVERITIES", "STATUSES", "CheckFailed", "CheckInputError", "CheckResult",
+           "FeatureResult", "Severity", "Status", "document", "finite_or_none", "verdict"]
+
 # Messages are summaries; anything longer is cut so the document stays small.
 MAX_MESSAGE = 300
 

@@ -16,14 +16,13 @@ from typing import Any
 
 from prometheus_client.core import Metric
 
+from argoscope.checks.schema import SCHEMA, STATUSES
 from argoscope.exporter import families as f
 from argoscope.exporter.model import StepRef
 from argoscope.exporter.objects import cap_label, decode_json
 from argoscope.exporter.stats import ExporterStats
 
 PARAMETER = "argoscope-checks"
-SCHEMA = "argoscope.checks/v1"
-STATUSES = frozenset({"passed", "warning", "failed", "error"})
 RESOURCE = "argoscope-checks"
 DEFAULT_MAX_BYTES = 256 * 1024
 DEFAULT_MAX_FEATURES = 50
