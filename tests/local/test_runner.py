@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -531,3 +532,22 @@ def test_template_file_option(tmp_path: Path) -> None:
     with pytest.raises(ManifestError, match="not found"):
         load(ref)
     assert load(ref, [elsewhere / "t.yaml"]).template_name == "lib-t"
+
+
+def test_the_pipeline_label_is_kept_on_the_workflow_and_read_by_the_exporter(
+        run_yaml: RunYaml) -> None:
+    """`argoscope.io/pipeline` on the manifest stays on the Workflow, as Argo keeps labels, and
+    the exporter takes it as the pipeline's identity before generateName."""
+    from argoscope.exporter.objects import pipeline_name
+
+    def pipeline_of(workflow: dict[str, Any]) -> str:
+        return pipeline_name(workflow["metadata"], workflow["spec"])[0]
+
+    text = workflow_yaml(dag("- {name: go, template: echo}"), name="nightly-run-").replace(
+        "metadata:\n", "metadata:\n  labels: {argoscope.io/pipeline: churn-model}\n", 1)
+    done = run_yaml(text)
+    assert done.workflow["metadata"]["labels"]["argoscope.io/pipeline"] == "churn-model"
+    assert pipeline_of(done.workflow) == "churn-model"
+    plain = run_yaml(workflow_yaml(dag("- {name: go, template: echo}"), name="nightly-run-"))
+    assert "argoscope.io/pipeline" not in plain.workflow["metadata"]["labels"]
+    assert pipeline_of(plain.workflow) == "nightly-run"
