@@ -9,7 +9,7 @@ import subprocess
 from collections.abc import Iterable
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from prometheus_client import generate_latest
 
@@ -193,6 +193,8 @@ dcgm_lines = st.lists(st.one_of(
 
 @SETTINGS
 @given(dcgm_lines, st.lists(pods(), max_size=3))
+# Found by this test: an integer too large for a float used to escape the DCGM parser.
+@example("DCGM_FI_DEV_GPU_UTIL{} " + "2" * 400, [])
 def test_any_dcgm_page_never_raises_and_the_exposition_stays_valid(
         page: str, pod_objects: Iterable[dict[str, Any]]) -> None:
     model, _ = _model()

@@ -94,6 +94,12 @@ def _label(labels: Mapping[str, str], name: str) -> str:
 
 
 def _usable(value: float) -> bool:
+    # prometheus_client's parser may hand back an int of any size ("1e400" stays a float,
+    # a 400-digit integer does not): no real DCGM value is that large, so it is blank.
+    try:
+        value = float(value)
+    except OverflowError:
+        return False
     return math.isfinite(value) and value < _BLANK_INT_FLOOR and abs(value) < _BLANK_FLOAT_FLOOR
 
 
