@@ -39,7 +39,9 @@ def register(subparsers: Any) -> None:
     drift = commands.add_parser("drift", help="compare a current file with a reference")
     drift.add_argument("--reference", required=True, help="reference CSV or Parquet file")
     drift.add_argument("--current", required=True, help="current CSV or Parquet file")
-    drift.add_argument("--engine", choices=DRIFT_ENGINES, default="native")
+    drift.add_argument("--engine", choices=DRIFT_ENGINES, default="native",
+                       help="native (default; Evidently's text tests still run through "
+                            "Evidently) or evidently, the reference engine")
     drift.add_argument("--columns", help="comma-separated columns (default: every column whose "
                        "type Evidently tests)")
     drift.add_argument("--method", help="test for every column (default: Evidently's choice)")

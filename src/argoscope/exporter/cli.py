@@ -80,7 +80,8 @@ def add_exporter_arguments(parser: argparse.ArgumentParser) -> None:
                         help="deadline of one dcgm-exporter scrape, connect and read "
                              "together (default 5s)")
     parser.add_argument("--log-level", default="info",
-                        choices=["debug", "info", "warning", "error"])
+                        choices=["debug", "info", "warning", "error"],
+                        help="least severe log messages written to stderr (default: info)")
 
 
 def register(subparsers: Any) -> None:
