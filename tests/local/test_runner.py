@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from argoscope.local.status import fnv32a
-from tests.local.conftest import RunYaml, workflow_yaml
+from tests.support.local_runs import RunYaml, workflow_yaml
 
 ECHO = """
 - name: echo
