@@ -1,4 +1,14 @@
-"""Fixtures shared by every test module."""
+"""Fixtures shared by every test module.
+
+Layout: the tests mirror the package. A module testing `argoscope.<pkg>` (or the top-level
+`argoscope/<pkg>.py`) lives in `tests/<pkg>/`, wherever the code it drives is called from:
+the exporter's DCGM scrape, its Kubernetes and local sources and its check-document reader are
+tested in `tests/exporter/`, the demo in `tests/demo/`. `tests/alerts/` tests the repository's
+`alerts/` folder (YAML, no Python module). Only tests of the package as a whole sit here at the
+root (the CLI's errors, the generated files, the import graph, the README, the layout itself).
+Helpers shared across folders live in `tests/support/`, data files in `tests/data/`, and
+cross-component end-to-end runs in `tests/e2e/`. `tests/test_layout.py` enforces this.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +23,9 @@ from hypothesis import settings
 settings.register_profile("ci", derandomize=True, database=None)
 if os.environ.get("CI"):
     settings.load_profile("ci")
+
+# `run_yaml` (run a manifest given as YAML text) serves tests/local and tests/exporter.
+pytest_plugins = ["tests.support.local_runs"]
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"

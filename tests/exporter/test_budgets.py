@@ -12,6 +12,7 @@ from typing import Any
 from argoscope.exporter.checkdocs import CheckDocuments
 from argoscope.exporter.model import WORKFLOWS, Model
 from tests.support import argo
+from tests.support.clock import Clock
 from tests.support.metrics import expose, samples, total, value
 
 
@@ -56,16 +57,8 @@ def test_one_namespace_cannot_crowd_out_anothers_gate(tmp_path: Path) -> None:
                  namespace="team-b") == 0
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = argo.T0 + 1000
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def test_feature_series_are_budgeted_per_namespace_and_stale_checks_released() -> None:
-    clock = Clock()
+    clock = Clock(argo.T0 + 1000)
     model = Model(clock=clock)
     checks = CheckDocuments(model.stats, max_series=100, max_series_per_namespace=10,
                             retention_seconds=3600, max_features_per_check=5, clock=clock)

@@ -9,17 +9,8 @@ import pytest
 from argoscope.exporter.model import PODS, WORKFLOWS, Model, ModelConfig
 from argoscope.exporter.objects import encode_nodes
 from tests.support.argo import T0, node, pod, workflow
+from tests.support.clock import Clock
 from tests.support.metrics import expose, samples, total, value
-
-
-class Clock:
-    """A settable clock so retention and ages are exact."""
-
-    def __init__(self, now: float) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.local.conftest import workflow_yaml
+from tests.support.local_runs import workflow_yaml
 
 TEMPLATES = """
 - name: main

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.local.conftest import workflow_yaml
+from tests.support.local_runs import workflow_yaml
 from tests.support.net import http_get, wait_until
 from tests.support.servers import exporter
 

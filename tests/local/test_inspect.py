@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.local.conftest import workflow_yaml
+from tests.support.local_runs import workflow_yaml
 from tests.support.net import wait_until
 
 CHECKS = {"schema": "argoscope.checks/v1", "results": [

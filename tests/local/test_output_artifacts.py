@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from argoscope.local.manifest import ManifestError
-from tests.local.conftest import RunYaml, workflow_yaml
+from tests.support.local_runs import RunYaml, workflow_yaml
 
 TEMPLATES = """
 - name: main

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from argoscope.local.manifest import ManifestError, load
-from tests.local.conftest import workflow_yaml
+from tests.support.local_runs import workflow_yaml
 
 GOOD_LEAF = "- name: leaf\n  container: {image: alpine, command: [echo, hi]}\n"
 

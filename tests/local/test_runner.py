@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from argoscope.local.status import fnv32a
-from tests.local.conftest import RunYaml, workflow_yaml
+from tests.support.local_runs import RunYaml, workflow_yaml
 
 ECHO = """
 - name: echo

@@ -19,7 +19,7 @@ from argoscope.exporter.model import Model
 from argoscope.exporter.sources.local import LocalSource
 from argoscope.local.manifest import load
 from argoscope.local.runner import LocalRun, RunOptions
-from tests.local.metrics import samples, step_counts
+from tests.support.model_samples import samples, step_counts
 
 # Fail twice, then succeed: what the upstream run's `exit $((RANDOM % 3))` happened to do.
 FAIL_TWICE = ["sh", "-c", "n=$(cat ../count 2>/dev/null || echo 0); echo $((n+1)) > ../count; "

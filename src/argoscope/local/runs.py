@@ -11,17 +11,17 @@ import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from argoscope.checks.schema import PARAMETER as CHECKS_PARAMETER
 from argoscope.local.status import FAILED, RUNS_DIR, WORKFLOWS_DIR
 
 # Re-exported: readers of runs (the demo) name the stopped message from here.
 from argoscope.local.status import STOPPED_MESSAGE as STOPPED_MESSAGE
+from argoscope.timefmt import parse_time
 
 _ATTEMPT_SUFFIX = re.compile(r"\(\d+\)$")
-_CHECKS_PARAMETER = "argoscope-checks"
 
 
 class RunNotFound(LookupError):
@@ -265,12 +265,6 @@ class Run:
         return found
 
 
-def _epoch(text: Any) -> float | None:
-    if not text:
-        return None
-    return datetime.fromisoformat(str(text).replace("Z", "+00:00")).timestamp()
-
-
 def step_name(display_name: str) -> str:
     """A node's step name: its display name without a retry attempt's `(N)` suffix."""
     return _ATTEMPT_SUFFIX.sub("", display_name)
@@ -291,18 +285,18 @@ def load_run(path: Path, state_dir: Path | None = None) -> Run:
     def attempt(node: Mapping[str, Any]) -> Attempt:
         checks: list[CheckResult] = []
         for parameter in (node.get("outputs") or {}).get("parameters") or []:
-            if parameter.get("name") == _CHECKS_PARAMETER and parameter.get("value"):
+            if parameter.get("name") == CHECKS_PARAMETER and parameter.get("value"):
                 checks = parse_checks(str(parameter["value"]))
         return Attempt(str(node["id"]), str(node.get("displayName", "")),
-                       str(node.get("phase")), _epoch(node.get("startedAt")),
-                       _epoch(node.get("finishedAt")), str(node.get("message") or ""),
+                       str(node.get("phase")), parse_time(node.get("startedAt")),
+                       parse_time(node.get("finishedAt")), str(node.get("message") or ""),
                        log_dir / "nodes" / str(node["id"]), checks)
 
     def build(node: Mapping[str, Any]) -> Step:
         kind = str(node.get("type"))
         step = Step(step_name(str(node.get("displayName", ""))), str(node["id"]), kind,
-                    str(node.get("phase")), _epoch(node.get("startedAt")),
-                    _epoch(node.get("finishedAt")), str(node.get("message") or ""))
+                    str(node.get("phase")), parse_time(node.get("startedAt")),
+                    parse_time(node.get("finishedAt")), str(node.get("message") or ""))
         members = [nodes[c] for c in node.get("children") or [] if c in nodes]
         if kind == "Pod":
             step.attempts.append(attempt(node))
@@ -328,7 +322,8 @@ def load_run(path: Path, state_dir: Path | None = None) -> Run:
     return Run(name=name, namespace=str(metadata.get("namespace", "")),
                phase=str(status.get("phase", "Unknown")),
                message=str(status.get("message") or ""),
-               started=_epoch(status.get("startedAt")), finished=_epoch(status.get("finishedAt")),
+               started=parse_time(status.get("startedAt")),
+               finished=parse_time(status.get("finishedAt")),
                parameters=parameters, path=path, log_dir=log_dir, root=build(root_node))
 
 

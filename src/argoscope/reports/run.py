@@ -17,12 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from argoscope import __version__
+from argoscope.checks.schema import PARAMETER as CHECKS_PARAMETER
 from argoscope.local.status import RUN_REPORT_FILE, RUNS_DIR
 from argoscope.reports.render import embedded_step_report, markup, render, require, write_page
 from argoscope.reports.sources import load_workflow
 from argoscope.reports.step import checks_view
+from argoscope.timefmt import parse_time
 
-CHECKS_PARAMETER = "argoscope-checks"
 GPU_RESOURCE = "nvidia.com/gpu"
 _RETRY_SUFFIX = re.compile(r"\(\d+\)$")
 _WHEN_MESSAGE = re.compile(r"^when '(?P<expr>.*)' evaluated (?P<result>true|false)$", re.S)
@@ -71,11 +72,10 @@ class Step:
     view: Any = None  # the checks, grouped for the page
 
 
-def _time(text: Any) -> float | None:
-    if not text:
-        return None
+def _time(value: Any) -> float | None:
+    """A timestamp of the run, or None when unset or unreadable: the page shows what it can."""
     try:
-        return datetime.strptime(str(text), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp()
+        return parse_time(value)
     except ValueError:
         return None
 

@@ -1,4 +1,7 @@
-"""Helpers for the local runner tests: run a manifest given as YAML text, read its status."""
+"""Running a manifest given as YAML text with the local runner, and reading its status.
+
+Used by the runner's tests and by the exporter's local-source tests (`run_yaml` is registered
+for both in tests/conftest.py)."""
 
 from __future__ import annotations
 

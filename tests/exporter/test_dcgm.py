@@ -25,7 +25,7 @@ from argoscope.exporter.dcgm import (
     scrape_each,
 )
 
-DATA = Path(__file__).parent / "data" / "dcgm"
+DATA = Path(__file__).resolve().parents[1] / "data" / "dcgm"
 KOPS = "cncf-ai-conformance_v1.35_kops_L4_full-scrape.txt"
 ERICSSON = "cncf-ai-conformance_v1.35_ericsson-ccd_T4_under-load.txt"
 AICR = "nvidia-aicr_H100x8_k8s-pod-attributed_sampled.txt"

@@ -17,22 +17,13 @@ from argoscope.exporter.cli import add_exporter_arguments
 from argoscope.exporter.dcgm import ScrapeError, ScrapeResult, parse_exposition
 from argoscope.exporter.gpu import DcgmConfig, GpuAttribution
 from argoscope.exporter.model import Model
+from tests.exporter.test_dcgm import AICR_QUERY, DATA, DcgmDouble, core_api, honor_labels_page
 from tests.support.argo import node, pod, workflow
+from tests.support.clock import Clock
 from tests.support.metrics import expose, samples, total, value
 from tests.support.net import wait_until
-from tests.test_dcgm import AICR_QUERY, DATA, DcgmDouble, core_api, honor_labels_page
 
 PIPELINE = "train-pipeline"
-
-
-class Clock:
-    """An injected clock the test moves by hand."""
-
-    def __init__(self, now: float = 1_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def model_with_pods(clock: Clock, *pods: tuple[str, str, int, str, str]) -> Model:
@@ -398,7 +389,7 @@ def test_dcgm_namespace_flag_reaches_discovery(tmp_path: Path) -> None:
 
 
 def test_discovery_uses_the_dcgm_namespace() -> None:
-    from tests.test_dcgm import _pod
+    from tests.exporter.test_dcgm import _pod
 
     with DcgmDouble() as double:
         double.pod_list["items"] = [_pod("dcgm-a", "10.0.0.1")]

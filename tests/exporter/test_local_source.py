@@ -14,8 +14,8 @@ from argoscope.exporter.sources import SourceError
 from argoscope.exporter.sources.local import LocalSource
 from argoscope.local.manifest import load
 from argoscope.local.runner import LocalRun, RunOptions
-from tests.local.conftest import RunYaml, workflow_yaml
-from tests.local.metrics import samples
+from tests.support.local_runs import RunYaml, workflow_yaml
+from tests.support.model_samples import samples
 from tests.support.net import wait_until
 
 PIPELINE = """
