@@ -9,6 +9,8 @@ from datetime import timedelta
 
 import promql_parser
 
+from tests.support.grouping import children
+
 # Grafana's time-range macros become distinctive durations, so that a rule can tell
 # `[$__rate_interval]` from `[$__range]` or a literal window after parsing.
 TIME_MACROS = {
@@ -49,22 +51,6 @@ def label_values_selector(query: str) -> str | None:
     """The series selector of a `label_values(selector, label)` variable query, if any."""
     match = re.fullmatch(r"\s*label_values\((.*),\s*(\w+)\s*\)\s*", query)
     return match.group(1) if match else None
-
-
-def children(node: object) -> list[object]:
-    """The direct sub-expressions of a node."""
-    if isinstance(node, promql_parser.AggregateExpr):
-        return [node.expr] + ([node.param] if node.param is not None else [])
-    if isinstance(node, promql_parser.BinaryExpr):
-        return [node.lhs, node.rhs]
-    if isinstance(node, promql_parser.Call):
-        return list(node.args)
-    if isinstance(node, promql_parser.MatrixSelector):
-        return [node.vector_selector]
-    if isinstance(node, (promql_parser.ParenExpr, promql_parser.SubqueryExpr,
-                         promql_parser.UnaryExpr)):
-        return [node.expr]
-    return []
 
 
 def walk(node: object, ancestors: tuple[object, ...] = ()) -> Iterator[tuple[object, tuple[object, ...]]]:

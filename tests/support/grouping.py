@@ -14,7 +14,8 @@ import promql_parser
 CLUSTER = "cluster"
 
 
-def _children(node: object) -> list[object]:
+def children(node: object) -> list[object]:
+    """The direct sub-expressions of a node."""
     if isinstance(node, promql_parser.AggregateExpr):
         return [node.expr] + ([node.param] if node.param is not None else [])
     if isinstance(node, promql_parser.BinaryExpr):
@@ -48,7 +49,7 @@ def dropped(expr: promql_parser.Expr, label: str = CLUSTER) -> list[str]:
     stack: list[object] = [expr]
     while stack:
         node = stack.pop()
-        stack.extend(_children(node))
+        stack.extend(children(node))
         if isinstance(node, promql_parser.AggregateExpr):
             modifier = node.modifier
             if modifier is None:
