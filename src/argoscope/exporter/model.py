@@ -24,6 +24,7 @@ from typing import Any, Protocol
 from prometheus_client.core import Metric
 
 from argoscope.exporter import families as f
+from argoscope.exporter import render
 from argoscope.exporter.objects import (
     NODE_ID_ANNOTATION,
     NODE_NAME_ANNOTATION,
@@ -560,21 +561,20 @@ class Model:
                 for _ in recent[self.config.recent_runs_max:]:
                     drop(f.WORKFLOW_RUN_INFO.name)
                 recent = recent[: self.config.recent_runs_max]
-            info = f.WORKFLOW_RUN_INFO.new()
-            age = f.WORKFLOW_RUN_AGE.new()
-            for live, _, namespace, pipeline, name, phase, started in recent:
-                info.add_metric((namespace, pipeline, name, phase), 1.0)  # type: ignore[attr-defined]
-                if live and started is not None:
-                    age.add_metric(  # type: ignore[attr-defined]
-                        (namespace, pipeline, name), max(0.0, now - started))
-            yield info
-            yield age
+            yield render.gauge(f.WORKFLOW_RUN_INFO, (
+                ((namespace, pipeline, name, phase), 1.0)
+                for _, _, namespace, pipeline, name, phase, _ in recent))
+            yield render.gauge(f.WORKFLOW_RUN_AGE, (
+                ((namespace, pipeline, name), max(0.0, now - started))
+                for live, _, namespace, pipeline, name, _, started in recent
+                if live and started is not None))
 
             for table in (self.workflow_runs, self.step_runs, self.step_retries,
                           self.step_failures, self.step_resources):
-                yield table.metric()
+                yield render.counter(table.family, table.snapshot())
             for histogram in (self.workflow_duration, self.step_duration, self.step_pending):
-                yield histogram.metric()
+                yield render.histogram(histogram.family, histogram.bucket_names,
+                                       histogram.snapshot())
             yield from self._waiting(cap)
             for observer in self.observers:
                 try:
@@ -656,9 +656,4 @@ def _gauge(
     cap: int,
     on_drop: Callable[[str], None],
 ) -> Metric:
-    budget = LabelBudget(family, cap, on_drop)
-    metric = family.new()
-    for labels, value in values.items():
-        if budget.admit(labels):
-            metric.add_metric(labels, value)  # type: ignore[attr-defined]
-    return metric
+    return render.gauge(family, values.items(), LabelBudget(family, cap, on_drop))
