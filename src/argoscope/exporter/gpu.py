@@ -31,7 +31,6 @@ from argoscope.exporter.dcgm import (
     GpuSample,
     ScrapeResult,
     discover,
-    kubernetes_core_api,
     scrape_each,
 )
 from argoscope.exporter.model import LivePod, Model
@@ -152,7 +151,9 @@ class GpuAttribution:
     def _refresh_discovery(self, selector: str) -> None:
         try:
             if self._core_api is None:
-                self._core_api = kubernetes_core_api(self.config.kubeconfig, self.config.context)
+                from argoscope.exporter import kubeclient  # the `exporter` extra, when needed
+
+                self._core_api = kubeclient.core_api(self.config.kubeconfig, self.config.context)
             found = discover(self._core_api, selector, self.config.port, self.config.path,
                              namespace=self.config.namespace)
         except Exception as error:  # any API failure keeps the last known targets
