@@ -19,8 +19,8 @@ from prometheus_client.core import Metric
 from argoscope.checks.schema import SCHEMA, STATUSES
 from argoscope.exporter import families as f
 from argoscope.exporter import render
-from argoscope.exporter.model import StepRef
 from argoscope.exporter.objects import cap_label, decode_json
+from argoscope.exporter.records import StepRef
 from argoscope.exporter.stats import ExporterStats
 
 PARAMETER = "argoscope-checks"
