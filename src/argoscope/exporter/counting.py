@@ -10,7 +10,7 @@ definition in `families.py`, the documented contract).
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -25,32 +25,36 @@ from argoscope.exporter.series import CounterTable, DropHook, HistogramTable
 
 Labels = tuple[str, ...]
 Record = TypeVar("Record", FinishedRun, FinishedAttempt)
-# What one record adds: (labels, amount) for a counter, (labels, observed value) for a histogram.
-Amounts = Sequence[tuple[Labels, float]]
+# Where a rule puts what one record adds: (labels, amount) for a counter, (labels, observed
+# value) for a histogram. Rules emit rather than return, so the ingest path builds no
+# intermediate tuples (a rule runs for every finished attempt).
+Add = Callable[[Labels, float], None]
 
 STEP_FAILED = frozenset({"Failed", "Error"})
 NOT_RUN = frozenset({"Skipped", "Omitted"})
-_NONE: Amounts = ()
 
 
 @dataclass(frozen=True, slots=True)
 class Rule(Generic[Record]):
-    """A counter or histogram family and the pure function computing what a record adds."""
+    """A counter or histogram family and the function computing what a record adds to it.
+
+    `compute(record, add)` depends on the record alone: it calls `add` zero or more times and
+    keeps no state (so the same record always adds the same).
+    """
 
     family: f.Family
-    compute: Callable[[Record], Amounts]
+    compute: Callable[[Record, Add], None]
 
 
 # --- runs -----------------------------------------------------------------------------------
 
-def _run_finished(run: FinishedRun) -> Amounts:
-    return (((run.namespace, run.pipeline, run.phase), 1.0),)
+def _run_finished(run: FinishedRun, add: Add) -> None:
+    add((run.namespace, run.pipeline, run.phase), 1.0)
 
 
-def _run_duration(run: FinishedRun) -> Amounts:
-    if run.started is None or run.finished is None:
-        return _NONE
-    return (((run.namespace, run.pipeline, run.phase), max(0.0, run.finished - run.started)),)
+def _run_duration(run: FinishedRun, add: Add) -> None:
+    if run.started is not None and run.finished is not None:
+        add((run.namespace, run.pipeline, run.phase), max(0.0, run.finished - run.started))
 
 
 RUN_RULES: tuple[Rule[FinishedRun], ...] = (
@@ -61,49 +65,41 @@ RUN_RULES: tuple[Rule[FinishedRun], ...] = (
 
 # --- step attempts --------------------------------------------------------------------------
 
-def _step(a: FinishedAttempt) -> Labels:
-    return (a.step.namespace, a.step.pipeline, a.step.step)
+def _attempt_finished(a: FinishedAttempt, add: Add) -> None:
+    add((*a.labels, a.step.template, a.phase), 1.0)
 
 
-def _attempt_finished(a: FinishedAttempt) -> Amounts:
-    return (((*_step(a), a.step.template, a.phase), 1.0),)
+def _attempt_retry(a: FinishedAttempt, add: Add) -> None:
+    if a.is_retry:
+        add(a.labels, 1.0)
 
 
-def _attempt_retry(a: FinishedAttempt) -> Amounts:
-    return ((_step(a), 1.0),) if a.is_retry else _NONE
+def _attempt_duration(a: FinishedAttempt, add: Add) -> None:
+    if a.phase not in NOT_RUN and a.started is not None and a.finished is not None:
+        add((*a.labels, a.phase), max(0.0, a.finished - a.started))
 
 
-def _attempt_duration(a: FinishedAttempt) -> Amounts:
-    if a.phase in NOT_RUN or a.started is None or a.finished is None:
-        return _NONE
-    return (((*_step(a), a.phase), max(0.0, a.finished - a.started)),)
+def _attempt_failure(a: FinishedAttempt, add: Add) -> None:
+    if a.phase in STEP_FAILED:
+        add((*a.labels, failure_reason(a.phase, a.message, a.pod, a.last_waiting)), 1.0)
 
 
-def _attempt_failure(a: FinishedAttempt) -> Amounts:
-    if a.phase not in STEP_FAILED:
-        return _NONE
-    return (((*_step(a), failure_reason(a.phase, a.message, a.pod, a.last_waiting)), 1.0),)
-
-
-def _attempt_pending(a: FinishedAttempt) -> Amounts:
+def _attempt_pending(a: FinishedAttempt, add: Add) -> None:
     # From the node's start to its main container running: queueing, scheduling, image pull.
-    if (a.phase in NOT_RUN or a.node_type != "Pod" or a.pod is None
-            or not a.pod.main_started or not a.started):
-        return _NONE
-    return ((_step(a), max(0.0, a.pod.main_started - a.started)),)
+    if (a.phase not in NOT_RUN and a.node_type == "Pod" and a.pod is not None
+            and a.pod.main_started and a.started):
+        add(a.labels, max(0.0, a.pod.main_started - a.started))
 
 
-def _attempt_resources(a: FinishedAttempt) -> Amounts:
+def _attempt_resources(a: FinishedAttempt, add: Add) -> None:
     if a.phase in NOT_RUN:
-        return _NONE
-    amounts: list[tuple[Labels, float]] = []
+        return
     for resource, seconds in a.resources.items():
         try:
             amount = float(seconds)
         except (TypeError, ValueError):
             continue  # one odd entry never hides the others
-        amounts.append(((*_step(a), cap_label(text(resource))), amount))
-    return amounts
+        add((*a.labels, cap_label(text(resource))), amount)
 
 
 ATTEMPT_RULES: tuple[Rule[FinishedAttempt], ...] = (
@@ -136,7 +132,7 @@ class Counters:
                                for rule in ATTEMPT_RULES]
 
     def _table(self, rule: Rule[FinishedRun] | Rule[FinishedAttempt], max_series: int,
-               on_drop: DropHook) -> Callable[[Labels, float], None]:
+               on_drop: DropHook) -> Add:
         """The rule's table (served counters first, then histograms, each in rule order),
         as the function that adds one amount to it."""
         if rule.family.kind == "counter":
@@ -152,14 +148,12 @@ class Counters:
     def count_run(self, run: FinishedRun) -> None:
         """Apply every run rule to a run first seen finished."""
         for compute, add in self._run_rules:
-            for labels, amount in compute(run):
-                add(labels, amount)
+            compute(run, add)
 
     def count_attempt(self, attempt: FinishedAttempt) -> None:
         """Apply every step rule to an attempt first seen finished."""
         for compute, add in self._attempt_rules:
-            for labels, amount in compute(attempt):
-                add(labels, amount)
+            compute(attempt, add)
 
     def describe(self) -> Iterable[Metric]:
         """The families `collect` serves, empty (the registry refuses duplicate names)."""

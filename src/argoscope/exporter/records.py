@@ -9,14 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from argoscope.exporter.reasons import PodFacts
 
 
-@dataclass(frozen=True, slots=True)
-class StepRef:
-    """Where a step attempt sits: the labels every step family uses, plus its run and node."""
+class StepRef(NamedTuple):
+    """Where a step attempt sits: the labels every step family uses, plus its run and node.
+
+    Its first three fields are the step labels (namespace, pipeline, step): `ref[:3]`.
+    """
 
     namespace: str
     pipeline: str
@@ -38,9 +40,12 @@ class LivePod:
     phase: str
 
 
-@dataclass(frozen=True, slots=True)
-class FinishedRun:
-    """A run first seen finished: what the run counting rules read."""
+class FinishedRun(NamedTuple):
+    """A run first seen finished: what the run counting rules read.
+
+    (Named tuples, not frozen dataclasses: one is made per finished attempt, on the ingest
+    path, and a frozen dataclass costs several times as much to build.)
+    """
 
     namespace: str
     pipeline: str
@@ -49,15 +54,16 @@ class FinishedRun:
     finished: float | None
 
 
-@dataclass(frozen=True, slots=True)
-class FinishedAttempt:
+class FinishedAttempt(NamedTuple):
     """A step attempt first seen finished: what the step counting rules read.
 
-    `pod` and `last_waiting` are what the attempt's pod said, when the store knows its pod;
-    `resources` is the node's `resourcesDuration` as Argo wrote it (unvalidated).
+    `labels` are the step's (namespace, pipeline, step); `pod` and `last_waiting` are what
+    the attempt's pod said, when the store knows its pod; `resources` is the node's
+    `resourcesDuration` as Argo wrote it (unvalidated).
     """
 
     step: StepRef
+    labels: tuple[str, str, str]
     node_type: str
     phase: str
     is_retry: bool

@@ -24,7 +24,7 @@ from typing import Any, Protocol
 
 from prometheus_client.core import Metric
 
-from argoscope.exporter.counting import Counters
+from argoscope.exporter.counting import STEP_FAILED, Counters
 from argoscope.exporter.objects import (
     NODE_ID_ANNOTATION,
     NODE_NAME_ANNOTATION,
@@ -332,8 +332,11 @@ class Store:
     ) -> None:
         pod = self._pods_by_node.get((ref.namespace, ref.workflow, ref.node_id))
         self.counters.count_attempt(FinishedAttempt(
-            ref, node_type, phase, is_retry, parse_time(node.get("startedAt")),
-            parse_time(node.get("finishedAt")), text(node.get("message")),
+            ref, ref[:3], node_type, phase, is_retry,
+            parse_time(node.get("startedAt")),
+            parse_time(node.get("finishedAt")),
+            # Only a failed attempt's message is read (for its failure reason).
+            text(node.get("message")) if phase in STEP_FAILED else "",
             mapping(node.get("resourcesDuration")), pod.facts if pod else None,
             pod.last_waiting if pod else ""))
 
