@@ -11,12 +11,12 @@ served twice; `collectors()` lists them for a registry, `collect()` serves them 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator
-from typing import Protocol
+from collections.abc import Iterator
 
 from prometheus_client.core import Metric
 
 from argoscope.exporter.records import LivePod, StepRef
+from argoscope.exporter.render import Collectable
 from argoscope.exporter.run_gauges import RunGauges
 from argoscope.exporter.step_gauges import StepGauges
 from argoscope.exporter.store import (
@@ -34,25 +34,20 @@ __all__ = ["OVERFLOW_PIPELINE", "PODS", "WORKFLOWS", "LivePod", "Model", "ModelC
 log = logging.getLogger("argoscope.exporter")
 
 
-class Collectable(Protocol):
-    """Anything a registry can collect from (`describe()`, where present, names its families)."""
-
-    def collect(self) -> Iterable[Metric]:
-        """Families built fresh for one scrape."""
-
-
 class Model(Store):
     """The store plus its collectors: run gauges, counters, step gauges, then observers."""
 
     def collectors(self) -> list[Collectable]:
         """Every part that serves families, in serving order (observers last)."""
-        return [RunGauges(self), self.counters, StepGauges(self), *self.observers]
+        return [*self._parts(), *self.observers]
+
+    def _parts(self) -> list[Collectable]:
+        return [RunGauges(self), self.counters, StepGauges(self)]
 
     def collect(self) -> Iterator[Metric]:
         """Every model family, built fresh; a failing observer leaves out only its own."""
-        yield from RunGauges(self).collect()
-        yield from self.counters.collect()
-        yield from StepGauges(self).collect()
+        for part in self._parts():
+            yield from part.collect()
         for observer in self.observers:
             try:
                 # Built in full, so a failing plug-in leaves out only its own families.

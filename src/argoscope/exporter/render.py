@@ -8,17 +8,27 @@ rendering (and the HTTP response after it) never holds a lock. A gauge may pass 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Protocol
 
 from prometheus_client.core import (
     CounterMetricFamily,
     GaugeMetricFamily,
     HistogramMetricFamily,
+    Metric,
 )
 
 from argoscope.exporter.families import Family
 from argoscope.exporter.series import LabelBudget
 
 Labels = tuple[str, ...]
+
+
+class Collectable(Protocol):
+    """A part that serves families: `collect()`, and where present `describe()` naming them
+    (so a registry refuses a family another part already serves)."""
+
+    def collect(self) -> Iterable[Metric]:
+        """Families built fresh for one scrape."""
 
 
 def gauge(family: Family, values: Iterable[tuple[Labels, float]],

@@ -17,12 +17,14 @@ import socket
 import threading
 from collections.abc import Callable, Iterable
 from socketserver import ThreadingMixIn
-from typing import Any, Protocol
+from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
 
 from prometheus_client import CollectorRegistry, make_wsgi_app
 from prometheus_client.core import Metric
 from prometheus_client.registry import Collector
+
+from argoscope.exporter.render import Collectable
 
 log = logging.getLogger("argoscope.exporter")
 
@@ -33,13 +35,6 @@ _SURROGATES = re.compile("[\ud800-\udfff]")
 Environ = dict[str, Any]
 StartResponse = Callable[..., Any]
 OnError = Callable[[str], None]
-
-
-class Collectable(Protocol):
-    """An object with `collect()` (and, optionally, `describe()` naming its families)."""
-
-    def collect(self) -> Iterable[Metric]:
-        """Families built fresh for one scrape."""
 
 
 Source = Callable[[], Iterable[Metric]] | Collectable
