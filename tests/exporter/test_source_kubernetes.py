@@ -374,13 +374,13 @@ def test_backoff_grows_to_a_bound_with_jitter(kubeconfig: Path) -> None:
 
 def test_in_cluster_config_is_used_in_a_pod(api: ApiServerDouble, kubeconfig: Path,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    from argoscope.exporter.sources import kubernetes as kubernetes_source
+    from argoscope.exporter import kubeclient
 
     def in_cluster(client_configuration: Any) -> None:
         client_configuration.host = api.url  # what the service account would point at
 
     monkeypatch.setenv("KUBERNETES_SERVICE_HOST", "127.0.0.1")
-    monkeypatch.setattr(kubernetes_source.config, "load_incluster_config", in_cluster)
+    monkeypatch.setattr(kubeclient.config, "load_incluster_config", in_cluster)
     api.put(WORKFLOWS, finished_workflow("done"))
     model = Model()
     KubernetesSource(model).snapshot()
@@ -389,13 +389,13 @@ def test_in_cluster_config_is_used_in_a_pod(api: ApiServerDouble, kubeconfig: Pa
 
 def test_explicit_kubeconfig_wins_over_in_cluster(api: ApiServerDouble, kubeconfig: Path,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    from argoscope.exporter.sources import kubernetes as kubernetes_source
+    from argoscope.exporter import kubeclient
 
     def in_cluster(client_configuration: Any) -> None:
         raise AssertionError("in-cluster config used despite --kubeconfig")
 
     monkeypatch.setenv("KUBERNETES_SERVICE_HOST", "127.0.0.1")
-    monkeypatch.setattr(kubernetes_source.config, "load_incluster_config", in_cluster)
+    monkeypatch.setattr(kubeclient.config, "load_incluster_config", in_cluster)
     api.put(WORKFLOWS, finished_workflow("done"))
     model = Model()
     KubernetesSource(model, kubeconfig=str(kubeconfig)).snapshot()

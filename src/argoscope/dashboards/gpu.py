@@ -22,13 +22,15 @@ from argoscope.dashboards._common import (
     thresholds,
     timeseries_panel,
 )
+from argoscope.exporter.thresholds import IDLE_GPU_UTILIZATION
 
 BY = "cluster, namespace, pipeline, step"
 UTILIZATION = f"argoscope_step_gpu_utilization_ratio{{{STEP}}}"
 ALLOCATED = f"argoscope_step_gpu_allocated_seconds_total{{{STEP}}}"
 BUSY = f"argoscope_step_gpu_busy_seconds_total{{{STEP}}}"
-# Below this utilisation a GPU held by a step counts as idle (the alert uses its own `for:`).
-IDLE_BELOW = 0.05
+# Below this utilisation a GPU held by a step counts as idle: the exporter's and the alert's
+# definition too (the alert adds its own `for:`).
+IDLE_BELOW = IDLE_GPU_UTILIZATION
 EFFICIENCY_COLORS = thresholds((None, "red"), (0.3, "orange"), (0.7, "green"))
 
 

@@ -50,11 +50,11 @@ class Exporter:
 
     def registry(self) -> CollectorRegistry:
         """A registry serving this exporter's families and its plug-ins'."""
-        # Separate collectors: should the model's fail, the exporter's own families (which
-        # count the failure) are still served.
-        collects = [self.model.collect, self.model.stats.collect,
-                    *(c.collect for c in self.extra_collects)]
-        return build_registry(*collects, on_error=self.model.stats.collect_error)
+        # One collector per part, each describing its families (a name served twice is
+        # refused here): should one fail, the others, and the exporter's own families (which
+        # count the failure), are still served.
+        return build_registry(*self.model.collectors(), self.model.stats, *self.extra_collects,
+                              on_error=self.model.stats.collect_error)
 
 
 def open_source(spec: str, model: Model, args: argparse.Namespace) -> Source:

@@ -18,8 +18,9 @@ from prometheus_client.core import Metric
 
 from argoscope.checks.schema import SCHEMA, STATUSES
 from argoscope.exporter import families as f
-from argoscope.exporter.model import StepRef
+from argoscope.exporter import render
 from argoscope.exporter.objects import cap_label, decode_json
+from argoscope.exporter.records import StepRef
 from argoscope.exporter.stats import ExporterStats
 
 PARAMETER = "argoscope-checks"
@@ -242,25 +243,28 @@ class CheckDocuments:
                 self._feature_series -= len(scores)
                 self._features_per_namespace[namespace] -= len(scores)
 
+    def describe(self) -> Iterable[Metric]:
+        """The families `collect` serves, empty (the registry refuses duplicate names)."""
+        return [family.new() for family in (f.CHECK_RESULTS, f.CHECK_STATUS, f.CHECK_VALUE,
+                                             f.CHECK_THRESHOLD, f.FEATURE_DRIFT_SCORE)]
+
     def collect(self) -> Iterable[Metric]:
-        """The check families, fresh for one scrape."""
-        results = f.CHECK_RESULTS.new()
-        status, value, threshold = f.CHECK_STATUS.new(), f.CHECK_VALUE.new(), \
-            f.CHECK_THRESHOLD.new()
-        drift = f.FEATURE_DRIFT_SCORE.new()
+        """The check families: copied under the lock, rendered after it."""
         with self._lock:
             self._release_stale()
-            for labels, counts in self._results.items():
-                for outcome, seen in counts.items():
-                    results.add_metric((*labels, outcome), seen)  # type: ignore[attr-defined]
-            for labels, (ok, measured, limit) in self._latest.items():
-                status.add_metric(labels, ok)  # type: ignore[attr-defined]
-                if measured is not None:
-                    value.add_metric(labels, measured)  # type: ignore[attr-defined]
-                if limit is not None:
-                    threshold.add_metric(labels, limit)  # type: ignore[attr-defined]
-            for labels, scores in self._features.items():
-                key = labels[:4]
-                for feature, score in scores.items():
-                    drift.add_metric((*key, feature), score)  # type: ignore[attr-defined]
-        return [results, status, value, threshold, drift]
+            results = [((*labels, outcome), seen) for labels, counts in self._results.items()
+                       for outcome, seen in counts.items()]
+            latest = list(self._latest.items())
+            drift = [((*labels[:4], feature), score) for labels, scores in self._features.items()
+                     for feature, score in scores.items()]
+        return [
+            render.counter(f.CHECK_RESULTS, results),
+            render.gauge(f.CHECK_STATUS, ((labels, ok) for labels, (ok, _, _) in latest)),
+            render.gauge(f.CHECK_VALUE, ((labels, measured)
+                                         for labels, (_, measured, _) in latest
+                                         if measured is not None)),
+            render.gauge(f.CHECK_THRESHOLD, ((labels, limit)
+                                             for labels, (_, _, limit) in latest
+                                             if limit is not None)),
+            render.gauge(f.FEATURE_DRIFT_SCORE, drift),
+        ]

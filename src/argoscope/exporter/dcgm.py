@@ -302,15 +302,3 @@ def discover(core_api: Any, selector: str, port: int = DEFAULT_PORT,
         found.append(DiscoveredTarget(f"http://{host}:{port}{path}",
                                       item.metadata.namespace or "", item.metadata.name or ""))
     return sorted(found, key=lambda target: target.url)
-
-
-def kubernetes_core_api(kubeconfig: str | None = None, context: str | None = None) -> Any:
-    """A CoreV1Api configured as the Kubernetes watch source is (in-cluster, else kubeconfig).
-
-    Raises SourceError naming the configuration that could not be loaded.
-    """
-    from kubernetes import client
-
-    from argoscope.exporter.sources.kubernetes import _api_client
-
-    return client.CoreV1Api(_api_client(kubeconfig, context))

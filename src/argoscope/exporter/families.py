@@ -16,6 +16,8 @@ from prometheus_client.core import (
     Metric,
 )
 
+from argoscope.exporter.thresholds import IDLE_GPU_UTILIZATION
+
 Kind = Literal["counter", "gauge", "histogram"]
 
 # Batch steps run from seconds to many hours: buckets from 1 s to 1 day.
@@ -38,12 +40,31 @@ class Family:
     buckets: tuple[float, ...] = ()
 
     def new(self) -> Metric:
-        """Return an empty prometheus_client family for one scrape."""
+        """An empty prometheus_client family of this family's kind (for `describe()`)."""
         if self.kind == "counter":
-            return CounterMetricFamily(self.name, self.help, labels=self.labels)
+            return self.counter()
         if self.kind == "gauge":
-            return GaugeMetricFamily(self.name, self.help, labels=self.labels)
+            return self.gauge()
+        return self.histogram()
+
+    def counter(self) -> CounterMetricFamily:
+        """An empty counter family for one scrape; refuses a family of another kind."""
+        self._expect("counter")
+        return CounterMetricFamily(self.name, self.help, labels=self.labels)
+
+    def gauge(self) -> GaugeMetricFamily:
+        """An empty gauge family for one scrape; refuses a family of another kind."""
+        self._expect("gauge")
+        return GaugeMetricFamily(self.name, self.help, labels=self.labels)
+
+    def histogram(self) -> HistogramMetricFamily:
+        """An empty histogram family for one scrape; refuses a family of another kind."""
+        self._expect("histogram")
         return HistogramMetricFamily(self.name, self.help, labels=self.labels)
+
+    def _expect(self, kind: Kind) -> None:
+        if self.kind != kind:
+            raise TypeError(f"metric family {self.name} is a {self.kind}, not a {kind}")
 
     @property
     def exposed_name(self) -> str:
@@ -229,8 +250,8 @@ NODE_GPUS_ALLOCATED = define(
     "GPUs (or MIG instances) DCGM attributes to a live step pod, by node.", "GPU")
 NODE_GPUS_ALLOCATED_IDLE = define(
     "argoscope_node_gpus_allocated_idle", "gauge", ("node",),
-    "GPUs (or MIG instances) held by a live step pod whose utilization is below 1%, by node.",
-    "GPU")
+    "GPUs (or MIG instances) held by a live step pod whose utilization is below "
+    f"{IDLE_GPU_UTILIZATION:.0%}, by node.", "GPU")
 DCGM_GPUS_UNATTRIBUTED = define(
     "argoscope_exporter_dcgm_gpus_unattributed", "gauge", ("target", "reason"),
     "GPUs in the latest scrape of a dcgm-exporter not attributed to a step pod, by reason "

@@ -16,13 +16,14 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from prometheus_client.core import Metric
 
 from argoscope.exporter import families as f
+from argoscope.exporter import render
 from argoscope.exporter.dcgm import (
     DEFAULT_MAX_BODY_BYTES,
     DEFAULT_PATH,
@@ -30,16 +31,14 @@ from argoscope.exporter.dcgm import (
     GpuSample,
     ScrapeResult,
     discover,
-    kubernetes_core_api,
     scrape_each,
 )
 from argoscope.exporter.model import LivePod, Model
 from argoscope.exporter.series import CounterTable, LabelBudget
+from argoscope.exporter.thresholds import IDLE_GPU_UTILIZATION
 
 log = logging.getLogger("argoscope.exporter.gpu")
 
-# Below 1% a GPU does nothing useful: such a GPU held by a step pod counts as allocated-idle.
-IDLE_UTILIZATION = 0.01
 DISCOVERY_TARGET = "discovery"
 
 UNATTRIBUTED_NO_POD = "no_pod_labels"
@@ -152,7 +151,9 @@ class GpuAttribution:
     def _refresh_discovery(self, selector: str) -> None:
         try:
             if self._core_api is None:
-                self._core_api = kubernetes_core_api(self.config.kubeconfig, self.config.context)
+                from argoscope.exporter import kubeclient  # the `exporter` extra, when needed
+
+                self._core_api = kubeclient.core_api(self.config.kubeconfig, self.config.context)
             found = discover(self._core_api, selector, self.config.port, self.config.path,
                              namespace=self.config.namespace)
         except Exception as error:  # any API failure keeps the last known targets
@@ -263,63 +264,85 @@ class GpuAttribution:
 
     # --- output -----------------------------------------------------------------------------
 
-    def collect(self) -> Iterator[Metric]:
-        """The GPU families and the DCGM scrape health, built fresh for a scrape."""
+    def describe(self) -> Iterable[Metric]:
+        """The families `collect` serves, empty (the registry refuses duplicate names)."""
+        return [family.new() for family in _FAMILIES]
+
+    def collect(self) -> Iterable[Metric]:
+        """The GPU families and the DCGM scrape health: copied under the lock, built after."""
         now = self.clock()
         live = self.model.live_pods()
         with self._lock:
-            states = sorted(self._targets.items())
-            fresh = [state for _, state in states if self._fresh(state, now)]
-            yield from self._step_gauges(fresh)
-            yield self.allocated.metric()
-            yield self.busy.metric()
-            yield from self._node_gauges(fresh)
-            yield self._unobserved(fresh, live)
-            yield from self._health(states, now)
-            yield self.errors.metric()
+            # Target states are replaced, never changed in place, by `_ingest_one`, except
+            # for their scalars: those are copied here.
+            states = [(target, state.up, state.duration, self._fresh(state, now),
+                       state.attributed, state.unattributed)
+                      for target, state in sorted(self._targets.items())]
+            allocated = self.allocated.snapshot()
+            busy = self.busy.snapshot()
+            errors = self.errors.snapshot()
+        fresh = [attributed for _, _, _, is_fresh, attributed, _ in states if is_fresh]
+        return [
+            *self._step_gauges(fresh),
+            render.counter(f.STEP_GPU_ALLOCATED, allocated),
+            render.counter(f.STEP_GPU_BUSY, busy),
+            *self._node_gauges(fresh),
+            self._unobserved(fresh, live),
+            render.gauge(f.DCGM_UP, [((target,), 1.0 if up else 0.0)
+                                     for target, up, _, _, _, _ in states]),
+            render.gauge(f.DCGM_SCRAPE_DURATION, [((target,), duration)
+                                                  for target, _, duration, _, _, _ in states]),
+            self._gauge(f.DCGM_GPUS_UNATTRIBUTED, {
+                (target, reason): float(count)
+                for target, _, _, is_fresh, _, unattributed in states if is_fresh
+                for reason, count in unattributed.items()}),
+            render.counter(f.DCGM_SCRAPE_ERRORS, errors),
+        ]
 
-    def _budget(self, family: f.Family) -> LabelBudget:
-        return LabelBudget(family, self.model.config.max_series_per_family,
-                           self.model.stats.drop)
+    def _gauge(self, family: f.Family, values: dict[tuple[str, ...], float]) -> Metric:
+        budget = LabelBudget(family, self.model.config.max_series_per_family,
+                             self.model.stats.drop)
+        return render.gauge(family, sorted(values.items()), budget)
 
-    def _step_gauges(self, fresh: list[_TargetState]) -> Iterator[Metric]:
+    def _step_gauges(self, fresh: list[list[_Attributed]]) -> list[Metric]:
         utilization: dict[tuple[str, ...], float] = {}
         sources: dict[tuple[str, ...], str] = {}
         memory: dict[tuple[str, ...], float] = {}
-        for state in fresh:
-            for item in state.attributed:
+        for attributed in fresh:
+            for item in attributed:
                 labels = (*item.step_labels, item.gpu)
                 if item.sample.utilization is not None:
                     utilization[labels] = item.sample.utilization
                     sources[labels] = item.sample.source
                 if item.sample.memory_bytes is not None:
                     memory[labels] = item.sample.memory_bytes
-        yield _gauge(f.STEP_GPU_UTILIZATION, utilization, self._budget(f.STEP_GPU_UTILIZATION))
-        yield _gauge(f.STEP_GPU_MEMORY, memory, self._budget(f.STEP_GPU_MEMORY))
-        yield _gauge(f.STEP_GPU_UTILIZATION_SOURCE,
-                     {(*labels, source): 1.0 for labels, source in sources.items()},
-                     self._budget(f.STEP_GPU_UTILIZATION_SOURCE))
+        return [
+            self._gauge(f.STEP_GPU_UTILIZATION, utilization),
+            self._gauge(f.STEP_GPU_MEMORY, memory),
+            self._gauge(f.STEP_GPU_UTILIZATION_SOURCE,
+                        {(*labels, source): 1.0 for labels, source in sources.items()}),
+        ]
 
-    def _node_gauges(self, fresh: list[_TargetState]) -> Iterator[Metric]:
+    def _node_gauges(self, fresh: list[list[_Attributed]]) -> list[Metric]:
         allocated: dict[tuple[str, ...], float] = {}
         idle: dict[tuple[str, ...], float] = {}
         seen: set[tuple[str, str]] = set()
-        for state in fresh:
-            for item in state.attributed:
+        for attributed in fresh:
+            for item in attributed:
                 node = item.sample.host or item.pod.host
                 if (node, item.gpu) in seen:
                     continue
                 seen.add((node, item.gpu))
                 allocated[(node,)] = allocated.get((node,), 0.0) + 1
                 util = item.sample.utilization
-                is_idle = util is not None and util < IDLE_UTILIZATION
+                is_idle = util is not None and util < IDLE_GPU_UTILIZATION
                 idle[(node,)] = idle.get((node,), 0.0) + (1.0 if is_idle else 0.0)
-        yield _gauge(f.NODE_GPUS_ALLOCATED, allocated, self._budget(f.NODE_GPUS_ALLOCATED))
-        yield _gauge(f.NODE_GPUS_ALLOCATED_IDLE, idle, self._budget(f.NODE_GPUS_ALLOCATED_IDLE))
+        return [self._gauge(f.NODE_GPUS_ALLOCATED, allocated),
+                self._gauge(f.NODE_GPUS_ALLOCATED_IDLE, idle)]
 
-    def _unobserved(self, fresh: list[_TargetState], live: list[LivePod]) -> Metric:
-        observed = {(item.pod.namespace, item.pod.pod) for state in fresh
-                    for item in state.attributed}
+    def _unobserved(self, fresh: list[list[_Attributed]], live: list[LivePod]) -> Metric:
+        observed = {(item.pod.namespace, item.pod.pod) for attributed in fresh
+                    for item in attributed}
         values: dict[tuple[str, ...], float] = {}
         for pod in live:
             if pod.gpus <= 0 or pod.step is None or pod.phase != "Running":
@@ -328,31 +351,16 @@ class GpuAttribution:
                 continue
             labels = (pod.step.namespace, pod.step.pipeline, pod.step.step)
             values[labels] = values.get(labels, 0.0) + pod.gpus
-        return _gauge(f.STEP_GPUS_UNOBSERVED, values, self._budget(f.STEP_GPUS_UNOBSERVED))
-
-    def _health(self, states: list[tuple[str, _TargetState]], now: float) -> Iterator[Metric]:
-        up = f.DCGM_UP.new()
-        duration = f.DCGM_SCRAPE_DURATION.new()
-        unattributed: dict[tuple[str, ...], float] = {}
-        for target, state in states:
-            up.add_metric((target,), 1.0 if state.up else 0.0)  # type: ignore[attr-defined]
-            duration.add_metric((target,), state.duration)  # type: ignore[attr-defined]
-            if self._fresh(state, now):
-                for reason, count in state.unattributed.items():
-                    unattributed[(target, reason)] = float(count)
-        yield up
-        yield duration
-        yield _gauge(f.DCGM_GPUS_UNATTRIBUTED, unattributed,
-                     self._budget(f.DCGM_GPUS_UNATTRIBUTED))
+        return self._gauge(f.STEP_GPUS_UNOBSERVED, values)
 
 
-def _gauge(family: f.Family, values: dict[tuple[str, ...], float],
-           budget: LabelBudget) -> Metric:
-    metric = family.new()
-    for labels, value in sorted(values.items()):
-        if budget.admit(labels):
-            metric.add_metric(labels, value)  # type: ignore[attr-defined]
-    return metric
+# In the order `collect` serves them.
+_FAMILIES: tuple[f.Family, ...] = (
+    f.STEP_GPU_UTILIZATION, f.STEP_GPU_MEMORY, f.STEP_GPU_UTILIZATION_SOURCE,
+    f.STEP_GPU_ALLOCATED, f.STEP_GPU_BUSY, f.NODE_GPUS_ALLOCATED, f.NODE_GPUS_ALLOCATED_IDLE,
+    f.STEP_GPUS_UNOBSERVED, f.DCGM_UP, f.DCGM_SCRAPE_DURATION, f.DCGM_GPUS_UNATTRIBUTED,
+    f.DCGM_SCRAPE_ERRORS,
+)
 
 
 def attribution_from_args(model: Model, args: Any) -> GpuAttribution | None:

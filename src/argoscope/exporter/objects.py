@@ -36,11 +36,10 @@ MAX_LABEL_LENGTH = 128
 # below this; anything larger is refused rather than inflated.
 MAX_COMPRESSED_NODES_BYTES = 64 * 1024 * 1024
 
-# Argo's workflow and node phases; any other value is shown as `Unknown`, so a typo or a
-# future phase cannot grow the `phase` label without bound.
+# Argo's workflow phases; any other value is shown as `Unknown`, so a typo or a future phase
+# cannot grow the `phase` label without bound. (Step phases need no such guard: only the
+# finished ones the model lists are ever counted.)
 WORKFLOW_PHASES = frozenset({"Pending", "Running", "Succeeded", "Failed", "Error"})
-NODE_PHASES = frozenset({"Pending", "Running", "Succeeded", "Failed", "Error", "Skipped",
-                         "Omitted"})
 UNKNOWN_PHASE = "Unknown"
 _SURROGATES = re.compile("[\ud800-\udfff]")
 

@@ -8,10 +8,8 @@ cap is counted in `argoscope_exporter_series_dropped_total`, never silently lost
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
-
-from prometheus_client.core import Metric
 
 from argoscope.exporter.families import Family
 
@@ -43,20 +41,9 @@ class CounterTable:
         else:
             self._on_drop(self.family.name)
 
-    def get(self, labels: Labels) -> float:
-        """The current value of one series (0 when absent)."""
-        return self._values.get(labels, 0.0)
-
-    def items(self) -> Iterator[tuple[Labels, float]]:
-        """Every series and its value."""
-        return iter(self._values.items())
-
-    def metric(self) -> Metric:
-        """A fresh family holding every series, for one scrape."""
-        metric = self.family.new()
-        for labels, value in self._values.items():
-            metric.add_metric(labels, value)  # type: ignore[attr-defined]
-        return metric
+    def snapshot(self) -> list[tuple[Labels, float]]:
+        """Every series and its value, copied (taken under the owner's lock, rendered after)."""
+        return list(self._values.items())
 
 
 class HistogramTable:
@@ -68,7 +55,8 @@ class HistogramTable:
         self._max_series = max_series
         self._on_drop = on_drop
         self._values: dict[Labels, _Histogram] = {}
-        self._bucket_names = [_float_text(bound) for bound in self._bounds] + ["+Inf"]
+        # The `le` label of each bucket, as the exposition writes it.
+        self.bucket_names = [_float_text(bound) for bound in self._bounds] + ["+Inf"]
 
     def observe(self, labels: Labels, value: float) -> None:
         """Record one observation."""
@@ -81,22 +69,9 @@ class HistogramTable:
         histogram.counts[bisect.bisect_left(self._bounds, value)] += 1
         histogram.total += value
 
-    def count(self, labels: Labels) -> int:
-        """Number of observations of one series."""
-        histogram = self._values.get(labels)
-        return sum(histogram.counts) if histogram else 0
-
-    def metric(self) -> Metric:
-        """A fresh family with cumulative buckets, for one scrape."""
-        metric = self.family.new()
-        for labels, histogram in self._values.items():
-            cumulative = 0
-            buckets: list[tuple[str, float]] = []
-            for name, count in zip(self._bucket_names, histogram.counts, strict=True):
-                cumulative += count
-                buckets.append((name, cumulative))
-            metric.add_metric(labels, buckets, histogram.total)  # type: ignore[attr-defined]
-        return metric
+    def snapshot(self) -> list[tuple[Labels, list[int], float]]:
+        """Every series' per-bucket counts and sum, copied (taken under the owner's lock)."""
+        return [(labels, list(h.counts), h.total) for labels, h in self._values.items()]
 
 
 @dataclass(slots=True)

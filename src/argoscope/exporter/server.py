@@ -24,6 +24,8 @@ from prometheus_client import CollectorRegistry, make_wsgi_app
 from prometheus_client.core import Metric
 from prometheus_client.registry import Collector
 
+from argoscope.exporter.render import Collectable
+
 log = logging.getLogger("argoscope.exporter")
 
 DEFAULT_MAX_CONNECTIONS = 64
@@ -35,12 +37,24 @@ StartResponse = Callable[..., Any]
 OnError = Callable[[str], None]
 
 
+Source = Callable[[], Iterable[Metric]] | Collectable
+
+
 class _FunctionCollector(Collector):
-    def __init__(self, collect: Callable[[], Iterable[Metric]], on_error: OnError | None
-                 ) -> None:
-        self._collect = collect
+    def __init__(self, source: Source, on_error: OnError | None) -> None:
         self._on_error = on_error
-        self._name = getattr(collect, "__qualname__", repr(collect))
+        if callable(source):
+            self._collect: Callable[[], Iterable[Metric]] = source
+            self._describe: Callable[[], Iterable[Metric]] | None = None
+            self._name = getattr(source, "__qualname__", repr(source))
+        else:
+            self._collect = source.collect
+            self._describe = getattr(source, "describe", None)
+            self._name = type(source).__name__
+
+    def describe(self) -> Iterable[Metric]:
+        # The registry refuses a family name that another collector already describes.
+        return self._describe() if self._describe is not None else []
 
     def collect(self) -> Iterable[Metric]:
         if self._on_error is None:
@@ -55,12 +69,13 @@ class _FunctionCollector(Collector):
             return []
 
 
-def build_registry(*collects: Callable[[], Iterable[Metric]],
-                   on_error: OnError | None = None) -> CollectorRegistry:
-    """A registry whose collectors build fresh families from the given functions per scrape.
+def build_registry(*collects: Source, on_error: OnError | None = None) -> CollectorRegistry:
+    """A registry whose collectors build fresh families per scrape: collect functions, or
+    objects with `collect()` whose `describe()` makes the registry refuse duplicate names.
 
     With `on_error`, a collector that raises is left out of that scrape (and reported to
-    `on_error` by name) instead of failing the whole scrape.
+    `on_error` by name: its function's, or its object's class name) instead of failing the
+    whole scrape.
     """
     registry = CollectorRegistry(auto_describe=False)
     for collect in collects:

@@ -12,6 +12,7 @@ from prometheus_client.core import Metric
 
 from argoscope import __version__
 from argoscope.exporter import families as f
+from argoscope.exporter import render
 
 log = logging.getLogger("argoscope.exporter")
 
@@ -134,36 +135,37 @@ class ExporterStats:
         with self._lock:
             return self._expected_sources <= self._ready_sources and not self._sources_down
 
+    def describe(self) -> Iterable[Metric]:
+        """The families `collect` serves, empty (the registry refuses duplicate names)."""
+        return [family.new() for family, _ in self._snapshot()]
+
     def collect(self) -> Iterable[Metric]:
-        """The `argoscope_exporter_*` families."""
+        """The `argoscope_exporter_*` families: copied under the lock, rendered after it."""
+        return [render.counter(family, series) if family.kind == "counter"
+                else render.gauge(family, series)
+                for family, series in self._snapshot()]
+
+    def _snapshot(self) -> list[tuple[f.Family, list[tuple[tuple[str, ...], float]]]]:
+        """Each family served, next to its series (sorted copies), in serving order."""
         now = self._clock()
         with self._lock:
-            tables: list[tuple[f.Family, dict[tuple[str, ...], float]]] = [
-                (f.EXPORTER_EVENTS, self.events),
-                (f.EXPORTER_WATCH_RESTARTS, self.watch_restarts),
-                (f.EXPORTER_OBJECTS_SKIPPED, self.skipped),
-                (f.EXPORTER_SERIES_DROPPED, {(k,): v for k, v in self.dropped.items()}),
-                (f.EXPORTER_LAST_EVENT_AGE,
-                 {(k,): max(0.0, now - v) for k, v in self.last_event.items()}),
-                (f.EXPORTER_NAMESPACE_BUDGET_EXCEEDED, self.over_budget),
-                (f.EXPORTER_SOURCE_RESTARTS, self.source_restarts),
-                (f.EXPORTER_COLLECT_ERRORS, self.collect_errors),
-                (f.EXPORTER_SOURCE_UP,
-                 {(name,): 0.0 if name in self._sources_down else 1.0
-                  for name in self._expected_sources | self._sources_down}),
-            ]
             ready = self._expected_sources <= self._ready_sources and not self._sources_down
-        for family, values in tables:
-            metric = family.new()
-            for labels, value in sorted(values.items()):
-                metric.add_metric(labels, value)  # type: ignore[attr-defined]
-            yield metric
-        info = f.EXPORTER_BUILD_INFO.new()
-        info.add_metric((__version__, platform.python_version()), 1.0)  # type: ignore[attr-defined]
-        yield info
-        ready_metric = f.EXPORTER_READY.new()
-        ready_metric.add_metric((), 1.0 if ready else 0.0)  # type: ignore[attr-defined]
-        yield ready_metric
+            return [
+                (f.EXPORTER_EVENTS, sorted(self.events.items())),
+                (f.EXPORTER_WATCH_RESTARTS, sorted(self.watch_restarts.items())),
+                (f.EXPORTER_OBJECTS_SKIPPED, sorted(self.skipped.items())),
+                (f.EXPORTER_SERIES_DROPPED, sorted(((k,), v) for k, v in self.dropped.items())),
+                (f.EXPORTER_LAST_EVENT_AGE,
+                 sorted(((k,), max(0.0, now - v)) for k, v in self.last_event.items())),
+                (f.EXPORTER_NAMESPACE_BUDGET_EXCEEDED, sorted(self.over_budget.items())),
+                (f.EXPORTER_SOURCE_RESTARTS, sorted(self.source_restarts.items())),
+                (f.EXPORTER_COLLECT_ERRORS, sorted(self.collect_errors.items())),
+                (f.EXPORTER_SOURCE_UP,
+                 sorted(((name,), 0.0 if name in self._sources_down else 1.0)
+                        for name in self._expected_sources | self._sources_down)),
+                (f.EXPORTER_BUILD_INFO, [((__version__, platform.python_version()), 1.0)]),
+                (f.EXPORTER_READY, [((), 1.0 if ready else 0.0)]),
+            ]
 
 
 def fault_reason(error: BaseException) -> str:

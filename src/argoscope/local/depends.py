@@ -15,8 +15,6 @@ from argoscope.local.expr import ExpressionError, evaluate
 
 RESULTS = ("Succeeded", "Failed", "Errored", "Skipped", "Omitted", "Daemoned", "Completed",
            "AnySucceeded", "AllFailed")
-# Results that mean "this task's failure is expected": a dependant that asks for them handles it.
-HANDLING_RESULTS = frozenset({"Failed", "Errored", "Completed", "AnySucceeded", "AllFailed"})
 
 _OPERAND = re.compile(r"(?<![\w.-])([A-Za-z0-9_][A-Za-z0-9_-]*)(?:\.([A-Za-z]+))?(?![\w-])")
 _LOGIC = re.compile(r"^[\s()!&|]*$")

@@ -25,7 +25,6 @@ began before the re-list and resume from the list's resourceVersion instead.
 from __future__ import annotations
 
 import logging
-import os
 import random
 import threading
 from collections.abc import Callable, Iterator, Mapping
@@ -33,8 +32,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import urllib3
-from kubernetes import client, config, watch
+from kubernetes import client, watch
 
+from argoscope.exporter import kubeclient
 from argoscope.exporter.model import PODS, WORKFLOWS, Model
 from argoscope.exporter.objects import WORKFLOW_LABEL, decode_json, mapping, text
 from argoscope.exporter.sources import SourceError
@@ -118,7 +118,7 @@ class KubernetesSource:
         self.page_size = page_size
         self.backoff_seconds = backoff_seconds
         self.backoff_max_seconds = backoff_max_seconds
-        api_client = _api_client(kubeconfig, context)
+        api_client = kubeclient.api_client(kubeconfig, context)
         self._core = client.CoreV1Api(api_client)
         self._custom = client.CustomObjectsApi(api_client)
         scopes: list[str | None] = list(dict.fromkeys(namespaces)) or [None]
@@ -383,26 +383,3 @@ class ApiFailure(Exception):
         self.reason = reason
         detail = f"HTTP {status} {reason}".strip() if status else reason
         super().__init__(f"{stream.where()}: {detail}")
-
-
-def _api_client(kubeconfig: str | None, context: str | None) -> Any:
-    """An API client configured in-cluster when running in a pod, else from a kubeconfig.
-
-    An explicit `--kubeconfig` or `--context` wins over the in-cluster service account; a
-    pod without a usable service account falls back to the default kubeconfig.
-    """
-    configuration = client.Configuration()
-    if kubeconfig is None and context is None and "KUBERNETES_SERVICE_HOST" in os.environ:
-        try:
-            config.load_incluster_config(  # type: ignore[no-untyped-call]
-                client_configuration=configuration)
-            return client.ApiClient(configuration)
-        except config.ConfigException as error:
-            log.info("kubernetes: no in-cluster config (%s); trying the kubeconfig", error)
-    try:
-        config.load_kube_config(  # type: ignore[no-untyped-call]
-            config_file=kubeconfig, context=context, client_configuration=configuration)
-    except (config.ConfigException, OSError, ValueError, TypeError, KeyError) as error:
-        where = kubeconfig or "the default kubeconfig"
-        raise SourceError(f"kubernetes: cannot load {where}: {error}") from error
-    return client.ApiClient(configuration)

@@ -1,0 +1,110 @@
+"""What the model keeps of Workflow and Pod objects, and what it hands on: minimal records.
+
+Raw objects are never kept. The store (`model.Model`) updates `RunRecord`s and `PodRecord`s in
+place under its lock; everything that leaves the store is an immutable record or a copy, so
+counting rules and family generators work on them without holding that lock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+from argoscope.exporter.reasons import PodFacts
+
+
+class StepRef(NamedTuple):
+    """Where a step attempt sits: the labels every step family uses, plus its run and node.
+
+    Its first three fields are the step labels (namespace, pipeline, step): `ref[:3]`.
+    """
+
+    namespace: str
+    pipeline: str
+    step: str
+    template: str
+    workflow: str
+    node_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class LivePod:
+    """A step pod that still exists, with what GPU attribution needs."""
+
+    namespace: str
+    pod: str
+    step: StepRef | None
+    gpus: int
+    host: str
+    phase: str
+
+
+class FinishedRun(NamedTuple):
+    """A run first seen finished: what the run counting rules read.
+
+    (Named tuples, not frozen dataclasses: one is made per finished attempt, on the ingest
+    path, and a frozen dataclass costs several times as much to build.)
+    """
+
+    namespace: str
+    pipeline: str
+    phase: str
+    started: float | None
+    finished: float | None
+
+
+class FinishedAttempt(NamedTuple):
+    """A step attempt first seen finished: what the step counting rules read.
+
+    `labels` are the step's (namespace, pipeline, step); `pod` and `last_waiting` are what
+    the attempt's pod said, when the store knows its pod; `resources` is the node's
+    `resourcesDuration` as Argo wrote it (unvalidated).
+    """
+
+    step: StepRef
+    labels: tuple[str, str, str]
+    node_type: str
+    phase: str
+    is_retry: bool
+    started: float | None
+    finished: float | None
+    message: str
+    resources: Mapping[str, Any]
+    pod: PodFacts | None
+    last_waiting: str
+
+
+@dataclass(slots=True)
+class RunRecord:
+    """One Workflow object, as far as metrics need it (kept by the store, changed in place)."""
+
+    uid: str
+    namespace: str
+    name: str
+    pipeline: str
+    label: str = ""  # the name as a `workflow` label value (capped, valid UTF-8)
+    phase: str = "Pending"
+    started: float | None = None
+    finished: float | None = None
+    offloaded: bool = False
+    counted: bool = False
+    origin: str = ""
+    counted_nodes: set[str] = field(default_factory=set)
+    # node id -> (step, template) for work nodes: attributes pods (and GPUs) to steps.
+    steps: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class PodRecord:
+    """One step pod, as far as metrics need it (kept by the store, changed in place)."""
+
+    namespace: str
+    name: str
+    workflow: str
+    node_id: str
+    node_name: str
+    facts: PodFacts
+    last_waiting: str = ""
+    deleted_at: float | None = None
+    origin: str = ""

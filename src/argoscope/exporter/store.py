@@ -1,0 +1,521 @@
+"""The store: Workflow and Pod objects in, minimal records of runs, step attempts and pods kept.
+
+Sources (a Kubernetes watch, a file, the local runner's state directory) hand Kubernetes-shaped
+objects to `Store.apply`; the store keeps only what metrics need (`records`, no raw objects) and
+decides when a finished run or step attempt counts, by the rules of DESIGN.md (what it adds to
+which family is `counting`'s business):
+
+- a run or step attempt is counted once, when first seen finished, never again (not on a
+  re-list, a watch restart or a MODIFIED event on a finished object);
+- objects already finished in a live source's first list are history (`replay=True`): they
+  set the gauges but add nothing to counters or histograms, so a restart adds no spike;
+- a one-shot snapshot counts every finished object once (`replay=False`).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from prometheus_client.core import Metric
+
+from argoscope.exporter.counting import STEP_FAILED, Counters
+from argoscope.exporter.objects import (
+    NODE_ID_ANNOTATION,
+    NODE_NAME_ANNOTATION,
+    WORKFLOW_LABEL,
+    MalformedObject,
+    cap_label,
+    decode_nodes,
+    mapping,
+    parse_time,
+    phase_label,
+    pipeline_name,
+    run_step_name,
+    step_name,
+    text,
+)
+from argoscope.exporter.reasons import EXPLANATORY_WAITING, PodFacts, pod_facts
+from argoscope.exporter.records import (
+    FinishedAttempt,
+    FinishedRun,
+    LivePod,
+    PodRecord,
+    RunRecord,
+    StepRef,
+)
+from argoscope.exporter.stats import ExporterStats
+
+log = logging.getLogger("argoscope.exporter")
+
+WORKFLOWS = "workflows"
+PODS = "pods"
+
+RUN_FINISHED = frozenset({"Succeeded", "Failed", "Error"})
+STEP_FINISHED = frozenset({"Succeeded", "Failed", "Error", "Skipped", "Omitted"})
+# Node types that are a unit of work (an attempt); DAG, Steps, StepGroup, TaskGroup and Retry
+# nodes only group them. Skipped/Omitted nodes of any grouping type are counted as steps too.
+WORK_NODE_TYPES = frozenset({"Pod", "Skipped", "Suspend", "HTTP", "Plugin"})
+# Pod phases in which a pod may wait or hold a GPU ("" before the kubelet reports one).
+ACTIVE_POD_PHASES = frozenset({"", "Pending", "Running"})
+
+
+class NodeObserver(Protocol):
+    """A plug-in that reads finished nodes (check documents, ...) and serves its own families."""
+
+    def on_node_finished(self, step: StepRef, node: Mapping[str, Any], count: bool) -> None:
+        """Called once per finished step attempt; `count` is False for replayed history."""
+
+    def collect(self) -> Iterable[Metric]:
+        """The plug-in's families, built fresh for a scrape."""
+
+
+@dataclass(slots=True)
+class ModelConfig:
+    """Retention and caps: the exporter's flags."""
+
+    recent_runs_retention_seconds: float = 3600.0
+    recent_runs_max: int = 500
+    max_series_per_family: int = 10_000
+    deleted_pod_retention_seconds: float = 3600.0
+    # Distinct pipelines per namespace whose name fell back to the run's own name.
+    max_fallback_pipelines_per_namespace: int = 100
+
+
+# The pipeline label of runs past their namespace's fallback-pipeline budget.
+OVERFLOW_PIPELINE = "_other"
+
+
+class Store:
+    """Runs, step attempts and pods derived from Workflow and Pod objects. Thread-safe.
+
+    Finished runs and attempts go, once each, to `counters` (unless replayed history) and to
+    every `observers` plug-in; the gauge collectors read the records under `lock`.
+    """
+
+    def __init__(
+        self,
+        config: ModelConfig | None = None,
+        *,
+        clock: Callable[[], float] = time.time,
+        stats: ExporterStats | None = None,
+    ) -> None:
+        self.config = config or ModelConfig()
+        self.clock = clock
+        self.stats = stats or ExporterStats(clock)
+        self.lock = threading.RLock()
+        self.observers: list[NodeObserver] = []
+        self._runs: dict[tuple[str, str], RunRecord] = {}
+        self._pods: dict[tuple[str, str], PodRecord] = {}
+        # Indexes so scrapes touch only the pods that matter, not every pod ever seen:
+        # pods that exist and have not finished (waiting, GPUs), and deleted ones (pruning).
+        self._active_pods: dict[tuple[str, str], PodRecord] = {}
+        self._deleted_pods: dict[tuple[str, str], PodRecord] = {}
+        self._pods_by_node: dict[tuple[str, str, str], PodRecord] = {}
+        # Finished runs whose object was deleted, kept for the recent-runs window:
+        # (namespace, name) -> (pipeline, phase, finished).
+        self._deleted_recent: dict[tuple[str, str], tuple[str, str, float]] = {}
+        self._last_success: dict[tuple[str, ...], float] = {}
+        # Label values of display and template names already seen: most recur in every run.
+        self._step_labels: dict[str, str] = {}
+        self._template_labels: dict[str, str] = {}
+        self._namespace_labels: dict[str, str] = {}
+        # namespace -> pipelines named after a run (no template, label or generateName).
+        self._fallback_pipelines: dict[str, set[str]] = {}
+        self.counters = Counters(self.lock, self.config.max_series_per_family, self.stats.drop)
+
+    # --- input ---------------------------------------------------------------------------
+
+    def apply(self, resource: str, event: str, obj: Any, *, replay: bool = False,
+              origin: str = "") -> None:
+        """Apply one watch event (ADDED, MODIFIED, DELETED) or listed object.
+
+        `origin` names the source that delivered it, so a re-list by one source forgets only
+        that source's objects. A malformed object is skipped, counted and logged once; it never
+        raises.
+        """
+        self.stats.event(resource, event)
+        try:
+            if not isinstance(obj, Mapping):
+                raise MalformedObject(f"expected an object, got {type(obj).__name__}")
+            with self.lock:
+                if resource == WORKFLOWS:
+                    self._apply_workflow(event, obj, replay, origin)
+                elif resource == PODS:
+                    self._apply_pod(event, obj, origin)
+                else:
+                    raise MalformedObject(f"unknown resource {resource!r}")
+        except Exception as error:  # the boundary: one object never stops the source
+            self.stats.fault(resource, error, _object_name(obj))
+
+    def apply_object(self, obj: Any, *, replay: bool = False) -> None:
+        """Apply an object whose resource is known only by its `kind` (files, dumps)."""
+        kind = text(mapping(obj).get("kind")) or _infer_kind(obj)
+        if kind == "Workflow":
+            self.apply(WORKFLOWS, "ADDED", obj, replay=replay)
+        elif kind == "Pod":
+            self.apply(PODS, "ADDED", obj, replay=replay)
+        else:
+            self.stats.skip("objects", "unknown_kind", f"kind {kind or '<none>'} is not Workflow or Pod")
+
+    def resync(self, resource: str, objects: Iterable[Any], *, replay: bool,
+               origin: str = "") -> None:
+        """Apply a complete list and forget what it no longer holds (a re-list after 410 Gone).
+
+        Only objects that came from the same `origin` are forgotten: another source's objects
+        are not in this list and must stay.
+
+        Objects are applied one by one, each under the lock, so a long paged re-list never
+        blocks a scrape; only the final sweep of vanished objects holds the lock throughout.
+        """
+        seen: set[tuple[str, str]] = set()
+        for obj in objects:
+            self.apply(resource, "LIST", obj, replay=replay, origin=origin)
+            meta = mapping(mapping(obj).get("metadata"))
+            seen.add((cap_label(text(meta.get("namespace")) or "default"), text(meta.get("name"))))
+        with self.lock:
+            if resource == WORKFLOWS:
+                for key in [k for k, r in self._runs.items()
+                            if k not in seen and r.origin == origin]:
+                    self._delete_run(key)
+            elif resource == PODS:
+                gone = [k for k, p in self._pods.items()
+                        if k not in seen and p.deleted_at is None and p.origin == origin]
+                for key in gone:
+                    self._pods[key].deleted_at = self.clock()
+                    self._index_pod(key, self._pods[key])
+
+    # --- workflows -----------------------------------------------------------------------
+
+    def _apply_workflow(self, event: str, obj: Mapping[str, Any], replay: bool,
+                        origin: str) -> None:
+        kind = obj.get("kind")
+        if kind not in (None, "Workflow"):
+            raise MalformedObject(f"kind {kind!r} is not Workflow")
+        meta = mapping(obj.get("metadata"))
+        name = text(meta.get("name"))
+        if not name:
+            raise MalformedObject("metadata.name is missing")
+        namespace = self._namespace(meta)
+        key = (namespace, name)
+        if event == "DELETED":
+            self._delete_run(key)
+            return
+        spec = mapping(obj.get("spec"))
+        status = obj.get("status")
+        if status is not None and not isinstance(status, Mapping):
+            raise MalformedObject("status is not an object")
+        status = mapping(status)
+        uid = text(meta.get("uid")) or f"{namespace}/{name}"
+        run = self._runs.get(key)
+        if run is not None and run.uid != uid:
+            self._delete_run(key)  # the name was reused by a new object
+            run = None
+        if run is None:
+            run = RunRecord(uid=uid, namespace=sys.intern(namespace), name=name,
+                       pipeline=self._pipeline(namespace, meta, spec), label=cap_label(name))
+        created = parse_time(meta.get("creationTimestamp"))
+        started = parse_time(status.get("startedAt")) or created
+        phase = text(status.get("phase"))
+        if not phase:
+            # Argo v2-era and mid-reconcile objects: the phase label, else what times say.
+            phase = text(mapping(meta.get("labels")).get("workflows.argoproj.io/phase"))
+            phase = phase or ("Running" if status.get("startedAt") else "Pending")
+        phase = phase_label(phase)
+        finished = parse_time(status.get("finishedAt")) if phase in RUN_FINISHED else None
+        offloaded = bool(status.get("offloadNodeStatusVersion")) and not status.get("nodes")
+        nodes = {} if offloaded else decode_nodes(status)
+        # Parse everything before changing state, so a malformed object changes nothing.
+        self._runs[key] = run
+        run.origin = origin
+        run.phase, run.started, run.finished, run.offloaded = phase, started, finished, offloaded
+        self._apply_nodes(run, nodes, count=not replay)
+        if phase in RUN_FINISHED and not run.counted:
+            run.counted = True
+            if not replay:
+                self.counters.count_run(FinishedRun(namespace, run.pipeline, phase, started,
+                                                    finished))
+        if phase == "Succeeded":
+            moment = finished or started or self.clock()
+            pipeline_key = (namespace, run.pipeline)
+            if moment > self._last_success.get(pipeline_key, 0.0):
+                self._last_success[pipeline_key] = moment
+
+    def _namespace(self, meta: Mapping[str, Any]) -> str:
+        """The object's namespace as a label value (cached: namespaces are few)."""
+        raw = text(meta.get("namespace")) or "default"
+        label = self._namespace_labels.get(raw)
+        return label if label is not None else _remember(self._namespace_labels, raw, raw)
+
+    def _pipeline(self, namespace: str, meta: Mapping[str, Any], spec: Mapping[str, Any]
+                  ) -> str:
+        """The run's pipeline label; fallback names (the run's own) are budgeted per namespace."""
+        name, fallback = pipeline_name(meta, spec)
+        name = sys.intern(cap_label(name))
+        if not fallback:
+            return name
+        known = self._fallback_pipelines.setdefault(namespace, set())
+        if name in known:
+            return name
+        if len(known) >= self.config.max_fallback_pipelines_per_namespace:
+            self.stats.over_namespace_budget(namespace, "pipelines")
+            return OVERFLOW_PIPELINE
+        known.add(name)
+        return name
+
+    def _apply_nodes(self, run: RunRecord, nodes: Mapping[str, Any], count: bool) -> None:
+        # Attempts beyond the first: every child of a Retry node after its first. Retry nodes
+        # are never counted themselves, so they are seen on every update.
+        extra_attempts: set[str] = set()
+        finished: list[tuple[str, Mapping[str, Any], str, str]] = []
+        counted = run.counted_nodes
+        steps, templates = self._step_labels, self._template_labels
+        for node_id, raw in nodes.items():
+            if node_id in counted:
+                continue  # the common case on updates: nothing new about this attempt
+            try:
+                node = mapping(raw)
+                node_type = text(node.get("type"))
+                phase = text(node.get("phase"))
+                if node_type == "Retry":
+                    children = node.get("children")
+                    if isinstance(children, list):
+                        extra_attempts.update(text(child) for child in children[1:])
+                    continue
+                if node_type not in WORK_NODE_TYPES and phase not in ("Skipped", "Omitted"):
+                    continue
+                if node_id not in run.steps:
+                    display = (text(node.get("displayName"))
+                               or text(node.get("name")).rsplit(".", 1)[-1])
+                    template = text(node.get("templateName")) or text(
+                        mapping(node.get("templateRef")).get("template"))
+                    template_label = templates.get(template)
+                    if template_label is None:
+                        template_label = _remember(templates, template, template)
+                    step_label: str | None
+                    if node_id == run.name or display.startswith(run.name):
+                        step_label = sys.intern(cap_label(run_step_name(
+                            run.name if node_id == run.name else display, run.name, template)))
+                    else:  # the common case: a task name, the same in every run
+                        step_label = steps.get(display)
+                        if step_label is None:
+                            step_label = _remember(steps, display, step_name(display))
+                    run.steps[node_id] = (step_label, template_label)
+                if phase in STEP_FINISHED:
+                    finished.append((node_id, node, node_type, phase))
+            except Exception as error:  # the boundary: one node never stops its run
+                self.stats.fault("nodes", error, f"{run.namespace}/{run.name} node {node_id}")
+        for node_id, node, node_type, phase in finished:
+            counted.add(node_id)
+            step, template = run.steps[node_id]
+            ref = StepRef(run.namespace, run.pipeline, step, template, run.name, node_id)
+            if count:
+                try:
+                    self._count_attempt(ref, node, node_type, phase, node_id in extra_attempts)
+                except Exception as error:
+                    self.stats.fault("nodes", error,
+                                     f"{run.namespace}/{run.name} node {node_id}")
+            for observer in self.observers:
+                try:
+                    observer.on_node_finished(ref, node, count)
+                except Exception as error:  # one document never stops the others
+                    self.stats.fault(getattr(observer, "resource", "observer"), error,
+                                     f"{run.namespace}/{run.name} node {node_id}")
+
+    def _count_attempt(
+        self, ref: StepRef, node: Mapping[str, Any], node_type: str, phase: str, is_retry: bool
+    ) -> None:
+        pod = self._pods_by_node.get((ref.namespace, ref.workflow, ref.node_id))
+        self.counters.count_attempt(FinishedAttempt(
+            ref, ref[:3], node_type, phase, is_retry,
+            parse_time(node.get("startedAt")),
+            parse_time(node.get("finishedAt")),
+            # Only a failed attempt's message is read (for its failure reason).
+            text(node.get("message")) if phase in STEP_FAILED else "",
+            mapping(node.get("resourcesDuration")), pod.facts if pod else None,
+            pod.last_waiting if pod else ""))
+
+    def _delete_run(self, key: tuple[str, str]) -> None:
+        run = self._runs.pop(key, None)
+        if run is None:
+            return
+        now = self.clock()
+        if (run.finished is not None
+                and now - run.finished <= self.config.recent_runs_retention_seconds):
+            self._deleted_recent[key] = (run.pipeline, run.phase, run.finished)
+        for node_id in run.steps:
+            pod = self._pods_by_node.pop((run.namespace, run.name, node_id), None)
+            if pod is not None:
+                key = (pod.namespace, pod.name)
+                self._pods.pop(key, None)
+                self._active_pods.pop(key, None)
+                self._deleted_pods.pop(key, None)
+
+    # --- pods ----------------------------------------------------------------------------
+
+    def _apply_pod(self, event: str, obj: Mapping[str, Any], origin: str) -> None:
+        kind = obj.get("kind")
+        if kind not in (None, "Pod"):
+            raise MalformedObject(f"kind {kind!r} is not Pod")
+        meta = mapping(obj.get("metadata"))
+        name = text(meta.get("name"))
+        if not name:
+            raise MalformedObject("metadata.name is missing")
+        namespace = self._namespace(meta)
+        workflow = text(mapping(meta.get("labels")).get(WORKFLOW_LABEL))
+        if not workflow:
+            raise MalformedObject(f"label {WORKFLOW_LABEL} is missing")
+        key = (namespace, name)
+        pod = self._pods.get(key)
+        if event == "DELETED":
+            if pod is not None and pod.deleted_at is None:
+                # podGC deletes failed pods: keep what they said until their run is gone.
+                pod.facts = pod_facts(obj, pod.facts)
+                pod.deleted_at = self.clock()
+                self._index_pod(key, pod)
+            return
+        annotations = mapping(meta.get("annotations"))
+        facts = pod_facts(obj, pod.facts if pod else None)
+        if pod is None:
+            pod = PodRecord(
+                namespace=sys.intern(namespace), name=name, workflow=workflow,
+                node_id=text(annotations.get(NODE_ID_ANNOTATION)) or name,
+                node_name=text(annotations.get(NODE_NAME_ANNOTATION)), facts=facts)
+            self._pods[key] = pod
+            self._pods_by_node[(namespace, workflow, pod.node_id)] = pod
+        pod.facts = facts
+        pod.origin = origin
+        pod.deleted_at = None
+        if facts.waiting_reason in EXPLANATORY_WAITING:
+            # Only a waiting reason that can explain a failure is remembered as its cause.
+            pod.last_waiting = facts.waiting_reason
+        self._index_pod(key, pod)
+
+    def _index_pod(self, key: tuple[str, str], pod: PodRecord) -> None:
+        if pod.deleted_at is None and pod.facts.phase in ACTIVE_POD_PHASES:
+            self._active_pods[key] = pod
+        else:
+            self._active_pods.pop(key, None)
+        if pod.deleted_at is not None:
+            self._deleted_pods[key] = pod
+        else:
+            self._deleted_pods.pop(key, None)
+
+    def _pod_step(self, pod: PodRecord) -> StepRef | None:
+        run = self._runs.get((pod.namespace, pod.workflow))
+        if run is None:
+            return None
+        step = run.steps.get(pod.node_id)
+        if step is None:
+            if not pod.node_name:
+                return None
+            # Before the Workflow shows the node: its name's last part (a workflow-level hook
+            # keeps its `hooks.` prefix), by the same rule, so the run's name never leaks.
+            rest = pod.node_name.removeprefix(run.name + ".")
+            display = rest if rest.startswith("hooks.") else pod.node_name.rsplit(".", 1)[-1]
+            step = (cap_label(run_step_name(display, run.name, "")), "")
+        return StepRef(run.namespace, run.pipeline, step[0], step[1], run.name, pod.node_id)
+
+    def live_pods(self) -> list[LivePod]:
+        """Step pods that exist and have not finished (Pending or Running), with their step."""
+        with self.lock:
+            return [
+                LivePod(p.namespace, p.name, self._pod_step(p), p.facts.gpus, p.facts.host,
+                        p.facts.phase)
+                for p in self._active_pods.values()
+            ]
+
+    def prune(self) -> None:
+        """Forget deleted pods and deleted runs that have aged out of their windows."""
+        now = self.clock()
+        with self.lock:
+            horizon = now - self.config.deleted_pod_retention_seconds
+            for key, pod in list(self._deleted_pods.items()):
+                orphan = (pod.namespace, pod.workflow) not in self._runs
+                if pod.deleted_at is not None and pod.deleted_at < horizon and orphan:
+                    del self._pods[key]
+                    del self._deleted_pods[key]
+                    self._pods_by_node.pop((pod.namespace, pod.workflow, pod.node_id), None)
+            runs_horizon = now - self.config.recent_runs_retention_seconds
+            for key, (_, _, finished) in list(self._deleted_recent.items()):
+                if finished < runs_horizon:
+                    del self._deleted_recent[key]
+
+    # --- reading (collectors) -----------------------------------------------------------
+
+    @property
+    def runs(self) -> Mapping[tuple[str, str], RunRecord]:
+        """Known runs by (namespace, name); read under `lock`."""
+        return self._runs
+
+    @property
+    def deleted_runs(self) -> Mapping[tuple[str, str], tuple[str, str, float]]:
+        """Finished runs whose object is gone, kept for the recent-runs window:
+        (namespace, name) -> (pipeline, phase, finished); read under `lock`."""
+        return self._deleted_recent
+
+    @property
+    def last_success(self) -> Mapping[tuple[str, ...], float]:
+        """Finish time of each pipeline's last Succeeded run; read under `lock`."""
+        return self._last_success
+
+    def waiting_pods(self) -> list[tuple[StepRef, PodFacts]]:
+        """Live step pods with a waiting reason, with their step (copied under the lock)."""
+        with self.lock:
+            waiting = []
+            for pod in self._active_pods.values():
+                if not pod.facts.waiting_reason:
+                    continue
+                ref = self._pod_step(pod)
+                if ref is not None:
+                    waiting.append((ref, pod.facts))
+            return waiting
+
+    # --- introspection (summaries, tests) ------------------------------------------------
+
+    def run_count(self) -> int:
+        """Workflow objects currently known."""
+        with self.lock:
+            return len(self._runs)
+
+    def pod_count(self) -> int:
+        """Pods currently known (including deleted ones kept for their failure reason)."""
+        with self.lock:
+            return len(self._pods)
+
+
+# Caches of label values are cleared past this size (fan-out names such as `task(3:x)` vary).
+_LABEL_CACHE_MAX = 50_000
+
+
+def _remember(cache: dict[str, str], raw: str, value: str) -> str:
+    """Cache the label value (capped, valid UTF-8, interned) for `raw` and return it."""
+    if len(cache) >= _LABEL_CACHE_MAX:
+        cache.clear()
+    label = cache[raw] = sys.intern(cap_label(value))
+    return label
+
+
+def _object_name(obj: Any) -> str:
+    """`namespace/name` of an object for a log line, whatever its shape."""
+    try:
+        meta = mapping(mapping(obj).get("metadata"))
+        return f"{text(meta.get('namespace')) or 'default'}/{text(meta.get('name')) or '<unnamed>'}"
+    except Exception:  # an object too odd even to name
+        return "<unnamed>"
+
+
+def _infer_kind(obj: Any) -> str:
+    """Old dumps (Argo v2, KFP's mock backend) may lack `kind`: tell by the spec's shape."""
+    spec = mapping(mapping(obj).get("spec"))
+    if "templates" in spec or "entrypoint" in spec or "workflowTemplateRef" in spec:
+        return "Workflow"
+    if "containers" in spec:
+        return "Pod"
+    return ""
+
