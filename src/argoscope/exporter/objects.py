@@ -14,10 +14,11 @@ import json
 import re
 import zlib
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 import orjson
+
+from argoscope import timefmt
 
 WORKFLOW_LABEL = "workflows.argoproj.io/workflow"
 TEMPLATE_LABEL = "workflows.argoproj.io/workflow-template"
@@ -85,24 +86,14 @@ def text(value: Any) -> str:
 
 
 def parse_time(value: Any) -> float | None:
-    """RFC 3339 timestamp (string, or datetime as YAML loads it) to Unix seconds; None if unset."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, datetime):
-        moment = value
-    elif isinstance(value, str):
-        try:
-            moment = datetime.fromisoformat(value)
-        except ValueError as error:
-            raise MalformedObject(f"bad timestamp {value!r}") from error
-    else:
-        raise MalformedObject(f"bad timestamp {value!r}")
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    # Go's zero time, which Argo v2 sometimes wrote for unset times.
-    if moment.year <= 1:
-        return None
-    return moment.timestamp()
+    """RFC 3339 timestamp (string, or datetime as YAML loads it) to Unix seconds; None if unset.
+
+    `argoscope.timefmt`'s reading, with a bad value raised as this object's MalformedObject.
+    """
+    try:
+        return timefmt.parse_time(value)
+    except ValueError as error:
+        raise MalformedObject(str(error)) from error
 
 
 def cap_label(value: str) -> str:
