@@ -16,15 +16,15 @@ from typing import Any
 
 from prometheus_client.core import Metric
 
-from argoscope.checks.schema import SCHEMA, STATUSES
+from argoscope.checks.schema import PARAMETER, SCHEMA, STATUSES
 from argoscope.exporter import families as f
 from argoscope.exporter import render
 from argoscope.exporter.objects import cap_label, decode_json
 from argoscope.exporter.records import StepRef
 from argoscope.exporter.stats import ExporterStats
 
-PARAMETER = "argoscope-checks"
-RESOURCE = "argoscope-checks"
+# The `resource` label of skipped-object counts for check documents: the parameter's name.
+RESOURCE = PARAMETER
 DEFAULT_MAX_BYTES = 256 * 1024
 DEFAULT_MAX_FEATURES = 50
 # One namespace may hold a fifth of the default global cap: five busy teams fit in full.
