@@ -85,6 +85,15 @@ def build() -> builders.Dashboard:
                f"(argoscope_exporter_last_event_age_seconds{{{TARGET}}})",
                "{{instance}} {{resource}}")), 12, 8)
     layout.add(timeseries_panel(
+        "Sources up",
+        "Whether each source (Kubernetes watch, file, state directory) is running: 0 while "
+        "its thread is down and being restarted, or the API server refuses it "
+        "(ArgoscopeExporterSourceDown fires after 5 minutes).",
+        "short",
+        target(f"min by (cluster, instance, source) "
+               f"(argoscope_exporter_source_up{{{TARGET}}})",
+               "{{instance}} {{source}}")), 12, 8)
+    layout.add(timeseries_panel(
         "Watch restarts",
         "Watches restarted per second, by resource and reason (dropped, expired, error).",
         "ops",
