@@ -24,6 +24,13 @@ from argoscope.timefmt import parse_time
 _ATTEMPT_SUFFIX = re.compile(r"\(\d+\)$")
 
 
+def span(started: float | None, finished: float | None) -> float | None:
+    """Seconds from `started` to `finished`, when both are known (never negative)."""
+    if started is None or finished is None:
+        return None
+    return max(0.0, finished - started)
+
+
 class RunNotFound(LookupError):
     """No run matches the name given (the message lists what exists)."""
 
@@ -172,9 +179,7 @@ class Step:
     @property
     def duration(self) -> float | None:
         """Seconds from start to finish, when both are known."""
-        if self.started is None or self.finished is None:
-            return None
-        return max(0.0, self.finished - self.started)
+        return span(self.started, self.finished)
 
     @property
     def checks(self) -> list[CheckResult]:
@@ -230,9 +235,7 @@ class Run:
     @property
     def duration(self) -> float | None:
         """Seconds from start to finish, when both are known."""
-        if self.started is None or self.finished is None:
-            return None
-        return max(0.0, self.finished - self.started)
+        return span(self.started, self.finished)
 
     @property
     def steps(self) -> list[Step]:
