@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import http.client
+import logging
 import socket
 import threading
 from collections.abc import Iterable, Iterator
@@ -113,7 +114,8 @@ def test_a_label_that_cannot_be_encoded_never_fails_the_scrape(stats: ExporterSt
 
 def test_idle_connections_time_out_and_the_cap_refuses_the_excess(stats: ExporterStats
                                                                   ) -> None:
-    server = _serve(stats, stats.collect, max_connections=4, connection_timeout=1.0)
+    server = _serve(stats, stats.collect, max_connections=4, connection_timeout=1.0,
+                    on_refused=stats.connection_refused)
     idle: list[socket.socket] = []
     try:
         before = threading.active_count()
@@ -127,9 +129,30 @@ def test_idle_connections_time_out_and_the_cap_refuses_the_excess(stats: Exporte
         # Idle clients lose their connection after the per-connection timeout ...
         for sock in idle:
             assert sock.recv(1) == b""  # closed by the server
-        # ... and the slots are free again.
+        # ... and the slots are free again; the refusal is counted where a scraper sees it.
         wait_until(lambda: _request(server, "GET", "/metrics")[0] == 200, what="a free slot")
+        body = _request(server, "GET", "/metrics")[2].decode("utf-8")
+        assert value(samples(body), "argoscope_exporter_http_connections_refused_total") == 1
     finally:
         for sock in idle:
             sock.close()
+        server.stop()
+
+
+def test_a_serving_error_that_is_not_the_client_hanging_up_is_logged(
+        stats: ExporterStats, caplog: pytest.LogCaptureFixture) -> None:
+    server = _serve(stats, stats.collect)
+    try:
+        with caplog.at_level(logging.ERROR, logger="argoscope.exporter"):
+            try:
+                raise OSError("connection reset by peer")
+            except OSError:
+                server.httpd.handle_error(None, ("127.0.0.1", 1))
+            assert not caplog.records  # a client going away is not an error of ours
+            try:
+                raise KeyError("a bug while serving")
+            except KeyError:
+                server.httpd.handle_error(None, ("127.0.0.1", 2))
+        assert [r.getMessage() for r in caplog.records] == ["error while serving ('127.0.0.1', 2)"]
+    finally:
         server.stop()

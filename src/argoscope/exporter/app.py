@@ -161,7 +161,8 @@ def serve(exporter: Exporter, host: str, port: int) -> int:
     """Follow every source and serve until SIGINT or SIGTERM."""
     stop = threading.Event()
     server = MetricsServer(exporter.registry(), host, port, lambda: exporter.model.stats.ready,
-                           on_error=exporter.model.stats.collect_error)
+                           on_error=exporter.model.stats.collect_error,
+                           on_refused=exporter.model.stats.connection_refused)
     server.start()
     log.info("serving on http://%s:%d/metrics", host, server.port)
     threads = [

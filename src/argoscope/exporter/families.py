@@ -224,6 +224,10 @@ EXPORTER_SOURCE_UP = define(
 EXPORTER_SOURCE_RESTARTS = define(
     "argoscope_exporter_source_restarts", "counter", ("source",),
     "Times a source's thread died and was restarted (with backoff).", "Exporter")
+EXPORTER_CONNECTIONS_REFUSED = define(
+    "argoscope_exporter_http_connections_refused", "counter", (),
+    "HTTP connections answered 503 at once because the cap on concurrent connections was "
+    "reached (a scraper then sees the target down).", "Exporter")
 EXPORTER_COLLECT_ERRORS = define(
     "argoscope_exporter_collect_errors", "counter", ("collector",),
     "Scrapes in which one collector failed; its families were left out of that scrape, the "

@@ -14,6 +14,7 @@ import contextlib
 import logging
 import re
 import socket
+import sys
 import threading
 from collections.abc import Callable, Iterable
 from socketserver import ThreadingMixIn
@@ -145,6 +146,7 @@ class _Server(ThreadingMixIn, WSGIServer):
     daemon_threads = True
     max_connections = DEFAULT_MAX_CONNECTIONS
     refused = 0
+    on_refused: Callable[[], None] | None = None
 
     def server_activate(self) -> None:
         self._slots = threading.BoundedSemaphore(self.max_connections)
@@ -153,6 +155,8 @@ class _Server(ThreadingMixIn, WSGIServer):
     def process_request(self, request: Any, client_address: Any) -> None:
         if not self._slots.acquire(blocking=False):
             self.refused += 1
+            if self.on_refused is not None:
+                self.on_refused()
             with contextlib.suppress(OSError):
                 request.sendall(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n"
                                 b"Connection: close\r\n\r\n")
@@ -171,7 +175,11 @@ class _Server(ThreadingMixIn, WSGIServer):
             self._slots.release()
 
     def handle_error(self, request: Any, client_address: Any) -> None:
-        return  # a client that hung up or timed out is not the exporter's error
+        # A client that hung up or timed out (an OSError) is not the exporter's error;
+        # anything else is a bug in serving, and says so.
+        if isinstance(sys.exc_info()[1], OSError):
+            return
+        log.exception("error while serving %s", client_address)
 
 
 class MetricsServer:
@@ -179,6 +187,7 @@ class MetricsServer:
 
     def __init__(self, registry: CollectorRegistry, host: str, port: int,
                  ready: Callable[[], bool], *, on_error: OnError | None = None,
+                 on_refused: Callable[[], None] | None = None,
                  max_connections: int = DEFAULT_MAX_CONNECTIONS,
                  connection_timeout: float = DEFAULT_CONNECTION_TIMEOUT_SECONDS) -> None:
         self.registry = registry
@@ -187,7 +196,8 @@ class MetricsServer:
         handler = type("Handler", (_Handler,), {"timeout": connection_timeout})
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         server_class: type[_Server] = type(
-            "Server", (_Server,), {"max_connections": max_connections, "address_family": family})
+            "Server", (_Server,), {"max_connections": max_connections, "address_family": family,
+                                   "on_refused": staticmethod(on_refused) if on_refused else None})
         self.httpd = server_class((host, port), handler)
         self.httpd.set_app(self._app)
         self._thread: threading.Thread | None = None

@@ -32,6 +32,7 @@ class ExporterStats:
         self.over_budget: dict[tuple[str, ...], float] = {}
         self.source_restarts: dict[tuple[str, ...], float] = {}
         self.collect_errors: dict[tuple[str, ...], float] = {}
+        self.connections_refused = 0.0
         self._expected_sources: set[str] = set()
         self._ready_sources: set[str] = set()
         self._sources_down: set[str] = set()
@@ -124,6 +125,14 @@ class ExporterStats:
             key = (collector,)
             self.collect_errors[key] = self.collect_errors.get(key, 0.0) + 1
 
+    def connection_refused(self) -> None:
+        """Record an HTTP connection refused at the connection cap (logged the first time)."""
+        with self._lock:
+            self.connections_refused += 1
+        self.log_once(("http", "connections_refused"),
+                      "HTTP connection refused: the cap on concurrent connections was reached "
+                      "(answered 503); later refusals are only counted")
+
     def source_restart(self, name: str) -> None:
         """Record a source thread that died and is being restarted."""
         with self._lock:
@@ -160,6 +169,7 @@ class ExporterStats:
                 (f.EXPORTER_NAMESPACE_BUDGET_EXCEEDED, sorted(self.over_budget.items())),
                 (f.EXPORTER_SOURCE_RESTARTS, sorted(self.source_restarts.items())),
                 (f.EXPORTER_COLLECT_ERRORS, sorted(self.collect_errors.items())),
+                (f.EXPORTER_CONNECTIONS_REFUSED, [((), self.connections_refused)]),
                 (f.EXPORTER_SOURCE_UP,
                  sorted(((name,), 0.0 if name in self._sources_down else 1.0)
                         for name in self._expected_sources | self._sources_down)),
