@@ -190,18 +190,24 @@ class Store:
                     self._pods[key].deleted_at = self.clock()
                     self._index_pod(key, self._pods[key])
 
-    # --- workflows -----------------------------------------------------------------------
-
-    def _apply_workflow(self, event: str, obj: Mapping[str, Any], replay: bool,
-                        origin: str) -> None:
-        kind = obj.get("kind")
-        if kind not in (None, "Workflow"):
-            raise MalformedObject(f"kind {kind!r} is not Workflow")
+    def _identity(self, obj: Mapping[str, Any], kind: str
+                  ) -> tuple[Mapping[str, Any], str, str]:
+        """An object's metadata, namespace and name; MalformedObject when it is not a `kind`
+        (a missing kind is taken as one, as in list items) or has no name."""
+        found = obj.get("kind")
+        if found not in (None, kind):
+            raise MalformedObject(f"kind {found!r} is not {kind}")
         meta = mapping(obj.get("metadata"))
         name = text(meta.get("name"))
         if not name:
             raise MalformedObject("metadata.name is missing")
-        namespace = self._namespace(meta)
+        return meta, self._namespace(meta), name
+
+    # --- workflows -----------------------------------------------------------------------
+
+    def _apply_workflow(self, event: str, obj: Mapping[str, Any], replay: bool,
+                        origin: str) -> None:
+        meta, namespace, name = self._identity(obj, "Workflow")
         key = (namespace, name)
         if event == "DELETED":
             self._delete_run(key)
@@ -359,14 +365,7 @@ class Store:
     # --- pods ----------------------------------------------------------------------------
 
     def _apply_pod(self, event: str, obj: Mapping[str, Any], origin: str) -> None:
-        kind = obj.get("kind")
-        if kind not in (None, "Pod"):
-            raise MalformedObject(f"kind {kind!r} is not Pod")
-        meta = mapping(obj.get("metadata"))
-        name = text(meta.get("name"))
-        if not name:
-            raise MalformedObject("metadata.name is missing")
-        namespace = self._namespace(meta)
+        meta, namespace, name = self._identity(obj, "Pod")
         workflow = text(mapping(meta.get("labels")).get(WORKFLOW_LABEL))
         if not workflow:
             raise MalformedObject(f"label {WORKFLOW_LABEL} is missing")
