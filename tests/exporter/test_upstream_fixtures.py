@@ -69,7 +69,7 @@ def test_oom_pod_fixture_yields_oomkilled(argo_fixtures: Path) -> None:
                          .read_text())
     facts = pod_facts(pod)
     assert facts.failure_reason == "OOMKilled"
-    assert failure_reason("Failed", "", facts) == "OOMKilled"
+    assert failure_reason("", facts) == ("OOMKilled", ())
     # Without metadata it cannot be joined to a step: skipped and counted, not fatal.
     s = load(argo_fixtures / "awf-operator_test.go--podWithMainContainerOOM.yaml")
     assert value(s, "argoscope_exporter_objects_skipped_total", resource="pods",

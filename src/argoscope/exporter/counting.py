@@ -19,7 +19,6 @@ from prometheus_client.core import Metric
 from argoscope.exporter import families as f
 from argoscope.exporter import render
 from argoscope.exporter.objects import cap_label, text
-from argoscope.exporter.reasons import failure_reason
 from argoscope.exporter.records import FinishedAttempt, FinishedRun
 from argoscope.exporter.series import CounterTable, DropHook, HistogramTable
 
@@ -81,7 +80,7 @@ def _attempt_duration(a: FinishedAttempt, add: Add) -> None:
 
 def _attempt_failure(a: FinishedAttempt, add: Add) -> None:
     if a.phase in STEP_FAILED:
-        add((*a.labels, failure_reason(a.phase, a.message, a.pod, a.last_waiting)), 1.0)
+        add((*a.labels, a.reason), 1.0)
 
 
 def _attempt_pending(a: FinishedAttempt, add: Add) -> None:

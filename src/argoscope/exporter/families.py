@@ -208,6 +208,11 @@ EXPORTER_OBJECTS_SKIPPED = define(
     "Objects, nodes (resource=nodes) and check documents (resource=argoscope-checks) skipped "
     "at their own boundary, by reason: malformed, too_deep, out_of_range, unknown_kind, "
     "error; the rest still applies.", "Exporter")
+EXPORTER_UNKNOWN_REASONS = define(
+    "argoscope_exporter_unknown_reasons", "counter", ("source",),
+    "Failure causes outside the closed reason vocabulary (a pod's or container's reason, "
+    "source=pod; a node message no rule reads, source=message): the attempt counts as "
+    "reason=\"Error\" unless another source names a known reason.", "Exporter")
 EXPORTER_SERIES_DROPPED = define(
     "argoscope_exporter_series_dropped", "counter", ("family",),
     "Series not exported because a cap was reached (label values per family, recent runs, "

@@ -28,10 +28,6 @@ PIPELINE_LABEL = "argoscope.io/pipeline"
 NODE_ID_ANNOTATION = "workflows.argoproj.io/node-id"
 NODE_NAME_ANNOTATION = "workflows.argoproj.io/node-name"
 
-# `step1(0)` (retry attempt) and `task(2:value)` (withItems/withParam fan-out): the suffix
-# carries an index or an item, so it is stripped to keep the step label bounded.
-_ATTEMPT_SUFFIX = re.compile(r"\(\d+(?::.*)?\)$")
-
 MAX_LABEL_LENGTH = 128
 # Argo offloads node status past etcd's ~1.5 MiB object limit, so inflated node maps stay well
 # below this; anything larger is refused rather than inflated.
@@ -42,7 +38,9 @@ MAX_COMPRESSED_NODES_BYTES = 64 * 1024 * 1024
 # finished ones the model lists are ever counted.)
 WORKFLOW_PHASES = frozenset({"Pending", "Running", "Succeeded", "Failed", "Error"})
 UNKNOWN_PHASE = "Unknown"
-_SURROGATES = re.compile("[\ud800-\udfff]")
+# Characters no label value may carry: control characters (C0, DEL, C1: a NUL or an escape
+# sequence would reach every tool that shows the label) and lone surrogates (not UTF-8).
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 class MalformedObject(ValueError):
@@ -97,25 +95,20 @@ def parse_time(value: Any) -> float | None:
 
 
 def cap_label(value: str) -> str:
-    """A user-supplied label value made safe to expose: valid UTF-8 and length-capped.
+    """A user-supplied label value made safe to expose: printable, valid UTF-8, length-capped.
 
-    Lone surrogates (a JSON `\\ud800` escape decodes to one) cannot be encoded as UTF-8 and
-    would fail the whole exposition, so they become U+FFFD. The number of values is capped
-    elsewhere.
+    Control characters (a NUL, a newline, an escape sequence) and lone surrogates (a JSON
+    `\\ud800` escape decodes to one, and it cannot be encoded as UTF-8, which would fail the
+    whole exposition) become U+FFFD. The number of values is capped elsewhere.
     """
-    if not value.isascii():
-        value = _SURROGATES.sub("\ufffd", value)
+    if not value.isprintable():  # fast path: printable text has neither
+        value = _UNSAFE.sub("\ufffd", value)
     return value if len(value) <= MAX_LABEL_LENGTH else value[: MAX_LABEL_LENGTH - 1] + "…"
 
 
 def phase_label(value: str, known: frozenset[str] = WORKFLOW_PHASES) -> str:
     """A phase as a label: one of `known`, else `Unknown`."""
     return value if value in known else UNKNOWN_PHASE
-
-
-def step_name(display_name: str) -> str:
-    """The step label: a node's display name without retry or fan-out suffixes."""
-    return _ATTEMPT_SUFFIX.sub("", display_name)
 
 
 def pipeline_name(metadata: Mapping[str, Any], spec: Mapping[str, Any]) -> tuple[str, bool]:
@@ -136,24 +129,6 @@ def pipeline_name(metadata: Mapping[str, Any], spec: Mapping[str, Any]) -> tuple
     if generate_name:
         return generate_name.rstrip("-") or generate_name, False
     return text(metadata.get("name")), True
-
-
-def run_step_name(display_name: str, run_name: str, template: str) -> str:
-    """The `step` label of a work node of run `run_name`: never contains the run's name.
-
-    The entrypoint itself as the work (a single-pod workflow) and its own retry attempts
-    (`<run>(N)`, no boundary node) take the entrypoint template's name; a workflow-level
-    `onExit` (`<run>.onExit`) and lifecycle hooks (`<run>.hooks.<name>`) take what follows the
-    run's name.
-    """
-    display = step_name(display_name)
-    if not display.startswith(run_name):  # the common case: a task name
-        return display
-    if display == run_name:
-        return template or "main"
-    if display[len(run_name):len(run_name) + 1] == ".":
-        return step_name(display[len(run_name) + 1:]) or template or "main"
-    return display
 
 
 def decode_nodes(status: Mapping[str, Any]) -> Mapping[str, Any]:

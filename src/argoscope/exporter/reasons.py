@@ -3,7 +3,9 @@
 Kubernetes and Argo spell the same causes in several places (a node message such as
 `main: OOMKilled (exit code 137)` or v3.5's `OOMKilled (exit code 137)`, a container's
 `terminated`/`waiting` reason, the pod's `status.reason`, a `PodScheduled=False` condition).
-Everything here turns them into one short CamelCase `reason` label from a bounded vocabulary.
+Everything here turns them into one `reason` label from a closed vocabulary
+(`FAILURE_REASONS`, `WAITING_REASONS`, documented in docs/design.md): a value outside it is
+never a label; a failure's becomes `Error` and is reported back as unknown, to be counted.
 """
 
 from __future__ import annotations
@@ -17,6 +19,10 @@ from argoscope.exporter.objects import mapping, parse_time, text
 
 GPU_RESOURCE = "nvidia.com/gpu"
 MAIN_CONTAINER = "main"
+# The generic failure: what every failure is when nothing more specific is known.
+GENERIC_FAILURE = "Error"
+# A waiting reason outside the vocabulary, on the waiting gauge.
+OTHER_WAITING = "Other"
 
 # Waiting reasons that are an ordinary moment of a pod's start, not a stuck pod.
 _TRANSIENT_WAITING = frozenset({"PodInitializing"})
@@ -29,42 +35,76 @@ EXPLANATORY_WAITING = frozenset({
     "CrashLoopBackOff", "PreCreateHookError", "PreStartHookError", "PostStartHookError",
     "Unschedulable", "SchedulerError",
 })
-_REASON_TOKEN = re.compile(r"^[A-Z][A-Za-z]{1,39}$")
+# Every `reason` of `argoscope_steps_waiting`: the kubelet's and the scheduler's waiting
+# reasons; anything else is `Other`.
+WAITING_REASONS = EXPLANATORY_WAITING | {"ContainerCreating", "PodInitializing",
+                                         "SchedulingGated", OTHER_WAITING}
+# A pod's own `status.reason` (the kubelet's and the node lifecycle's), and a container's
+# `terminated.reason`. The kubelet's admission refusals (`OutOfcpu`, `OutOfnvidia.com/gpu`,
+# ...) are one reason, `OutOfResources`.
+_POD_REASONS = frozenset({
+    "Evicted", "DeadlineExceeded", "NodeLost", "Shutdown", "NodeShutdown", "Terminated",
+    "UnexpectedAdmissionError", "NodeAffinity", "Preempting", "OutOfResources",
+})
+_CONTAINER_REASONS = frozenset({
+    "OOMKilled", "ContainerCannotRun", "StartError", "DeadlineExceeded", "Evicted",
+    GENERIC_FAILURE,
+})
+# Argo's own: a pod that vanished (`pod deleted`), a run stopped or terminated (`argo stop`,
+# `argo terminate`: Terminated) and every deadline (activeDeadlineSeconds, a retry's
+# maxDuration: DeadlineExceeded).
+_ARGO_REASONS = frozenset({"PodDeleted", "Terminated", "DeadlineExceeded"})
+# Every `reason` of `argoscope_step_failures_total`.
+FAILURE_REASONS = _POD_REASONS | _CONTAINER_REASONS | _ARGO_REASONS | EXPLANATORY_WAITING
+
 _CONTAINER_PREFIX = re.compile(r"^[a-z0-9][a-z0-9-]*: ")
+_HEAD = re.compile(r"^([A-Za-z][A-Za-z0-9]*)(?:$|:| \(exit code)")
 _INSUFFICIENT = re.compile(r"Insufficient ([A-Za-z0-9./_-]+)")
 
-# Messages without a CamelCase reason in front, as Argo and Kubernetes word them.
+# Messages as Argo and Kubernetes word them, most specific first. A message that matches
+# none (and names no reason of the vocabulary in front) is an unknown.
 _MESSAGE_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"deadline|Max duration limit exceeded", re.I), "DeadlineExceeded"),
+    (re.compile(r"^Stopped with strategy|^terminated$|shutdown with strategy", re.I),
+     "Terminated"),
     (re.compile(r"low on resource|evict", re.I), "Evicted"),
     (re.compile(r"pod deleted", re.I), "PodDeleted"),
     (re.compile(r"OOMKilled|out of memory", re.I), "OOMKilled"),
-    (re.compile(r"ImagePullBackOff|ErrImagePull|pulling image", re.I), "ImagePullBackOff"),
+    (re.compile(r"ImagePullBackOff|ErrImagePull", re.I), "ImagePullBackOff"),
     (re.compile(r"Unschedulable|nodes are available", re.I), "Unschedulable"),
-    (re.compile(r"exit code|exit status", re.I), "Error"),
+    (re.compile(r"exit code|exit status", re.I), GENERIC_FAILURE),
 )
 
 
 def reason_from_message(message: str) -> str | None:
-    """A reason read from an Argo node message, or None when it names none."""
-    message = message.strip()
-    if not message:
+    """A reason of the vocabulary read from an Argo node message; None when it names none.
+
+    `Reason (exit code N)` and `Reason: details` (optionally after `container: `) name their
+    reason when it is one of the vocabulary; otherwise Argo's and Kubernetes' wordings are
+    matched. An unrecognised message gives None, never its first word.
+    """
+    body = _CONTAINER_PREFIX.sub("", message.strip(), count=1)
+    if not body:
         return None
-    body = _CONTAINER_PREFIX.sub("", message, count=1)
-    head = re.split(r"[\s:(]", body, maxsplit=1)[0]
-    if _REASON_TOKEN.match(head) and head not in {"Error", "Failed", "Step", "Pod", "The"}:
-        return head
+    head = _HEAD.match(body)
+    if head and head.group(1) in FAILURE_REASONS:
+        return head.group(1)
     for pattern, reason in _MESSAGE_PATTERNS:
         if pattern.search(body):
             return reason
-    if head == "Error":
-        return "Error"
     return None
 
 
-def normalise_reason(reason: str) -> str:
-    """A reason label from a bounded vocabulary: CamelCase words, else `Other`."""
-    return reason if _REASON_TOKEN.match(reason) else "Other"
+def pod_reason(reason: str) -> str | None:
+    """A pod's or container's failure reason in the vocabulary, or None if it is outside."""
+    if reason.startswith("OutOf"):
+        return "OutOfResources"
+    return reason if reason in FAILURE_REASONS else None
+
+
+def waiting_label(reason: str) -> str:
+    """A waiting reason as a label: one of `WAITING_REASONS`."""
+    return reason if reason in WAITING_REASONS else OTHER_WAITING
 
 
 @dataclass(slots=True)
@@ -117,15 +157,18 @@ def pod_facts(pod: Mapping[str, Any], previous: PodFacts | None = None) -> PodFa
     main = next((c for c in containers if text(c.get("name")) == MAIN_CONTAINER), None)
     ordered = ([main] if main is not None else []) + [c for c in containers if c is not main]
 
-    # Failure: the pod's own reason (Evicted, DeadlineExceeded, ...) outranks a container's.
-    failure = text(status.get("reason"))
-    if not failure:
+    # Failure: the pod's own reason (Evicted, DeadlineExceeded, ...) outranks a container's,
+    # a container's specific reason (OOMKilled) a generic one (Error) whichever container it
+    # is on, and any known reason one outside the vocabulary (kept only to be counted).
+    own = text(status.get("reason"))
+    failure, rank = own, _rank(own)
+    if rank < 2:
         for container in ordered + list(_statuses(status, "initContainerStatuses")):
             terminated = _container_state(container, "terminated")
             reason = text(terminated.get("reason"))
-            if reason and reason != "Completed" and terminated.get("exitCode") not in (0, "0"):
-                failure = reason
-                break
+            if (reason and reason != "Completed"
+                    and terminated.get("exitCode") not in (0, "0") and _rank(reason) > rank):
+                failure, rank = reason, _rank(reason)
     facts.failure_reason = failure
 
     if main is not None:
@@ -147,22 +190,43 @@ def pod_facts(pod: Mapping[str, Any], previous: PodFacts | None = None) -> PodFa
                 waiting = reason
                 break
     facts.waiting_reason = waiting
-    if previous is not None and not facts.failure_reason and previous.failure_reason:
-        # A later update (or podGC's deletion) must not erase a failure already seen.
+    if previous is not None and (
+            _rank(previous.failure_reason) > _rank(facts.failure_reason)
+            or not facts.failure_reason):
+        # A later update (or podGC's deletion) must not erase, or blur, a failure already seen.
         facts.failure_reason = previous.failure_reason
     return facts
 
 
-def failure_reason(node_phase: str, message: str, pod: PodFacts | None,
-                   last_waiting: str = "") -> str:
-    """The reason a step attempt failed, most specific source first."""
+def _rank(reason: str) -> int:
+    """How much a pod's or container's reason says: 2 specific, 1 generic, 0 none or unknown."""
+    known = pod_reason(reason) if reason else None
+    return 0 if known is None else 1 if known == GENERIC_FAILURE else 2
+
+
+def failure_reason(message: str, pod: PodFacts | None, last_waiting: str = ""
+                   ) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """The reason a step attempt failed, and the causes that were outside the vocabulary.
+
+    The most specific cause wins, whichever source says it: the pod's or a container's
+    reason, then the node message's, then the last waiting reason that explains a failure;
+    a generic `Error` from any of them loses to a specific reason from another. Nothing known
+    is `Error`. Each cause outside the vocabulary is returned as (where, what): `pod` or
+    `message`, so the caller counts it.
+    """
+    unknown: list[tuple[str, str]] = []
+    candidates: list[str] = []
     if pod is not None and pod.failure_reason:
-        return normalise_reason(pod.failure_reason)
+        known = pod_reason(pod.failure_reason)
+        if known is None:
+            unknown.append(("pod", pod.failure_reason))
+        else:
+            candidates.append(known)
     from_message = reason_from_message(message)
-    if from_message and from_message != "Error":
-        return normalise_reason(from_message)
+    if from_message is not None:
+        candidates.append(from_message)
+    elif message.strip():
+        unknown.append(("message", message))
     if last_waiting in EXPLANATORY_WAITING:
-        return last_waiting
-    if from_message:
-        return from_message
-    return "Error" if node_phase in ("Failed", "Error") else "Unknown"
+        candidates.append(last_waiting)
+    return next((c for c in candidates if c != GENERIC_FAILURE), GENERIC_FAILURE), tuple(unknown)

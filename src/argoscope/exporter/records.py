@@ -57,9 +57,10 @@ class FinishedRun(NamedTuple):
 class FinishedAttempt(NamedTuple):
     """A step attempt first seen finished: what the step counting rules read.
 
-    `labels` are the step's (namespace, pipeline, step); `pod` and `last_waiting` are what
-    the attempt's pod said, when the store knows its pod; `resources` is the node's
-    `resourcesDuration` as Argo wrote it (unvalidated).
+    `labels` are the step's (namespace, pipeline, step); `reason` is a failed attempt's
+    failure reason (from the closed vocabulary, '' otherwise); `pod` is what the attempt's
+    pod said, when the store knows its pod; `resources` is the node's `resourcesDuration` as
+    Argo wrote it (unvalidated).
     """
 
     step: StepRef
@@ -69,10 +70,25 @@ class FinishedAttempt(NamedTuple):
     is_retry: bool
     started: float | None
     finished: float | None
-    message: str
+    reason: str
     resources: Mapping[str, Any]
     pod: PodFacts | None
-    last_waiting: str
+
+
+class WaitingAttempt(NamedTuple):
+    """A finished attempt of a Pod node whose pod has not said its last word yet (not seen,
+    or not yet finished): held until it has, so what it adds never depends on whether the
+    Workflow or the Pod arrived first. `since` is when it started waiting."""
+
+    step: StepRef
+    node_type: str
+    phase: str
+    is_retry: bool
+    started: float | None
+    finished: float | None
+    message: str
+    resources: Mapping[str, Any]
+    since: float
 
 
 @dataclass(slots=True)
@@ -88,6 +104,8 @@ class RunRecord:
     started: float | None = None
     finished: float | None = None
     offloaded: bool = False
+    # The entrypoint template: the step of the entrypoint node and of its retry attempts.
+    entrypoint: str = ""
     counted: bool = False
     origin: str = ""
     counted_nodes: set[str] = field(default_factory=set)

@@ -26,6 +26,7 @@ class ExporterStats:
         self.events: dict[tuple[str, ...], float] = {}
         self.watch_restarts: dict[tuple[str, ...], float] = {}
         self.skipped: dict[tuple[str, ...], float] = {}
+        self.unknown_reasons: dict[tuple[str, ...], float] = {}
         self.dropped: dict[str, float] = {}
         self.last_event: dict[str, float] = {}
         self._logged: set[tuple[str, ...]] = set()
@@ -83,6 +84,15 @@ class ExporterStats:
             log.warning("skipped %s (%s): %s: %s: %s; later ones are only counted", resource,
                         reason, where, type(error).__name__, error,
                         exc_info=error if reason == "error" else None)
+
+    def unknown_reason(self, source: str, value: str) -> None:
+        """Record a failure cause outside the reason vocabulary (logged once per source)."""
+        with self._lock:
+            key = (source,)
+            self.unknown_reasons[key] = self.unknown_reasons.get(key, 0.0) + 1
+        self.log_once(("unknown_reason", source),
+                      "failure reason outside the vocabulary from the %s: %r counted as Error "
+                      "(later ones are only counted)", source, value[:200])
 
     def over_namespace_budget(self, namespace: str, budget: str) -> None:
         """Record something refused because `namespace` used up its share of `budget`."""
@@ -163,6 +173,7 @@ class ExporterStats:
                 (f.EXPORTER_EVENTS, sorted(self.events.items())),
                 (f.EXPORTER_WATCH_RESTARTS, sorted(self.watch_restarts.items())),
                 (f.EXPORTER_OBJECTS_SKIPPED, sorted(self.skipped.items())),
+                (f.EXPORTER_UNKNOWN_REASONS, sorted(self.unknown_reasons.items())),
                 (f.EXPORTER_SERIES_DROPPED, sorted(((k,), v) for k, v in self.dropped.items())),
                 (f.EXPORTER_LAST_EVENT_AGE,
                  sorted(((k,), max(0.0, now - v)) for k, v in self.last_event.items())),

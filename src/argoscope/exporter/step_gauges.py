@@ -14,7 +14,7 @@ from prometheus_client.core import Metric
 from argoscope.exporter import families as f
 from argoscope.exporter.gauges import Gauge, Series, render_all
 from argoscope.exporter.objects import cap_label
-from argoscope.exporter.reasons import PodFacts, normalise_reason
+from argoscope.exporter.reasons import PodFacts, waiting_label
 from argoscope.exporter.records import StepRef
 from argoscope.exporter.store import Store
 
@@ -30,7 +30,7 @@ def _count(keys: Iterable[Labels]) -> Series:
 
 
 def _waiting(pods: Waiting) -> Series:
-    return _count((ref.namespace, ref.pipeline, ref.step, normalise_reason(facts.waiting_reason))
+    return _count((ref.namespace, ref.pipeline, ref.step, waiting_label(facts.waiting_reason))
                   for ref, facts in pods)
 
 

@@ -9,7 +9,11 @@ which family is `counting`'s business):
   re-list, a watch restart or a MODIFIED event on a finished object);
 - objects already finished in a live source's first list are history (`replay=True`): they
   set the gauges but add nothing to counters or histograms, so a restart adds no spike;
-- a one-shot snapshot counts every finished object once (`replay=False`).
+- a one-shot snapshot counts every finished object once (`replay=False`);
+- a finished attempt of a Pod node counts once its pod has said its last word (finished or
+  deleted), or `pod_wait_seconds` after, or when the source has delivered everything
+  (`settle`): so its failure reason and pending time never depend on which of the Workflow
+  and the Pod arrived first.
 """
 
 from __future__ import annotations
@@ -24,7 +28,8 @@ from typing import Any, Protocol
 
 from prometheus_client.core import Metric
 
-from argoscope.exporter.counting import STEP_FAILED, Counters
+from argoscope.exporter.counting import NOT_RUN, STEP_FAILED, Counters
+from argoscope.exporter.nodenames import UNPARSED_STEP, relative_name, relative_step
 from argoscope.exporter.objects import (
     NODE_ID_ANNOTATION,
     NODE_NAME_ANNOTATION,
@@ -36,11 +41,14 @@ from argoscope.exporter.objects import (
     parse_time,
     phase_label,
     pipeline_name,
-    run_step_name,
-    step_name,
     text,
 )
-from argoscope.exporter.reasons import EXPLANATORY_WAITING, PodFacts, pod_facts
+from argoscope.exporter.reasons import (
+    EXPLANATORY_WAITING,
+    PodFacts,
+    failure_reason,
+    pod_facts,
+)
 from argoscope.exporter.records import (
     FinishedAttempt,
     FinishedRun,
@@ -48,6 +56,7 @@ from argoscope.exporter.records import (
     PodRecord,
     RunRecord,
     StepRef,
+    WaitingAttempt,
 )
 from argoscope.exporter.stats import ExporterStats
 
@@ -63,6 +72,8 @@ STEP_FINISHED = frozenset({"Succeeded", "Failed", "Error", "Skipped", "Omitted"}
 WORK_NODE_TYPES = frozenset({"Pod", "Skipped", "Suspend", "HTTP", "Plugin"})
 # Pod phases in which a pod may wait or hold a GPU ("" before the kubelet reports one).
 ACTIVE_POD_PHASES = frozenset({"", "Pending", "Running"})
+# Pod phases after which a pod says nothing new about why its attempt ended.
+FINISHED_POD_PHASES = frozenset({"Succeeded", "Failed"})
 
 
 class NodeObserver(Protocol):
@@ -85,6 +96,10 @@ class ModelConfig:
     deleted_pod_retention_seconds: float = 3600.0
     # Distinct pipelines per namespace whose name fell back to the run's own name.
     max_fallback_pipelines_per_namespace: int = 100
+    # How long a finished Pod-node attempt waits for its pod's final state before counting
+    # with what is known (its pod may never come: deleted before the exporter saw it). Waiting
+    # attempts are released when a scrape comes (`prune`): 0 waits until the next scrape.
+    pod_wait_seconds: float = 0.0
 
 
 # The pipeline label of runs past their namespace's fallback-pipeline budget.
@@ -121,8 +136,11 @@ class Store:
         # (namespace, name) -> (pipeline, phase, finished).
         self._deleted_recent: dict[tuple[str, str], tuple[str, str, float]] = {}
         self._last_success: dict[tuple[str, ...], float] = {}
-        # Label values of display and template names already seen: most recur in every run.
-        self._step_labels: dict[str, str] = {}
+        # Finished Pod-node attempts waiting for their pod: (namespace, workflow, node id).
+        self._waiting_attempts: dict[tuple[str, str, str], WaitingAttempt] = {}
+        # Step labels by (node name after the run's name, entrypoint), and template labels:
+        # most recur in every run.
+        self._step_labels: dict[tuple[str, str], str] = {}
         self._template_labels: dict[str, str] = {}
         self._namespace_labels: dict[str, str] = {}
         # namespace -> pipelines named after a run (no template, label or generateName).
@@ -189,6 +207,7 @@ class Store:
                 for key in gone:
                     self._pods[key].deleted_at = self.clock()
                     self._index_pod(key, self._pods[key])
+                    self._pod_settled(self._pods[key])
 
     def _identity(self, obj: Mapping[str, Any], kind: str
                   ) -> tuple[Mapping[str, Any], str, str]:
@@ -233,6 +252,8 @@ class Store:
             phase = text(mapping(meta.get("labels")).get("workflows.argoproj.io/phase"))
             phase = phase or ("Running" if status.get("startedAt") else "Pending")
         phase = phase_label(phase)
+        entrypoint = text(spec.get("entrypoint")) or text(
+            mapping(status.get("storedWorkflowTemplateSpec")).get("entrypoint"))
         finished = parse_time(status.get("finishedAt")) if phase in RUN_FINISHED else None
         offloaded = bool(status.get("offloadNodeStatusVersion")) and not status.get("nodes")
         nodes = {} if offloaded else decode_nodes(status)
@@ -240,6 +261,7 @@ class Store:
         self._runs[key] = run
         run.origin = origin
         run.phase, run.started, run.finished, run.offloaded = phase, started, finished, offloaded
+        run.entrypoint = cap_label(entrypoint)
         self._apply_nodes(run, nodes, count=not replay)
         if phase in RUN_FINISHED and not run.counted:
             run.counted = True
@@ -280,12 +302,14 @@ class Store:
         extra_attempts: set[str] = set()
         finished: list[tuple[str, Mapping[str, Any], str, str]] = []
         counted = run.counted_nodes
-        steps, templates = self._step_labels, self._template_labels
+        templates = self._template_labels
         for node_id, raw in nodes.items():
             if node_id in counted:
                 continue  # the common case on updates: nothing new about this attempt
             try:
-                node = mapping(raw)
+                if type(raw) is not dict and not isinstance(raw, Mapping):
+                    raise MalformedObject(f"node is a {type(raw).__name__}, not an object")
+                node = raw
                 node_type = text(node.get("type"))
                 phase = text(node.get("phase"))
                 if node_type == "Retry":
@@ -296,21 +320,17 @@ class Store:
                 if node_type not in WORK_NODE_TYPES and phase not in ("Skipped", "Omitted"):
                     continue
                 if node_id not in run.steps:
-                    display = (text(node.get("displayName"))
-                               or text(node.get("name")).rsplit(".", 1)[-1])
                     template = text(node.get("templateName")) or text(
                         mapping(node.get("templateRef")).get("template"))
                     template_label = templates.get(template)
                     if template_label is None:
                         template_label = _remember(templates, template, template)
-                    step_label: str | None
-                    if node_id == run.name or display.startswith(run.name):
-                        step_label = sys.intern(cap_label(run_step_name(
-                            run.name if node_id == run.name else display, run.name, template)))
-                    else:  # the common case: a task name, the same in every run
-                        step_label = steps.get(display)
-                        if step_label is None:
-                            step_label = _remember(steps, display, step_name(display))
+                    name = text(node.get("name"))
+                    # The entrypoint node's template is the run's entrypoint (a pod of an
+                    # offloaded run knows only the latter; Argo writes both alike).
+                    step_label = (self._step_label(relative_name(name, run.name),
+                                                   template_label or run.entrypoint)
+                                  if name else template_label or UNPARSED_STEP)
                     run.steps[node_id] = (step_label, template_label)
                 if phase in STEP_FINISHED:
                     finished.append((node_id, node, node_type, phase))
@@ -333,23 +353,78 @@ class Store:
                     self.stats.fault(getattr(observer, "resource", "observer"), error,
                                      f"{run.namespace}/{run.name} node {node_id}")
 
+    def _step_label(self, rest: str, entrypoint: str) -> str:
+        """The step label of a node named the run's name + `rest` (cached: most recur)."""
+        key = (rest, entrypoint)
+        label = self._step_labels.get(key)
+        if label is None:
+            if len(self._step_labels) >= _LABEL_CACHE_MAX:
+                self._step_labels.clear()
+            label = self._step_labels[key] = sys.intern(cap_label(relative_step(rest,
+                                                                                 entrypoint)))
+        return label
+
     def _count_attempt(
         self, ref: StepRef, node: Mapping[str, Any], node_type: str, phase: str, is_retry: bool
     ) -> None:
-        pod = self._pods_by_node.get((ref.namespace, ref.workflow, ref.node_id))
-        self.counters.count_attempt(FinishedAttempt(
-            ref, ref[:3], node_type, phase, is_retry,
-            parse_time(node.get("startedAt")),
-            parse_time(node.get("finishedAt")),
+        attempt = WaitingAttempt(
+            ref, node_type, phase, is_retry,
+            parse_time(node.get("startedAt")), parse_time(node.get("finishedAt")),
             # Only a failed attempt's message is read (for its failure reason).
             text(node.get("message")) if phase in STEP_FAILED else "",
-            mapping(node.get("resourcesDuration")), pod.facts if pod else None,
-            pod.last_waiting if pod else ""))
+            mapping(node.get("resourcesDuration")), self.clock())
+        key = (ref.namespace, ref.workflow, ref.node_id)
+        pod = self._pods_by_node.get(key)
+        if node_type == "Pod" and phase not in NOT_RUN and not _has_finished(pod):
+            self._waiting_attempts[key] = attempt
+            return
+        self._finish_attempt(attempt, pod)
+
+    def _finish_attempt(self, attempt: WaitingAttempt, pod: PodRecord | None) -> None:
+        """Count an attempt, with what its pod said (if known)."""
+        facts = pod.facts if pod is not None else None
+        reason = ""
+        if attempt.phase in STEP_FAILED:
+            reason, unknown = failure_reason(attempt.message, facts,
+                                             pod.last_waiting if pod is not None else "")
+            for source, value in unknown:
+                self.stats.unknown_reason(source, value)
+        ref = attempt.step
+        self.counters.count_attempt(FinishedAttempt(
+            ref, ref[:3], attempt.node_type, attempt.phase, attempt.is_retry, attempt.started,
+            attempt.finished, reason, attempt.resources, facts))
+
+    def _pod_settled(self, pod: PodRecord) -> None:
+        """Count the attempt waiting for `pod`, now that the pod has finished or is gone."""
+        if not self._waiting_attempts or not _has_finished(pod):
+            return
+        attempt = self._waiting_attempts.pop((pod.namespace, pod.workflow, pod.node_id), None)
+        if attempt is not None:
+            self._finish_attempt(attempt, pod)
+
+    def _release_waiting(self, keys: Iterable[tuple[str, str, str]]) -> None:
+        """Count these waiting attempts now, with whatever their pods said."""
+        for key in keys:
+            attempt = self._waiting_attempts.pop(key, None)
+            if attempt is None:
+                continue
+            try:
+                self._finish_attempt(attempt, self._pods_by_node.get(key))
+            except Exception as error:  # the boundary: one attempt never stops the others
+                self.stats.fault("nodes", error, f"{key[0]}/{key[1]} node {key[2]}")
+
+    def settle(self) -> None:
+        """The source has delivered everything it has (a snapshot): count every attempt still
+        waiting for its pod, with what is known."""
+        with self.lock:
+            self._release_waiting(list(self._waiting_attempts))
 
     def _delete_run(self, key: tuple[str, str]) -> None:
         run = self._runs.pop(key, None)
         if run is None:
             return
+        if self._waiting_attempts:  # their pods go with the run: count them with what is known
+            self._release_waiting([(run.namespace, run.name, node_id) for node_id in run.steps])
         now = self.clock()
         if (run.finished is not None
                 and now - run.finished <= self.config.recent_runs_retention_seconds):
@@ -377,6 +452,7 @@ class Store:
                 pod.facts = pod_facts(obj, pod.facts)
                 pod.deleted_at = self.clock()
                 self._index_pod(key, pod)
+                self._pod_settled(pod)
             return
         annotations = mapping(meta.get("annotations"))
         facts = pod_facts(obj, pod.facts if pod else None)
@@ -394,6 +470,7 @@ class Store:
             # Only a waiting reason that can explain a failure is remembered as its cause.
             pod.last_waiting = facts.waiting_reason
         self._index_pod(key, pod)
+        self._pod_settled(pod)
 
     def _index_pod(self, key: tuple[str, str], pod: PodRecord) -> None:
         if pod.deleted_at is None and pod.facts.phase in ACTIVE_POD_PHASES:
@@ -413,11 +490,10 @@ class Store:
         if step is None:
             if not pod.node_name:
                 return None
-            # Before the Workflow shows the node: its name's last part (a workflow-level hook
-            # keeps its `hooks.` prefix), by the same rule, so the run's name never leaks.
-            rest = pod.node_name.removeprefix(run.name + ".")
-            display = rest if rest.startswith("hooks.") else pod.node_name.rsplit(".", 1)[-1]
-            step = (cap_label(run_step_name(display, run.name, "")), "")
+            # Before the Workflow shows the node, or when its nodes are offloaded: the node's
+            # name (the pod's annotation) by the same structural rule as a node's.
+            step = (self._step_label(relative_name(pod.node_name, run.name), run.entrypoint),
+                    "")
         return StepRef(run.namespace, run.pipeline, step[0], step[1], run.name, pod.node_id)
 
     def live_pods(self) -> list[LivePod]:
@@ -430,9 +506,14 @@ class Store:
             ]
 
     def prune(self) -> None:
-        """Forget deleted pods and deleted runs that have aged out of their windows."""
+        """Count attempts that waited long enough for their pods; forget deleted pods and
+        deleted runs that have aged out of their windows."""
         now = self.clock()
         with self.lock:
+            if self._waiting_attempts:
+                waited = now - self.config.pod_wait_seconds
+                self._release_waiting([key for key, attempt in self._waiting_attempts.items()
+                                       if attempt.since <= waited])
             horizon = now - self.config.deleted_pod_retention_seconds
             for key, pod in list(self._deleted_pods.items()):
                 orphan = (pod.namespace, pod.workflow) not in self._runs
@@ -490,6 +571,12 @@ class Store:
 
 # Caches of label values are cleared past this size (fan-out names such as `task(3:x)` vary).
 _LABEL_CACHE_MAX = 50_000
+
+
+def _has_finished(pod: PodRecord | None) -> bool:
+    """Whether a pod has said its last word about its attempt: finished, or deleted."""
+    return pod is not None and (pod.deleted_at is not None
+                                or pod.facts.phase in FINISHED_POD_PHASES)
 
 
 def _remember(cache: dict[str, str], raw: str, value: str) -> str:

@@ -128,6 +128,8 @@ class FileSource:
         self._objects = None
         for obj in objects:
             self.model.apply_object(obj)
+        # A dump is all there is: no pod is still to come for an attempt that waits for one.
+        self.model.settle()
         self.model.stats.source_ready(self.name)
 
     def run(self, stop: threading.Event) -> None:

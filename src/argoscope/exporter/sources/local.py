@@ -51,6 +51,7 @@ class LocalSource:
         if not self.state_dir.is_dir():
             raise SourceError(f"{self.state_dir}: no such directory")
         self.poll(replay=False)
+        self.model.settle()  # a snapshot is all there is: no pod is still to come
         self.model.stats.source_ready(self.name)
 
     def run(self, stop: threading.Event) -> None:
