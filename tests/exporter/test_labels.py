@@ -34,6 +34,7 @@ def test_entrypoint_retry_attempts_take_the_entrypoint_templates_name() -> None:
         body["name"] = body["displayName"] = f"{run}({attempt})"
         body.pop("boundaryID")
     obj = argo.workflow(run, [first, second])
+    obj["spec"]["entrypoint"] = "train"
     obj["status"]["nodes"][run].update(type="Retry", templateName="train",
                                        children=[f"{run}-1", f"{run}-2"])
     model = Model()

@@ -87,6 +87,7 @@ def build_exporter(args: argparse.Namespace) -> Exporter:
         recent_runs_max=args.recent_runs_max,
         max_series_per_family=args.max_series_per_family,
         max_fallback_pipelines_per_namespace=getattr(args, "max_pipelines_per_namespace", 100),
+        pod_wait_seconds=getattr(args, "pod_wait", 10.0),
     )
     model = Model(config)
     # Plug-ins that read finished nodes (check documents) register here.

@@ -180,7 +180,8 @@ class CheckDocuments:
         if labels not in self._latest and not self._admit(labels, step.namespace):
             return
         ok = 1.0 if status in ("passed", "warning") else 0.0
-        self._latest[labels] = (ok, _number(result.get("value")), _number(result.get("threshold")))
+        self._latest[labels] = (ok, self._measure(result.get("value"), step),
+                                self._measure(result.get("threshold"), step))
         self._refreshed[labels] = self._clock()
         counts = self._results.setdefault(labels, {})
         if count:
@@ -188,6 +189,15 @@ class CheckDocuments:
         features = result.get("features")
         if isinstance(features, list):
             self._record_features(labels, features)
+
+    def _measure(self, value: Any, step: StepRef | None) -> float | None:
+        """A number as a gauge value; None when absent or not a number. A number no gauge can
+        hold (beyond a float's range, NaN, infinite) is counted as skipped `out_of_range`."""
+        number = _number(value)
+        if number is None and isinstance(value, (int, float)) and not isinstance(value, bool):
+            where = f"{step.namespace}/{step.workflow} node {step.node_id}" if step else "feature"
+            self._stats.skip(RESOURCE, "out_of_range", f"{where}: a value beyond a float's range")
+        return number
 
     def _record_features(self, labels: Labels, features: list[Any]) -> None:
         namespace = labels[0]
@@ -197,7 +207,7 @@ class CheckDocuments:
         for feature in features:
             if not isinstance(feature, Mapping) or not isinstance(feature.get("feature"), str):
                 continue
-            score = _number(feature.get("score"))
+            score = self._measure(feature.get("score"), None)
             if score is None:
                 continue
             name = cap_label(feature["feature"])

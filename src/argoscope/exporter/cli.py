@@ -65,6 +65,11 @@ def add_exporter_arguments(parser: argparse.ArgumentParser) -> None:
                         help="cap on pipelines per namespace named after the run itself (no "
                              "argoscope.io/pipeline label, template or generateName); later "
                              "ones show as pipeline=\"_other\" (default %(default)s)")
+    parser.add_argument("--pod-wait", type=duration, default=10.0, metavar="DUR",
+                        help="how long a finished step attempt waits for its pod's final state "
+                             "before it is counted with what is known, so its failure reason "
+                             "and pending time do not depend on which event came first "
+                             "(default 10s)")
     parser.add_argument("--dcgm-url", action="append", default=[], metavar="URL",
                         help="a dcgm-exporter /metrics URL to scrape for GPU attribution "
                              "(repeatable; with --once, scraped once before printing)")

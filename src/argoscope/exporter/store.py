@@ -326,10 +326,10 @@ class Store:
                     if template_label is None:
                         template_label = _remember(templates, template, template)
                     name = text(node.get("name"))
-                    # The entrypoint node's template is the run's entrypoint (a pod of an
-                    # offloaded run knows only the latter; Argo writes both alike).
+                    # The entrypoint node's step is the run's entrypoint, as for a pod of an
+                    # offloaded run (which knows nothing else); its template if none is set.
                     step_label = (self._step_label(relative_name(name, run.name),
-                                                   template_label or run.entrypoint)
+                                                   run.entrypoint or template_label)
                                   if name else template_label or UNPARSED_STEP)
                     run.steps[node_id] = (step_label, template_label)
                 if phase in STEP_FINISHED:
