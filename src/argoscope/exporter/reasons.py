@@ -167,7 +167,8 @@ def pod_facts(pod: Mapping[str, Any], previous: PodFacts | None = None) -> PodFa
             terminated = _container_state(container, "terminated")
             reason = text(terminated.get("reason"))
             if (reason and reason != "Completed"
-                    and terminated.get("exitCode") not in (0, "0") and _rank(reason) > rank):
+                    and terminated.get("exitCode") not in (0, "0")
+                    and (_rank(reason) > rank or not failure)):
                 failure, rank = reason, _rank(reason)
     facts.failure_reason = failure
 
