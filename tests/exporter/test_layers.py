@@ -6,7 +6,7 @@ from tests.support.imports import PACKAGE_ROOT, import_graph, upward_imports
 
 # Bottom to top: a module may import modules of its own layer or below, never above.
 MODEL_LAYERS: list[set[str]] = [
-    {"families", "objects", "reasons", "series", "thresholds", "records"},
+    {"families", "objects", "nodenames", "reasons", "series", "thresholds", "records"},
     {"render", "stats"},
     {"counting", "gauges"},
     {"store"},

@@ -129,7 +129,8 @@ WORKFLOWS_OFFLOADED = define(
 # --- steps ------------------------------------------------------------------------------
 STEP_RUNS = define(
     "argoscope_step_runs", "counter", (*STEP, "template", "phase"),
-    "Finished step attempts (Succeeded, Failed, Error, Skipped, Omitted), each counted once.",
+    "Finished step attempts (Succeeded, Failed, Error, Skipped, Omitted), each counted once "
+    "(a pod's attempt once its pod has finished, or after --pod-wait).",
     "Steps")
 STEP_DURATION = define(
     "argoscope_step_duration_seconds", "histogram", (*STEP, "phase"),
@@ -140,15 +141,18 @@ STEP_RETRIES = define(
     "Step attempts beyond the first (children of a Retry node after the first).", "Steps")
 STEP_FAILURES = define(
     "argoscope_step_failures", "counter", (*STEP, "reason"),
-    "Failed or errored step attempts by reason (OOMKilled, Error, DeadlineExceeded, Evicted, "
-    "ImagePullBackOff, Unschedulable, ...).", "Steps")
+    "Failed or errored step attempts by reason, from a closed vocabulary (docs/design.md): "
+    "OOMKilled, DeadlineExceeded, Terminated, Evicted, ImagePullBackOff, Unschedulable, ... "
+    "The most specific cause wins whichever event came first; a cause outside the vocabulary "
+    "is Error (counted in argoscope_exporter_unknown_reasons_total).", "Steps")
 STEP_PENDING = define(
     "argoscope_step_pending_seconds", "histogram", STEP,
     "Time from a step attempt's start to its main container running "
     "(queueing, scheduling, image pull).", "Steps", PENDING_BUCKETS)
 STEPS_WAITING = define(
     "argoscope_steps_waiting", "gauge", (*STEP, "reason"),
-    "Live step pods stuck waiting, by reason (Unschedulable, ImagePullBackOff, ...).", "Steps")
+    "Live step pods stuck waiting, by reason (Unschedulable, ImagePullBackOff, "
+    "ContainerCreating, ...; a reason outside the vocabulary is Other).", "Steps")
 STEPS_WAITING_INSUFFICIENT = define(
     "argoscope_steps_waiting_insufficient_resource", "gauge", (*STEP, "resource"),
     "Live unschedulable step pods by the resource the scheduler found insufficient "
