@@ -33,6 +33,7 @@ from tests.support.argo_corpus import (
     derive_pods,
     offloaded,
     renamed,
+    with_checks,
     with_display_names,
     workflow,
 )
@@ -54,7 +55,6 @@ DELIVERY_FAMILIES = ("argoscope_exporter_events_total",
 # What only a node map can tell: an offloaded run has none (and says so).
 NODE_FAMILIES = ("argoscope_step_", "argoscope_check_", "argoscope_feature_",
                  "argoscope_workflows_nodes_offloaded", "argoscope_exporter_unknown_reasons")
-LIVE_POD_FAMILIES = ("argoscope_steps_waiting",)
 # Every run on the recent-runs families, however old Argo's test objects are.
 ARGS = ["--recent-runs-retention", "36500d"]
 
@@ -79,8 +79,11 @@ def without(found: Samples, prefixes: Sequence[str]) -> Samples:
     return {key: v for key, v in found.items() if not key[0].startswith(tuple(prefixes))}
 
 
-def only(found: Samples, prefixes: Sequence[str]) -> Samples:
-    return {key: v for key, v in found.items() if key[0].startswith(tuple(prefixes))}
+def without_node_skips(found: Samples) -> Samples:
+    """Without skips of what only nodes hold (nodes, check documents): an offloaded run has none."""
+    return {(name, labels): v for (name, labels), v in found.items()
+            if not (name == "argoscope_exporter_objects_skipped_total"
+                    and dict(labels)["resource"] in ("nodes", "argoscope-checks"))}
 
 
 def same(found: Samples, expected: Samples) -> bool:
@@ -100,7 +103,8 @@ def runs() -> st.SearchStrategy[list[int]]:
 
 
 def run_and_pods(indexes: Sequence[int], version: str) -> tuple[list[Any], list[Any]]:
-    workflows = [workflow(i) for i in indexes]
+    """Corpus Workflows (their steps reporting check documents) and their derived Pods."""
+    workflows = [with_checks(workflow(i)) for i in indexes]
     return workflows, [p for wf in workflows for p in derive_pods(wf, version)]
 
 
@@ -162,7 +166,8 @@ def test_offloaded_nodes_give_the_same_run_and_live_pod_series(
     shown = expose(pods + away if pods_first else away + pods)
     # Everything read from the Workflow object and from live pods is the same, live pods'
     # steps included (from their node-name annotation); only the node-derived families differ.
-    assert same(without(shown, NODE_FAMILIES), without(inline, NODE_FAMILIES))
+    assert same(without_node_skips(without(shown, NODE_FAMILIES)),
+                without_node_skips(without(inline, NODE_FAMILIES)))
 
 
 # --- names -----------------------------------------------------------------------------------
@@ -217,9 +222,9 @@ def _cli(dump: Path) -> Samples:
 
 def test_the_command_gives_one_answer_for_a_dump_in_either_order(tmp_path: Path) -> None:
     # `kubectl get workflows,pods -o yaml` (Workflows first, as the README says) and the same
-    # objects Pods first; and the same runs offloaded, with their Pods.
+    # objects Pods first, each kind in reverse; and the same runs offloaded, with their Pods.
     workflows, pods = run_and_pods(range(len(corpus_workflows())), "v2")
-    dumps = {"workflows-first": workflows + pods, "pods-first": pods + workflows,
+    dumps = {"workflows-first": workflows + pods, "pods-first": pods[::-1] + workflows[::-1],
              "offloaded": pods + [offloaded(wf) for wf in workflows]}
     found = {}
     for name, objects in dumps.items():
@@ -227,8 +232,8 @@ def test_the_command_gives_one_answer_for_a_dump_in_either_order(tmp_path: Path)
         path.write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": objects}))
         found[name] = _cli(path)
     assert same(found["pods-first"], found["workflows-first"])
-    assert same(without(found["offloaded"], NODE_FAMILIES),
-                without(found["workflows-first"], NODE_FAMILIES))
+    assert same(without_node_skips(without(found["offloaded"], NODE_FAMILIES)),
+                without_node_skips(without(found["workflows-first"], NODE_FAMILIES)))
     # What the order used to decide: pending time and the deadline's reason.
     s = found["workflows-first"]
     assert any(n == "argoscope_step_pending_seconds_count" for n, _ in s)

@@ -81,15 +81,20 @@ def test_a_live_attempt_waits_for_its_pods_last_word() -> None:
     model.apply(PODS, "MODIFIED", pod)
     s = samples(expose(model.collect))
     assert value(s, "argoscope_step_failures_total", **LABELS, reason="DeadlineExceeded") == 1
-    # A pod that never comes: counted with what is known once the wait is over.
-    other = argo.workflow("r2", [argo.node("r2", "fit", phase="Failed",
+    # A pod seen running that never says how it ended: counted with what is known (the
+    # node's message) once the wait is over.
+    other = argo.workflow("r2", [argo.node("r2", "fit", node_id="r2-fit", phase="Failed",
                                            message="OOMKilled (exit code 137)")],
                           phase="Failed")
+    model.apply(PODS, "ADDED", argo.pod("r2", "r2-fit", phase="Running", main_started=5))
     model.apply(WORKFLOWS, "ADDED", other)
     assert total(samples(expose(model.collect)), "argoscope_step_runs_total") == 1
     clock.now += 11
     s = samples(expose(model.collect))
     assert total(s, "argoscope_step_failures_total", reason="OOMKilled") == 1
+    # A pod never seen (podGC'd before the exporter watched): counted at the next scrape.
+    model.apply(WORKFLOWS, "ADDED", argo.workflow("r3", [argo.node("r3", "fit")]))
+    assert total(samples(expose(model.collect)), "argoscope_step_runs_total") == 3
 
 
 @pytest.mark.parametrize(("message", "pod", "source"), [

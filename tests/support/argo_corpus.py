@@ -130,6 +130,29 @@ def derive_pods(wf: Mapping[str, Any], version: str = "v2") -> list[Obj]:
     return pods
 
 
+def with_checks(wf: Obj) -> Obj:
+    """The same Workflow whose finished Pod nodes report an `argoscope-checks` document, as a
+    step using `argoscope.checks` does: a gate whose value varies per node (now and then one
+    beyond a float's range) and a drift score, under the same check names in every run."""
+    wf = copy.deepcopy(wf)
+    for node_id, node in wf["status"]["nodes"].items():
+        if not isinstance(node, dict) or node.get("type") != "Pod" or node.get("phase") not in (
+                "Succeeded", "Failed"):
+            continue
+        seed = fnv32a(node_id)
+        value: float = seed % 1000 / 10 if seed % 7 else 10**400
+        document = {"schema": "argoscope.checks/v1", "results": [
+            {"check": "rows", "kind": "gate", "status": "passed" if seed % 3 else "failed",
+             "value": value, "threshold": 50.0, "op": ">"},
+            {"check": "input_drift", "kind": "drift", "status": "passed", "value": 0.1,
+             "features": [{"feature": "age", "score": seed % 97 / 100}]}]}
+        outputs = node.setdefault("outputs", {})
+        if isinstance(outputs, dict):
+            outputs.setdefault("parameters", []).append(
+                {"name": "argoscope-checks", "value": json.dumps(document)})
+    return wf
+
+
 # --- re-encodings --------------------------------------------------------------------------
 
 def compressed(wf: Obj) -> Obj:

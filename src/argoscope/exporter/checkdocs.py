@@ -19,7 +19,7 @@ from prometheus_client.core import Metric
 from argoscope.checks.schema import PARAMETER, SCHEMA, STATUSES
 from argoscope.exporter import families as f
 from argoscope.exporter import render
-from argoscope.exporter.objects import cap_label, decode_json
+from argoscope.exporter.objects import cap_label, decode_json, parse_time
 from argoscope.exporter.records import StepRef
 from argoscope.exporter.stats import ExporterStats
 
@@ -138,6 +138,9 @@ class CheckDocuments:
         self._results: dict[Labels, dict[str, float]] = {}
         self._refreshed: dict[Labels, float] = {}
         self._features: dict[Labels, dict[str, float]] = {}
+        # Which attempt's result each check shows: (finished, workflow, node id). The latest
+        # by finish time, not by arrival, so the order events arrive in does not matter.
+        self._shown: dict[Labels, tuple[float, str, str]] = {}
         self._checks_per_namespace: dict[str, int] = {}
         self._features_per_namespace: dict[str, int] = {}
         self._feature_series = 0
@@ -154,10 +157,15 @@ class CheckDocuments:
         except MalformedDocument as exc:
             self._stats.skip(RESOURCE, "malformed", f"{where}: {exc}")
             return
+        try:
+            finished = parse_time(node.get("finishedAt")) or 0.0
+        except ValueError:  # an odd time orders first: any timed result is later
+            finished = 0.0
+        order = (finished, step.workflow, step.node_id)
         with self._lock:
             for result in results:
                 try:
-                    self._record(step, result, count)
+                    self._record(step, result, count, order)
                 except Exception as error:  # one result never stops the rest of its document
                     self._stats.fault(RESOURCE, error, where)
 
@@ -172,21 +180,32 @@ class CheckDocuments:
         self._checks_per_namespace[namespace] = self._checks_per_namespace.get(namespace, 0) + 1
         return True
 
-    def _record(self, step: StepRef, result: Mapping[str, Any], count: bool) -> None:
+    def _record(self, step: StepRef, result: Mapping[str, Any], count: bool,
+                order: tuple[float, str, str]) -> None:
         check = cap_label(str(result["check"]))
         kind = cap_label(str(result.get("kind") or "check"))
         status = str(result["status"])
         labels = (step.namespace, step.pipeline, step.step, check, kind)
         if labels not in self._latest and not self._admit(labels, step.namespace):
             return
-        ok = 1.0 if status in ("passed", "warning") else 0.0
-        self._latest[labels] = (ok, self._measure(result.get("value"), step),
-                                self._measure(result.get("threshold"), step))
-        self._refreshed[labels] = self._clock()
         counts = self._results.setdefault(labels, {})
         if count:
             counts[status] = counts.get(status, 0.0) + 1
+        measured = self._measure(result.get("value"), step)
+        limit = self._measure(result.get("threshold"), step)
         features = result.get("features")
+        shown = self._shown.get(labels)
+        if shown is not None and order < shown:
+            # An earlier attempt's result, arriving late: counted, not shown (its odd numbers
+            # are counted all the same, so counts never depend on the order either).
+            for feature in features if isinstance(features, list) else ():
+                if isinstance(feature, Mapping) and isinstance(feature.get("feature"), str):
+                    self._measure(feature.get("score"), None)
+            return
+        self._shown[labels] = order
+        ok = 1.0 if status in ("passed", "warning") else 0.0
+        self._latest[labels] = (ok, measured, limit)
+        self._refreshed[labels] = self._clock()
         if isinstance(features, list):
             self._record_features(labels, features)
 
@@ -246,6 +265,7 @@ class CheckDocuments:
             namespace = labels[0]
             del self._refreshed[labels]
             del self._latest[labels]
+            self._shown.pop(labels, None)
             self._results.pop(labels, None)
             self._checks_per_namespace[namespace] -= 1
             scores = self._features.pop(labels, None)

@@ -11,14 +11,15 @@ which family is `counting`'s business):
   set the gauges but add nothing to counters or histograms, so a restart adds no spike;
 - a one-shot snapshot counts every finished object once (`replay=False`);
 - a finished attempt of a Pod node counts once its pod has said its last word (finished or
-  deleted), or `pod_wait_seconds` after, or when the source has delivered everything
-  (`settle`): so its failure reason and pending time never depend on which of the Workflow
-  and the Pod arrived first.
+  deleted); a pod seen running is waited for at most `pod_wait_seconds`, one never seen until
+  the next scrape or until the source has delivered everything (`settle`): so its failure
+  reason and pending time never depend on which of the Workflow and the Pod arrived first.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import sys
 import threading
 import time
@@ -376,7 +377,11 @@ class Store:
         key = (ref.namespace, ref.workflow, ref.node_id)
         pod = self._pods_by_node.get(key)
         if node_type == "Pod" and phase not in NOT_RUN and not _has_finished(pod):
-            self._waiting_attempts[key] = attempt
+            # A pod seen running will say how it ended: wait for it (at most
+            # `pod_wait_seconds`). One never seen (a dump's later object, or none at all)
+            # waits only for the next scrape, which counts it with whatever arrived by then.
+            self._waiting_attempts[key] = attempt if pod is not None else attempt._replace(
+                since=-math.inf)
             return
         self._finish_attempt(attempt, pod)
 
