@@ -31,6 +31,7 @@ from tests.support.argo_corpus import (
     compressed,
     corpus_workflows,
     derive_pods,
+    earlier,
     offloaded,
     renamed,
     with_checks,
@@ -145,6 +146,24 @@ def test_replayed_objects_add_nothing(indexes: list[int], random: Any) -> None:
     replayed = workflows + pods + random.sample(workflows + pods, k=len(workflows + pods))
     replayed += random.sample(replayed, k=min(5, len(replayed)))
     assert same(without(expose(replayed), DELIVERY_FAMILIES), without(once, DELIVERY_FAMILIES))
+
+
+@SETTINGS
+@given(runs(), st.randoms(use_true_random=False))
+def test_earlier_versions_interleaved_do_not_matter(indexes: list[int], random: Any) -> None:
+    # A watch shows each object's history in order, but the histories of different objects
+    # (a run, its pods) interleave however they like.
+    workflows, pods = run_and_pods(indexes, "v2")
+    final = expose(workflows + pods)
+    tokens = [i for i in range(len(workflows + pods)) for _ in (0, 1)]
+    random.shuffle(tokens)
+    seen: set[int] = set()
+    events = []
+    for i in tokens:
+        obj = (workflows + pods)[i]
+        events.append(obj if i in seen else earlier(obj))
+        seen.add(i)
+    assert same(without(expose(events), DELIVERY_FAMILIES), without(final, DELIVERY_FAMILIES))
 
 
 # --- form ------------------------------------------------------------------------------------

@@ -153,6 +153,29 @@ def with_checks(wf: Obj) -> Obj:
     return wf
 
 
+def earlier(obj: Obj) -> Obj:
+    """The same Workflow or Pod as a watch showed it before it finished: the run Running, its
+    finished nodes Running without outputs, a finished pod Running."""
+    obj = copy.deepcopy(obj)
+    status = obj.get("status") or {}
+    if obj.get("kind") == "Pod":
+        main = status["containerStatuses"][0]["state"]
+        if "terminated" in main:
+            status["phase"] = "Running"
+            status.pop("reason", None)
+            main["running"] = {"startedAt": main.pop("terminated")["startedAt"]}
+        return obj
+    status["phase"] = "Running"
+    status.pop("finishedAt", None)
+    for node in status.get("nodes", {}).values():
+        if isinstance(node, dict) and node.get("phase") in (
+                "Succeeded", "Failed", "Error", "Skipped", "Omitted"):
+            node["phase"] = "Running"
+            for key in ("finishedAt", "outputs", "message", "resourcesDuration"):
+                node.pop(key, None)
+    return obj
+
+
 # --- re-encodings --------------------------------------------------------------------------
 
 def compressed(wf: Obj) -> Obj:
