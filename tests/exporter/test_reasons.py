@@ -132,3 +132,17 @@ def test_every_reason_label_is_in_the_vocabulary_whatever_arrives_first(
         "r1", [argo.node("r1", "fit", node_id="r1-fit", phase="Pending")], phase="Running"))])
     assert {dict(labels)["reason"] for (name, labels) in live
             if name == "argoscope_steps_waiting"} <= WAITING_REASONS
+
+
+def test_waiting_attempts_are_bounded_when_nobody_scrapes(monkeypatch: pytest.MonkeyPatch
+                                                          ) -> None:
+    from argoscope.exporter import store
+
+    monkeypatch.setattr(store, "MAX_WAITING_ATTEMPTS", 4)
+    model = Model()
+    for index in range(10):
+        model.apply(WORKFLOWS, "ADDED", argo.workflow(f"r{index}", [argo.node(f"r{index}", "fit")]))
+    # No scrape has released them: the counters alone (no prune) already hold the oldest.
+    counted = samples(expose(model.counters.collect))
+    assert total(counted, "argoscope_step_runs_total") >= 10 - 4 - 1
+    assert total(samples(expose(model.collect)), "argoscope_step_runs_total") == 10

@@ -122,6 +122,8 @@ def run_once(exporter: Exporter) -> bytes:
     """Load every source once and return the exposition text."""
     for source in exporter.sources:
         source.snapshot()
+    # Everything there is has been delivered: no attempt waits for a pod still to come.
+    exporter.model.settle()
     for plugin in exporter.extra_collects:
         refresh = getattr(plugin, "refresh_once", None)
         if refresh is not None:

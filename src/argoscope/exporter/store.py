@@ -103,6 +103,9 @@ class ModelConfig:
     pod_wait_seconds: float = 0.0
 
 
+# Attempts waiting for their pods at most; beyond, the oldest are counted at once.
+MAX_WAITING_ATTEMPTS = 20_000
+
 # The pipeline label of runs past their namespace's fallback-pipeline budget.
 OVERFLOW_PIPELINE = "_other"
 
@@ -373,7 +376,7 @@ class Store:
             parse_time(node.get("startedAt")), parse_time(node.get("finishedAt")),
             # Only a failed attempt's message is read (for its failure reason).
             text(node.get("message")) if phase in STEP_FAILED else "",
-            mapping(node.get("resourcesDuration")), self.clock())
+            dict(mapping(node.get("resourcesDuration"))), self.clock())
         key = (ref.namespace, ref.workflow, ref.node_id)
         pod = self._pods_by_node.get(key)
         if node_type == "Pod" and phase not in NOT_RUN and not _has_finished(pod):
@@ -382,6 +385,11 @@ class Store:
             # waits only for the next scrape, which counts it with whatever arrived by then.
             self._waiting_attempts[key] = attempt if pod is not None else attempt._replace(
                 since=-math.inf)
+            if len(self._waiting_attempts) > MAX_WAITING_ATTEMPTS:
+                # Nobody scrapes (scrapes release them): the oldest half counts now, so the
+                # wait can never hold memory without bound.
+                oldest = list(self._waiting_attempts)[:len(self._waiting_attempts) // 2]
+                self._release_waiting(oldest)
             return
         self._finish_attempt(attempt, pod)
 
