@@ -30,7 +30,12 @@ from typing import Any, Protocol
 from prometheus_client.core import Metric
 
 from argoscope.exporter.counting import NOT_RUN, STEP_FAILED, Counters
-from argoscope.exporter.nodenames import UNPARSED_STEP, relative_name, relative_step
+from argoscope.exporter.nodenames import (
+    ENTRYPOINT_STEP,
+    UNPARSED_STEP,
+    relative_name,
+    relative_step,
+)
 from argoscope.exporter.objects import (
     NODE_ID_ANNOTATION,
     NODE_NAME_ANNOTATION,
@@ -142,9 +147,9 @@ class Store:
         self._last_success: dict[tuple[str, ...], float] = {}
         # Finished Pod-node attempts waiting for their pod: (namespace, workflow, node id).
         self._waiting_attempts: dict[tuple[str, str, str], WaitingAttempt] = {}
-        # Step labels by (node name after the run's name, entrypoint), and template labels:
-        # most recur in every run.
-        self._step_labels: dict[tuple[str, str], str] = {}
+        # Step labels by the node name after the run's name (but the entrypoint's), and
+        # template labels: most recur in every run.
+        self._step_labels: dict[str, str] = {}
         self._template_labels: dict[str, str] = {}
         self._namespace_labels: dict[str, str] = {}
         # namespace -> pipelines named after a run (no template, label or generateName).
@@ -307,6 +312,7 @@ class Store:
         finished: list[tuple[str, Mapping[str, Any], str, str]] = []
         counted = run.counted_nodes
         templates = self._template_labels
+        under_run = run.name + "."  # the common node name: `<run>.<task>`
         for node_id, raw in nodes.items():
             if node_id in counted:
                 continue  # the common case on updates: nothing new about this attempt
@@ -332,8 +338,9 @@ class Store:
                     name = text(node.get("name"))
                     # The entrypoint node's step is the run's entrypoint, as for a pod of an
                     # offloaded run (which knows nothing else); its template if none is set.
-                    step_label = (self._step_label(relative_name(name, run.name),
-                                                   run.entrypoint or template_label)
+                    step_label = (self._step_label(
+                        name[len(run.name):] if name.startswith(under_run)
+                        else relative_name(name, run.name), run.entrypoint or template_label)
                                   if name else template_label or UNPARSED_STEP)
                     run.steps[node_id] = (step_label, template_label)
                 if phase in STEP_FINISHED:
@@ -359,13 +366,14 @@ class Store:
 
     def _step_label(self, rest: str, entrypoint: str) -> str:
         """The step label of a node named the run's name + `rest` (cached: most recur)."""
-        key = (rest, entrypoint)
-        label = self._step_labels.get(key)
+        label = self._step_labels.get(rest)
         if label is None:
+            found = relative_step(rest, _ENTRY)
+            if found == _ENTRY:  # the entrypoint node: its label depends on the run
+                return sys.intern(cap_label(entrypoint or ENTRYPOINT_STEP))
             if len(self._step_labels) >= _LABEL_CACHE_MAX:
                 self._step_labels.clear()
-            label = self._step_labels[key] = sys.intern(cap_label(relative_step(rest,
-                                                                                 entrypoint)))
+            label = self._step_labels[rest] = sys.intern(cap_label(found))
         return label
 
     def _count_attempt(
@@ -582,6 +590,8 @@ class Store:
             return len(self._pods)
 
 
+# What `relative_step` is told the entrypoint is, to tell the entrypoint node apart.
+_ENTRY = "\x00entrypoint"
 # Caches of label values are cleared past this size (fan-out names such as `task(3:x)` vary).
 _LABEL_CACHE_MAX = 50_000
 
