@@ -45,7 +45,7 @@ Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 pytestmark = pytest.mark.skipif(not argo_corpus.CORPUS.is_dir(),
                                 reason="../shared/fixtures/argo-corpus is absent")
 
-SETTINGS = settings(max_examples=12, deadline=None,
+SETTINGS = settings(max_examples=20, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 # Families whose value is a clock reading at scrape time: their series are compared, not values.
 CLOCK_FAMILIES = ("argoscope_exporter_last_event_age_seconds",
@@ -97,10 +97,24 @@ def same(found: Samples, expected: Samples) -> bool:
     return True
 
 
+def _pipelines() -> list[list[int]]:
+    """Corpus Workflows grouped by pipeline, where a pipeline has several runs."""
+    groups: dict[tuple[str, str], list[int]] = {}
+    for index in range(len(corpus_workflows())):
+        meta = workflow(index)["metadata"]
+        key = (str(meta.get("namespace")), pipeline_name(meta, workflow(index).get("spec") or {})[0])
+        groups.setdefault(key, []).append(index)
+    return [group for group in groups.values() if len(group) > 1]
+
+
 def runs() -> st.SearchStrategy[list[int]]:
-    """A handful of distinct corpus Workflows (by index)."""
-    return st.lists(st.integers(0, len(corpus_workflows()) - 1), min_size=1, max_size=8,
-                    unique=True)
+    """A handful of distinct corpus Workflows (by index): any, or runs of one pipeline (whose
+    series they share, so that which one counts or shows last is put to the test)."""
+    anywhere = st.lists(st.integers(0, len(corpus_workflows()) - 1), min_size=1, max_size=10,
+                        unique=True)
+    together = st.sampled_from(_pipelines()).flatmap(
+        lambda group: st.lists(st.sampled_from(group), min_size=2, max_size=10, unique=True))
+    return st.one_of(anywhere, together)
 
 
 def run_and_pods(indexes: Sequence[int], version: str) -> tuple[list[Any], list[Any]]:
