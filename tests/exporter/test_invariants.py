@@ -255,16 +255,20 @@ def _cli(dump: Path) -> Samples:
 
 def test_the_command_gives_one_answer_for_a_dump_in_either_order(tmp_path: Path) -> None:
     # `kubectl get workflows,pods -o yaml` (Workflows first, as the README says) and the same
-    # objects Pods first, each kind in reverse; and the same runs offloaded, with their Pods.
+    # objects Pods first, each kind in reverse; the same runs offloaded, with their Pods; and
+    # with display names such as `{{workflow.name}}.{{inputs.parameters.x}}(0:a.b)`.
     workflows, pods = run_and_pods(range(len(corpus_workflows())), "v2")
     dumps = {"workflows-first": workflows + pods, "pods-first": pods[::-1] + workflows[::-1],
-             "offloaded": pods + [offloaded(wf) for wf in workflows]}
+             "offloaded": pods + [offloaded(wf) for wf in workflows],
+             "display-names": [with_display_names(wf, DISPLAY_NAMES[2]) for wf in workflows]
+             + pods}
     found = {}
     for name, objects in dumps.items():
         path = tmp_path / f"{name}.json"
         path.write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": objects}))
         found[name] = _cli(path)
     assert same(found["pods-first"], found["workflows-first"])
+    assert same(found["display-names"], found["workflows-first"])
     assert same(without_node_skips(without(found["offloaded"], NODE_FAMILIES)),
                 without_node_skips(without(found["workflows-first"], NODE_FAMILIES)))
     # What the order used to decide: pending time and the deadline's reason.
