@@ -11,6 +11,7 @@ cases run the real command), under what must not matter: the order of objects an
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import tempfile
@@ -36,6 +37,7 @@ from tests.support.argo_corpus import (
     renamed,
     with_checks,
     with_display_names,
+    with_items,
     workflow,
 )
 from tests.support.metrics import samples
@@ -211,6 +213,28 @@ def test_display_names_do_not_matter(indexes: list[int], style: Any) -> None:
     workflows, pods = run_and_pods(indexes, "v2")
     shown = [with_display_names(wf, style) for wf in workflows]
     assert same(expose(shown + pods), expose(workflows + pods))
+
+
+def _fanned_out() -> list[int]:
+    """Corpus Workflows with fan-out items in their node names."""
+    return [index for index, text in enumerate(corpus_workflows()) if re.search(
+        r"\(\d+:", text)]
+
+
+# Item values as withItems/withParam give them (an item spelling `).name(` is read as
+# structure: docs/design.md).
+hostile_items = st.sampled_from(["a.b", "log)", "v1.2.3", '{"key": "v.w"}', "x(1)", "(",
+                                 "", "os-{{item}}", "a b", "[0]"])
+
+
+@SETTINGS
+@given(st.lists(st.sampled_from(_fanned_out()), min_size=1, max_size=4, unique=True),
+       hostile_items, st.booleans())
+def test_item_values_do_not_matter(indexes: list[int], item: str, offload: bool) -> None:
+    workflows, pods = run_and_pods(indexes, "v2")
+    if offload:
+        workflows = [offloaded(wf) for wf in workflows]
+    assert same(expose(with_items(workflows + pods, item)), expose(workflows + pods))
 
 
 renames = st.sampled_from(["{}.v2", "a.b.{}", "{}-x7k2p", "r", "{}.onExit", "nightly.{}(1)"])

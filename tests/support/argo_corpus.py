@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -213,6 +214,31 @@ def with_display_names(wf: Obj, style: DisplayName) -> Obj:
         if isinstance(node, dict):
             node["displayName"] = style(run, node)
     return wf
+
+
+_ITEM = re.compile(r"\((\d+):[^()]*\)")
+
+
+def with_items(objects: Iterable[Obj], item: str) -> list[Obj]:
+    """Runs and pods as if every fan-out item had been `item`: `task(2:one)` in node names
+    and in pods' node-name annotations becomes `task(2:<item>)` (node ids are kept: Argo
+    hashes them)."""
+    def spell(name: str) -> str:
+        return _ITEM.sub(lambda found: f"({found.group(1)}:{item})", name)
+
+    out = []
+    for obj in objects:
+        obj = copy.deepcopy(obj)
+        if obj.get("kind") == "Pod":
+            annotations = obj["metadata"]["annotations"]
+            key = "workflows.argoproj.io/node-name"
+            annotations[key] = spell(annotations[key])
+        else:
+            for node in (obj.get("status") or {}).get("nodes", {}).values():
+                if isinstance(node, dict) and isinstance(node.get("name"), str):
+                    node["name"] = spell(node["name"])
+        out.append(obj)
+    return out
 
 
 def _rename_text(value: str, old: str, new: str) -> str:
