@@ -112,30 +112,95 @@ def test_a_label_that_cannot_be_encoded_never_fails_the_scrape(stats: ExporterSt
         server.stop()
 
 
-def test_idle_connections_time_out_and_the_cap_refuses_the_excess(stats: ExporterStats
-                                                                  ) -> None:
-    server = _serve(stats, stats.collect, max_connections=4, connection_timeout=1.0,
-                    on_refused=stats.connection_refused)
-    idle: list[socket.socket] = []
+def _trickle(port: int, stop: threading.Event, cut: list[bool]) -> None:
+    """A slowloris client: one header byte at a time, for as long as the server lets it."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=5)
     try:
-        before = threading.active_count()
-        for _ in range(4):
-            idle.append(socket.create_connection(("127.0.0.1", server.port), timeout=5))
-        wait_until(lambda: threading.active_count() >= before + 4, what="4 handler threads")
-        # The cap is reached: a fifth connection is answered 503 at once, no thread spent.
-        status, _, _ = _request(server, "GET", "/metrics")
-        assert status == 503 and server.refused == 1
-        assert threading.active_count() <= before + 4
-        # Idle clients lose their connection after the per-connection timeout ...
-        for sock in idle:
-            assert sock.recv(1) == b""  # closed by the server
-        # ... and the slots are free again; the refusal is counted where a scraper sees it.
-        wait_until(lambda: _request(server, "GET", "/metrics")[0] == 200, what="a free slot")
+        for byte in b"GET /metrics HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 200:
+            try:
+                sock.sendall(bytes([byte]))
+            except OSError:
+                cut.append(True)
+                return
+            # The server answers a cut by closing: a read that sees EOF says so at once.
+            sock.settimeout(0.1)
+            try:
+                if sock.recv(1) == b"":
+                    cut.append(True)
+                    return
+            except TimeoutError:
+                pass
+            except OSError:
+                cut.append(True)
+                return
+            if stop.wait(0.05):
+                return
+    finally:
+        sock.close()
+
+
+def test_trickling_clients_hold_no_slot_and_are_cut_at_the_request_deadline(
+        stats: ExporterStats) -> None:
+    # Twice as many trickling clients as worker slots, each sending a byte every ~0.15 s:
+    # every single read is quick, so only a whole-request deadline can end them.
+    server = _serve(stats, stats.collect, max_connections=4, request_timeout=1.0,
+                    on_refused=stats.connection_refused, on_deadline=stats.http_deadline)
+    stop = threading.Event()
+    cut: list[bool] = []
+    clients = [threading.Thread(target=_trickle, args=(server.port, stop, cut), daemon=True)
+               for _ in range(8)]
+    try:
+        for client in clients:
+            client.start()
+        # While they trickle, scrapes and probes are answered.
+        for path in ("/metrics", "/healthz", "/readyz", "/metrics"):
+            assert _request(server, "GET", path)[0] == 200, path
+        for client in clients:
+            client.join(timeout=20)
+        assert len(cut) == 8, "a trickling client was never cut"
+        body = _request(server, "GET", "/metrics")[2].decode("utf-8")
+        assert value(samples(body), "argoscope_exporter_http_deadline_exceeded_total",
+                     phase="head") == 8
+        assert server.refused == 0
+    finally:
+        stop.set()
+        server.stop()
+
+
+def test_probes_never_wait_behind_scrapes_and_concurrent_scrapes_share_one_rendering(
+        stats: ExporterStats) -> None:
+    entered = threading.Event()
+    release = threading.Event()
+
+    def slow() -> Iterable[Metric]:
+        entered.set()
+        release.wait(20)
+        return [_gauge("argoscope_test_ok", {"check": "accuracy"})]
+
+    server = _serve(stats, slow, stats.collect, max_connections=4,
+                    on_refused=stats.connection_refused)
+    answers: list[int] = []
+    scrapes = [threading.Thread(target=lambda: answers.append(
+        _request(server, "GET", "/metrics")[0]), daemon=True) for _ in range(4)]
+    try:
+        for scrape in scrapes:
+            scrape.start()
+        assert entered.wait(10)
+        wait_until(lambda: server.busy == 4, what="four scrapes in progress")
+        # Every worker is busy: a fifth scrape is refused at once, probes are answered.
+        assert _request(server, "GET", "/metrics")[0] == 503
+        assert _request(server, "GET", "/healthz")[0] == 200
+        assert _request(server, "GET", "/readyz")[0] == 200
+        assert _request(server, "HEAD", "/healthz")[0] == 200
+        release.set()
+        for scrape in scrapes:
+            scrape.join(timeout=20)
+        assert answers == [200] * 4
+        assert server.renders == 1  # four scrapes, one rendering
         body = _request(server, "GET", "/metrics")[2].decode("utf-8")
         assert value(samples(body), "argoscope_exporter_http_connections_refused_total") == 1
     finally:
-        for sock in idle:
-            sock.close()
+        release.set()
         server.stop()
 
 

@@ -17,7 +17,11 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import Metric
 
 from argoscope.exporter.model import Model, ModelConfig
-from argoscope.exporter.server import MetricsServer, build_registry
+from argoscope.exporter.server import (
+    DEFAULT_REQUEST_TIMEOUT_SECONDS,
+    MetricsServer,
+    build_registry,
+)
 from argoscope.exporter.sources import Source, SourceError
 from argoscope.exporter.stats import ExporterStats
 
@@ -157,12 +161,16 @@ def supervise(source: Source, stats: ExporterStats, stop: threading.Event, *,
         stats.source_up(source.name, True)
 
 
-def serve(exporter: Exporter, host: str, port: int) -> int:
+def serve(exporter: Exporter, host: str, port: int,
+          args: argparse.Namespace | None = None) -> int:
     """Follow every source and serve until SIGINT or SIGTERM."""
     stop = threading.Event()
-    server = MetricsServer(exporter.registry(), host, port, lambda: exporter.model.stats.ready,
-                           on_error=exporter.model.stats.collect_error,
-                           on_refused=exporter.model.stats.connection_refused)
+    stats = exporter.model.stats
+    server = MetricsServer(exporter.registry(), host, port, lambda: stats.ready,
+                           on_error=stats.collect_error, on_refused=stats.connection_refused,
+                           on_deadline=stats.http_deadline,
+                           request_timeout=getattr(args, "http_request_timeout",
+                                                   DEFAULT_REQUEST_TIMEOUT_SECONDS))
     server.start()
     log.info("serving on http://%s:%d/metrics", host, server.port)
     threads = [
@@ -204,4 +212,4 @@ def main(args: argparse.Namespace) -> int:
         print(f"argoscope exporter: {error}", file=sys.stderr)
         return 2
     host, _, port = args.listen.rpartition(":")
-    return serve(exporter, host or "0.0.0.0", int(port))
+    return serve(exporter, host or "0.0.0.0", int(port), args)

@@ -40,6 +40,10 @@ def add_exporter_arguments(parser: argparse.ArgumentParser) -> None:
              "(the local runner's state directory); repeatable")
     parser.add_argument("--listen", default="0.0.0.0:9842", type=listen_address,
                         help="HOST:PORT to serve /metrics, /healthz, /readyz (default %(default)s)")
+    parser.add_argument("--http-request-timeout", type=duration, default=30.0, metavar="DUR",
+                        help="whole-request deadline of every HTTP connection, from accept to "
+                             "the last byte of the answer; a client that trickles its request "
+                             "or reads slowly is cut there (default 30s)")
     parser.add_argument("--namespace", action="append", metavar="NS",
                         help="watch only this namespace (repeatable; default: all namespaces)")
     parser.add_argument("--kubeconfig", help="kubeconfig path (default: in-cluster, then ~/.kube/config)")

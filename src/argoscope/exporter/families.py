@@ -228,6 +228,11 @@ EXPORTER_CONNECTIONS_REFUSED = define(
     "argoscope_exporter_http_connections_refused", "counter", (),
     "HTTP connections answered 503 at once because the cap on concurrent connections was "
     "reached (a scraper then sees the target down).", "Exporter")
+EXPORTER_HTTP_DEADLINES = define(
+    "argoscope_exporter_http_deadline_exceeded", "counter", ("phase",),
+    "HTTP connections cut at the whole-request deadline (--http-request-timeout), by phase: "
+    "head (the request never fully arrived, as from a client trickling it), answer (the "
+    "answer was not taken in time).", "Exporter")
 EXPORTER_COLLECT_ERRORS = define(
     "argoscope_exporter_collect_errors", "counter", ("collector",),
     "Scrapes in which one collector failed; its families were left out of that scrape, the "
