@@ -265,7 +265,8 @@ DCGM_GPUS_UNATTRIBUTED = define(
     "argoscope_exporter_dcgm_gpus_unattributed", "gauge", ("target", "reason"),
     "GPUs in the latest scrape of a dcgm-exporter not attributed to a step pod, by reason "
     "(no_pod_labels, exporter_pod, not_step_pod, over_request: whole GPUs beyond the pod's "
-    "nvidia.com/gpu request).", "Exporter")
+    "nvidia.com/gpu request, counted across every target; duplicate: a GPU another target "
+    "already reports for the pod).", "Exporter")
 DCGM_UP = define(
     "argoscope_exporter_dcgm_up", "gauge", ("target",),
     "1 if the latest scrape of the dcgm-exporter target succeeded, 0 otherwise.", "Exporter")
