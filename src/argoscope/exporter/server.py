@@ -437,7 +437,7 @@ class MetricsServer:
         # The rest of the whole-request deadline covers rendering and sending the answer.
         armed = WATCHDOG.arm(conn, state.deadline)
         try:
-            _Handler((conn, head), state.address, self.httpd)
+            _Handler((conn, head), state.address, self.httpd)  # type: ignore[arg-type]
         except Exception:
             self.httpd.handle_error(conn, state.address)
         finally:
