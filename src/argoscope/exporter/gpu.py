@@ -138,9 +138,12 @@ class GpuAttribution:
         self._discovered: list[str] = []
         cap = model.config.max_series_per_family
         drop = model.stats.drop
-        self.allocated = CounterTable(f.STEP_GPU_ALLOCATED, cap, drop)
-        self.busy = CounterTable(f.STEP_GPU_BUSY, cap, drop)
+        tenants = model.tenants
+        self.allocated = CounterTable(f.STEP_GPU_ALLOCATED, cap, drop, tenants)
+        self.busy = CounterTable(f.STEP_GPU_BUSY, cap, drop, tenants)
         self.errors = CounterTable(f.DCGM_SCRAPE_ERRORS, cap, drop)
+        tenants.register(self.allocated, self._lock)
+        tenants.register(self.busy, self._lock)
 
     # --- scraping ---------------------------------------------------------------------------
 
@@ -341,7 +344,7 @@ class GpuAttribution:
 
     def _gauge(self, family: f.Family, values: dict[tuple[str, ...], float]) -> Metric:
         budget = LabelBudget(family, self.model.config.max_series_per_family,
-                             self.model.stats.drop)
+                             self.model.stats.drop, self.model.tenants)
         return render.gauge(family, sorted(values.items()), budget)
 
     def _step_gauges(self, fresh: list[list[_Attributed]]) -> list[Metric]:

@@ -49,6 +49,12 @@ from argoscope.exporter.records import (
     RunRecord,
     StepRef,
 )
+from argoscope.exporter.series import (
+    DEFAULT_MAX_NAMESPACES,
+    DEFAULT_MAX_SERIES_PER_NAMESPACE,
+    DEFAULT_SERIES_RETENTION_SECONDS,
+    TenantBudget,
+)
 from argoscope.exporter.stats import ExporterStats
 
 log = logging.getLogger("argoscope.exporter")
@@ -85,6 +91,10 @@ class ModelConfig:
     deleted_pod_retention_seconds: float = 3600.0
     # Distinct pipelines per namespace whose name fell back to the run's own name.
     max_fallback_pipelines_per_namespace: int = 100
+    # Tenant budgets of every namespace-keyed family (series.TenantBudget).
+    max_series_per_namespace: int = DEFAULT_MAX_SERIES_PER_NAMESPACE
+    max_namespaces: int = DEFAULT_MAX_NAMESPACES
+    series_retention_seconds: float = DEFAULT_SERIES_RETENTION_SECONDS
 
 
 # The pipeline label of runs past their namespace's fallback-pipeline budget.
@@ -127,7 +137,17 @@ class Store:
         self._namespace_labels: dict[str, str] = {}
         # namespace -> pipelines named after a run (no template, label or generateName).
         self._fallback_pipelines: dict[str, set[str]] = {}
-        self.counters = Counters(self.lock, self.config.max_series_per_family, self.stats.drop)
+        # Budgets shared by every namespace-keyed table; pipelines of live runs stay seen, and
+        # a pipeline released by retention is forgotten here too.
+        self.tenants = TenantBudget(
+            max_series_per_namespace=self.config.max_series_per_namespace,
+            max_namespaces=self.config.max_namespaces,
+            retention_seconds=self.config.series_retention_seconds, clock=clock,
+            on_over=self.stats.over_namespace_budget)
+        self.tenants.keep_alive(self._live_pipelines)
+        self.tenants.on_forget(self._forget_pipeline)
+        self.counters = Counters(self.lock, self.config.max_series_per_family, self.stats.drop,
+                                 tenants=self.tenants)
 
     # --- input ---------------------------------------------------------------------------
 
@@ -238,6 +258,7 @@ class Store:
         nodes = {} if offloaded else decode_nodes(status)
         # Parse everything before changing state, so a malformed object changes nothing.
         self._runs[key] = run
+        self.tenants.touch(namespace, run.pipeline)
         run.origin = origin
         run.phase, run.started, run.finished, run.offloaded = phase, started, finished, offloaded
         self._apply_nodes(run, nodes, count=not replay)
@@ -350,6 +371,11 @@ class Store:
         run = self._runs.pop(key, None)
         if run is None:
             return
+        for observer in self.observers:
+            # Plug-ins holding per-run slots (check documents) may give them back.
+            deleted = getattr(observer, "on_run_deleted", None)
+            if deleted is not None:
+                deleted(run.namespace, run.name)
         now = self.clock()
         if (run.finished is not None
                 and now - run.finished <= self.config.recent_runs_retention_seconds):
@@ -428,6 +454,22 @@ class Store:
                         p.facts.phase)
                 for p in self._active_pods.values()
             ]
+
+    def _live_pipelines(self) -> list[tuple[str, str]]:
+        """Pipelines with a Workflow object now: seen, whatever their age (tenant retention)."""
+        with self.lock:
+            return list({(run.namespace, run.pipeline) for run in self._runs.values()})
+
+    def _forget_pipeline(self, namespace: str, pipeline: str) -> None:
+        """A pipeline not seen within the series retention: its last success and fallback
+        name go with its series."""
+        with self.lock:
+            self._last_success.pop((namespace, pipeline), None)
+            fallback = self._fallback_pipelines.get(namespace)
+            if fallback is not None:
+                fallback.discard(pipeline)
+                if not fallback:
+                    del self._fallback_pipelines[namespace]
 
     def prune(self) -> None:
         """Forget deleted pods and deleted runs that have aged out of their windows."""
