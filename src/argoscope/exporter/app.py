@@ -17,6 +17,11 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import Metric
 
 from argoscope.exporter.model import Model, ModelConfig
+from argoscope.exporter.series import (
+    DEFAULT_MAX_NAMESPACES,
+    DEFAULT_MAX_SERIES_PER_NAMESPACE,
+    DEFAULT_SERIES_RETENTION_SECONDS,
+)
 from argoscope.exporter.server import (
     DEFAULT_REQUEST_TIMEOUT_SECONDS,
     MetricsServer,
@@ -91,6 +96,11 @@ def build_exporter(args: argparse.Namespace) -> Exporter:
         recent_runs_max=args.recent_runs_max,
         max_series_per_family=args.max_series_per_family,
         max_fallback_pipelines_per_namespace=getattr(args, "max_pipelines_per_namespace", 100),
+        max_series_per_namespace=getattr(args, "max_series_per_namespace",
+                                         DEFAULT_MAX_SERIES_PER_NAMESPACE),
+        max_namespaces=getattr(args, "max_namespaces", DEFAULT_MAX_NAMESPACES),
+        series_retention_seconds=getattr(args, "series_retention",
+                                         DEFAULT_SERIES_RETENTION_SECONDS),
     )
     model = Model(config)
     # Plug-ins that read finished nodes (check documents) register here.
@@ -108,8 +118,10 @@ def _add_observers(model: Model, args: argparse.Namespace) -> None:
 
     model.observers.append(CheckDocuments(
         model.stats, max_series=model.config.max_series_per_family,
-        max_series_per_namespace=getattr(args, "max_check_series_per_namespace", 2_000),
-        retention_seconds=getattr(args, "check_retention", 3 * 86400.0), clock=model.clock))
+        max_series_per_namespace=getattr(args, "max_check_series_per_namespace",
+                                         DEFAULT_MAX_SERIES_PER_NAMESPACE),
+        retention_seconds=getattr(args, "check_retention", 3 * 86400.0), clock=model.clock,
+        tenants=model.tenants))
 
 
 def _add_collectors(exporter: Exporter, args: argparse.Namespace) -> None:

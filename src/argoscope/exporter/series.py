@@ -36,8 +36,12 @@ OTHER_NAMESPACES = "_other"
 BUDGET_SERIES = "series"
 BUDGET_NAMESPACES = "namespaces"
 
-DEFAULT_MAX_SERIES_PER_NAMESPACE = 2_000
-DEFAULT_MAX_NAMESPACES = 200
+# Sized together with the per-family cap (10,000): namespaces x series per namespace fits it,
+# so a namespace within its budget never loses a series to another namespace's volume, and a
+# full exporter (every family at its cap) serves 4 concurrent scrapes inside the shipped
+# 512Mi limit (bench/bench_scrape_peak.py).
+DEFAULT_MAX_SERIES_PER_NAMESPACE = 500
+DEFAULT_MAX_NAMESPACES = 20
 DEFAULT_SERIES_RETENTION_SECONDS = 14 * 86_400.0
 
 
@@ -97,13 +101,16 @@ class TenantBudget:
         """The pipeline was seen now."""
         self._seen[(namespace, pipeline)] = self._clock()
 
-    def admit(self, namespace: str, held_in_family: int) -> bool:
-        """Whether `namespace`, holding `held_in_family` series of a family, may add one."""
+    def admit(self, namespace: str, held_in_family: int, *, limit: int | None = None,
+              budget: str = BUDGET_SERIES) -> bool:
+        """Whether `namespace`, holding `held_in_family` series of a family, may add one;
+        `limit` and `budget` name a family's own per-namespace budget (check series)."""
+        limit = self.max_series_per_namespace if limit is None else limit
         with self._lock:
             if namespace not in self._held and len(self._held) >= self.max_namespaces:
                 over = (OTHER_NAMESPACES, BUDGET_NAMESPACES)
-            elif held_in_family >= self.max_series_per_namespace:
-                over = (namespace, BUDGET_SERIES)
+            elif held_in_family >= limit:
+                over = (namespace, budget)
             else:
                 self._held[namespace] = self._held.get(namespace, 0) + 1
                 return True
