@@ -18,8 +18,7 @@ from prometheus_client.core import Metric
 
 from argoscope.checks.schema import PARAMETER, SCHEMA, STATUSES
 from argoscope.exporter import families as f
-from argoscope.exporter import series
-from argoscope.exporter import render
+from argoscope.exporter import render, series
 from argoscope.exporter.objects import cap_label, decode_json
 from argoscope.exporter.records import StepRef
 from argoscope.exporter.series import TenantBudget
