@@ -207,20 +207,24 @@ EXPORTER_OBJECTS_SKIPPED = define(
     "argoscope_exporter_objects_skipped", "counter", ("resource", "reason"),
     "Objects, nodes (resource=nodes) and check documents (resource=argoscope-checks) skipped "
     "at their own boundary, by reason: malformed, too_deep, out_of_range, unknown_kind, "
-    "error; the rest still applies.", "Exporter")
+    "too_large (a watch line past its size cap), error; the rest still applies.", "Exporter")
 EXPORTER_SERIES_DROPPED = define(
     "argoscope_exporter_series_dropped", "counter", ("family",),
     "Series not exported because a cap was reached (label values per family, recent runs, "
     "features per check).", "Exporter")
 EXPORTER_NAMESPACE_BUDGET_EXCEEDED = define(
     "argoscope_exporter_namespace_budget_exceeded", "counter", ("namespace", "budget"),
-    "Things refused because a namespace used up its own share, by budget: check_series and "
-    "feature_series (series not exported), pipelines (runs shown as pipeline=\"_other\" "
-    "because their name fell back to the run's name).", "Exporter")
+    "Things refused because a namespace used up its own share, by budget: series (a new "
+    "series of a namespace-keyed family past --max-series-per-namespace; gauges count once "
+    "per scrape), check_series and feature_series (series not exported), namespaces "
+    "(namespace=\"_other\": a namespace past --max-namespaces), pipelines (runs shown as "
+    "pipeline=\"_other\" because their name fell back to the run's name).", "Exporter")
 EXPORTER_SOURCE_UP = define(
     "argoscope_exporter_source_up", "gauge", ("source",),
     "1 while the source works; 0 while it is down (its thread crashed and waits to be "
-    "restarted, or it cannot list or watch). /readyz answers 503 meanwhile.", "Exporter")
+    "restarted, it cannot list or watch, or a watch has given nothing usable, only "
+    "undecodable or oversized lines, for a while). /readyz answers 503 meanwhile.",
+    "Exporter")
 EXPORTER_SOURCE_RESTARTS = define(
     "argoscope_exporter_source_restarts", "counter", ("source",),
     "Times a source's thread died and was restarted (with backoff).", "Exporter")
