@@ -174,7 +174,10 @@ class Counters:
             counters = [(table.family, table.snapshot()) for table in self._counters]
             histograms = [(table.family, table.bucket_names, table.snapshot())
                           for table in self._histograms]
-        return [*(render.counter(family, values) for family, values in counters),
-                *(render.histogram(family, names, values)
-                  for family, names, values in histograms)]
+        # Rendered one family at a time as the scrape asks (a generator): a streaming render
+        # holds one family's samples at once, not all of them.
+        for family, values in counters:
+            yield render.counter(family, values)
+        for family, names, series in histograms:
+            yield render.histogram(family, names, series)
 

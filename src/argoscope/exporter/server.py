@@ -22,7 +22,6 @@ never fails on a label value that cannot be encoded.
 from __future__ import annotations
 
 import contextlib
-import gzip
 import io
 import logging
 import re
@@ -33,6 +32,7 @@ import sys
 import threading
 import time
 import urllib.parse
+import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -83,6 +83,16 @@ class _FunctionCollector(Collector):
         # The registry refuses a family name that another collector already describes.
         return self._describe() if self._describe is not None else []
 
+    @property
+    def name(self) -> str:
+        """The collector's name, as `on_error` hears it."""
+        return self._name
+
+    def families(self) -> Iterable[Metric]:
+        """The families one at a time, as the source builds them (no isolation here: the
+        streaming renderer isolates a failure to this collector's families itself)."""
+        return self._collect()
+
     def collect(self) -> Iterable[Metric]:
         if self._on_error is None:
             return self._collect()
@@ -104,10 +114,30 @@ def build_registry(*collects: Source, on_error: OnError | None = None) -> Collec
     `on_error` by name: its function's, or its object's class name) instead of failing the
     whole scrape.
     """
-    registry = CollectorRegistry(auto_describe=False)
+    registry = _Registry(auto_describe=False)
     for collect in collects:
-        registry.register(_FunctionCollector(collect, on_error))
+        part = _FunctionCollector(collect, on_error)
+        registry.register(part)
+        registry.parts.append(part)
     return registry
+
+
+class _Registry(CollectorRegistry):
+    """A registry that also lists its collectors in order, for the streaming renderer."""
+
+    def __init__(self, auto_describe: bool = False) -> None:
+        super().__init__(auto_describe=auto_describe)
+        self.parts: list[_FunctionCollector] = []
+
+
+class _One(Collector):
+    """One family as a collector, so prometheus_client's encoder writes just that family."""
+
+    def __init__(self, metric: Metric) -> None:
+        self._metric = metric
+
+    def collect(self) -> Iterable[Metric]:
+        return [self._metric]
 
 
 class _Sanitised(Collector):
@@ -129,7 +159,7 @@ class _Sanitised(Collector):
 @dataclass(slots=True)
 class _Flight:
     done: threading.Event = field(default_factory=threading.Event)
-    body: bytes = b""
+    body: list[bytes] = field(default_factory=list)
     error: BaseException | None = None
 
 
@@ -145,8 +175,9 @@ class _SingleFlight:
         self._flights: dict[str, _Flight] = {}
         self.renders = 0  # how many renderings were made (tests and the bench read it)
 
-    def body(self, encoder: Callable[[Collector], bytes], content_type: str) -> bytes:
-        """The exposition in `content_type`, rendered now or by a scrape already rendering."""
+    def body(self, encoder: Callable[[Collector], bytes], content_type: str) -> list[bytes]:
+        """The exposition in `content_type` (in pieces), rendered now or by a scrape already
+        rendering."""
         with self._lock:
             flight = self._flights.get(content_type)
             leader = flight is None
@@ -154,7 +185,7 @@ class _SingleFlight:
                 flight = self._flights[content_type] = _Flight()
         if leader:
             try:
-                flight.body = self._render(encoder)
+                flight.body = self._render(encoder, content_type)
             except BaseException as error:
                 flight.error = error
             finally:
@@ -167,17 +198,49 @@ class _SingleFlight:
             raise flight.error
         return flight.body
 
-    def _render(self, encoder: Callable[[Collector], bytes]) -> bytes:
+    def _render(self, encoder: Callable[[Collector], bytes], content_type: str) -> list[bytes]:
         self.renders += 1
+        parts = getattr(self._registry, "parts", None)
+        if parts is not None and content_type.startswith("text/plain"):
+            return self._stream(encoder, parts)
         try:
-            return encoder(self._registry)
+            return [encoder(self._registry)]
         except UnicodeError:
-            # Labels are made valid UTF-8 where they enter; should one slip through, this
-            # scrape is served with it replaced rather than failed.
-            log.exception("a label value could not be encoded; serving it replaced")
-            if self._on_error is not None:
-                self._on_error("encode")
-            return encoder(self._sanitised)
+            self._replaced()
+            return [encoder(self._sanitised)]
+
+    def _stream(self, encoder: Callable[[Collector], bytes],
+                parts: list[_FunctionCollector]) -> list[bytes]:
+        """The text exposition family by family: each family's samples are dropped once it
+        is written, so the peak is the text plus one family, not every family's objects.
+
+        A collector that fails part-way leaves out all its families, as `collect` does.
+        """
+        pieces: list[bytes] = []
+        for part in parts:
+            mine: list[bytes] = []
+            try:
+                for metric in part.families():
+                    try:
+                        mine.append(encoder(_One(metric)))
+                    except UnicodeError:
+                        self._replaced()
+                        mine.append(encoder(_Sanitised(_One(metric))))
+            except Exception:
+                log.exception("collector %s failed; its families are left out of this scrape",
+                              part.name)
+                if self._on_error is not None:
+                    self._on_error(part.name)
+                continue
+            pieces += mine
+        return pieces
+
+    def _replaced(self) -> None:
+        # Labels are made valid UTF-8 where they enter; should one slip through, this
+        # scrape is served with it replaced rather than failed.
+        log.exception("a label value could not be encoded; serving it replaced")
+        if self._on_error is not None:
+            self._on_error("encode")
 
 
 def metrics_app(registry: Collector, on_error: OnError | None = None
@@ -192,19 +255,28 @@ def metrics_app(registry: Collector, on_error: OnError | None = None
         params = urllib.parse.parse_qs(environ.get("QUERY_STRING", ""))
         if "name[]" in params and isinstance(registry, CollectorRegistry):
             # A filtered scrape is its own rendering (rare: debugging by hand).
-            body = encoder(registry.restricted_registry(params["name[]"]))
+            body = [encoder(registry.restricted_registry(params["name[]"]))]
         else:
             body = flights.body(encoder, content_type)
         headers = [("Content-Type", content_type)]
         if gzip_accepted(environ.get("HTTP_ACCEPT_ENCODING") or ""):
-            body = gzip.compress(body, compresslevel=6)
+            body = _gzip(body)
             headers.append(("Content-Encoding", "gzip"))
         # The length of the GET body, for HEAD too (that is what HEAD promises).
-        start_response("200 OK", [*headers, ("Content-Length", str(len(body)))])
-        return [] if head else [body]
+        length = sum(len(piece) for piece in body)
+        start_response("200 OK", [*headers, ("Content-Length", str(length))])
+        return [] if head else body
 
     app.flights = flights  # type: ignore[attr-defined]
     return app
+
+
+def _gzip(pieces: list[bytes]) -> list[bytes]:
+    """The pieces gzip-compressed as one stream (never joined into one copy first)."""
+    compressor = zlib.compressobj(6, zlib.DEFLATED, 16 + zlib.MAX_WBITS)  # a gzip stream
+    out = [compressor.compress(piece) for piece in pieces]
+    out.append(compressor.flush())
+    return [piece for piece in out if piece]
 
 
 class _Handler(WSGIRequestHandler):
