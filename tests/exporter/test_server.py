@@ -221,3 +221,29 @@ def test_a_serving_error_that_is_not_the_client_hanging_up_is_logged(
         assert [r.getMessage() for r in caplog.records] == ["error while serving ('127.0.0.1', 2)"]
     finally:
         server.stop()
+
+
+def test_a_client_that_does_not_read_the_answer_is_cut_at_the_deadline(
+        stats: ExporterStats) -> None:
+    # An exposition far larger than the socket buffers, asked for by a client that then reads
+    # nothing: the worker is blocked sending until the deadline cuts the connection.
+    def big() -> Iterable[Metric]:
+        family = GaugeMetricFamily("argoscope_test_big", "test", labels=["check"])
+        for i in range(40_000):  # 16 MiB: more than both sockets' buffers
+            family.add_metric([f"{i:0>400}"], 1.0)
+        return [family]
+
+    server = _serve(stats, big, stats.collect, request_timeout=1.0,
+                    on_deadline=stats.http_deadline)
+    client = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        client.connect(("127.0.0.1", server.port))
+        client.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+        wait_until(lambda: stats.http_deadlines.get(("answer",)) == 1, timeout=30,
+                   what="the unread answer cut at the deadline")
+        wait_until(lambda: server.busy == 0, what="the worker freed")
+        assert _request(server, "GET", "/healthz")[0] == 200
+    finally:
+        client.close()
+        server.stop()
