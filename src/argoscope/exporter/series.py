@@ -80,6 +80,7 @@ class TenantBudget:
         self._keep_alive: list[Callable[[], Iterable[tuple[str, str]]]] = []
         self._forget: list[Callable[[str, str], None]] = []
         self._next_sweep = 0.0
+        self._sweeping = threading.Lock()  # one sweep at a time (scrapes may overlap)
 
     # --- wiring ------------------------------------------------------------------------------
 
@@ -99,7 +100,9 @@ class TenantBudget:
 
     def touch(self, namespace: str, pipeline: str) -> None:
         """The pipeline was seen now."""
-        self._seen[(namespace, pipeline)] = self._clock()
+        now = self._clock()
+        with self._lock:
+            self._seen[(namespace, pipeline)] = now
 
     def admit(self, namespace: str, held_in_family: int, *, limit: int | None = None,
               budget: str = BUDGET_SERIES) -> bool:
@@ -143,24 +146,38 @@ class TenantBudget:
 
         Must be called holding none of the registered tables' locks.
         """
+        if not self._sweeping.acquire(blocking=False):
+            return 0  # another scrape is sweeping now
+        try:
+            return self._sweep(force)
+        finally:
+            self._sweeping.release()
+
+    def _sweep(self, force: bool) -> int:
         now = self._clock()
         if not force and now < self._next_sweep:
             return 0
         self._next_sweep = now + min(60.0, self.retention_seconds / 10)
-        for pipelines in self._keep_alive:
-            for key in list(pipelines()):
-                self._seen[key] = now
+        alive = [key for pipelines in self._keep_alive for key in pipelines()]
         horizon = now - self.retention_seconds
+        with self._lock:
+            for key in alive:
+                self._seen[key] = now
+            gone = [key for key, seen in self._seen.items() if seen < horizon]
+            for key in gone:
+                del self._seen[key]
+        gone_set = set(gone)
 
         def stale(namespace: str, pipeline: str) -> bool:
-            return self._seen.get((namespace, pipeline), horizon - 1) < horizon
+            key = (namespace, pipeline)
+            # Forgotten now, or never seen since the table made the series (or before).
+            return key in gone_set or key not in self._seen
 
         released = 0
         for table, lock in self._tables:
             with lock:
                 released += table.release(stale)
-        for key in [k for k, seen in self._seen.items() if seen < horizon]:
-            del self._seen[key]
+        for key in gone:
             for listener in self._forget:
                 listener(*key)
         return released

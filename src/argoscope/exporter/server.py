@@ -296,6 +296,8 @@ class _Handler(WSGIRequestHandler):
 class _Server(WSGIServer):
     """Binds the listening socket and builds WSGI environs; the front loop does the rest."""
 
+    request_queue_size = 128  # the front loop drains the backlog at once; bursts fit
+
     def handle_error(self, request: Any, client_address: Any) -> None:
         # A client that hung up or timed out (an OSError) is not the exporter's error;
         # anything else is a bug in serving, and says so.
