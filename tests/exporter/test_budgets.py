@@ -154,9 +154,14 @@ def test_a_namespace_flooding_new_pipelines_leaves_anothers_new_pipeline_whole(
 def test_namespaces_past_the_bound_are_counted_as_other(tmp_path: Path) -> None:
     objects = [run(f"r-{n}", f"ns-{n}", gate_doc()) for n in range(6)]
     s = once(tmp_path, objects, "--max-namespaces", "4")
-    held = {dict(ls)["namespace"] for (n, ls), _ in s.items()
-            if n == "argoscope_workflow_runs_total"}
-    assert held == {"ns-0", "ns-1", "ns-2", "ns-3"}
+    def shown(family: str) -> set[str]:
+        return {dict(ls)["namespace"] for (n, ls), _ in s.items() if n == family}
+
+    # The same namespaces in every family, counters, gauges and checks alike.
+    for family in ("argoscope_workflow_runs_total", "argoscope_workflows",
+                   "argoscope_workflow_last_success_timestamp_seconds",
+                   "argoscope_check_status"):
+        assert shown(family) == {"ns-0", "ns-1", "ns-2", "ns-3"}, family
     assert value(s, "argoscope_exporter_namespace_budget_exceeded_total", namespace="_other",
                  budget="namespaces") > 0
 

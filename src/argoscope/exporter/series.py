@@ -133,6 +133,11 @@ class TenantBudget:
             else:
                 self._held.pop(namespace, None)
 
+    def holds(self, namespace: str) -> bool:
+        """Whether `namespace` holds series now (is admitted)."""
+        with self._lock:
+            return namespace in self._held
+
     def namespaces(self) -> int:
         """Namespaces holding series now."""
         with self._lock:
@@ -308,6 +313,7 @@ class LabelBudget:
     tenants: TenantBudget | None = None
     seen: set[Labels] = field(default_factory=set)
     per_namespace: dict[str, int] = field(default_factory=dict)
+    newcomers: int = 0
 
     def admit(self, labels: Labels) -> bool:
         """True if the series may be emitted; counts a drop otherwise."""
@@ -320,9 +326,13 @@ class LabelBudget:
         if tenants is not None and self.family.labels[:1] == ("namespace",):
             namespace = labels[0]
             held = self.per_namespace.get(namespace)
-            if held is None and len(self.per_namespace) >= tenants.max_namespaces:
-                tenants.over(OTHER_NAMESPACES, BUDGET_NAMESPACES)
-                return False
+            # The namespaces admitted are the tables' (so every family shows the same ones),
+            # plus, while there is room, namespaces that have only gauges so far.
+            if held is None and not tenants.holds(namespace):
+                if tenants.namespaces() + self.newcomers >= tenants.max_namespaces:
+                    tenants.over(OTHER_NAMESPACES, BUDGET_NAMESPACES)
+                    return False
+                self.newcomers += 1
             if (held or 0) >= tenants.max_series_per_namespace:
                 tenants.over(namespace, BUDGET_SERIES)
                 return False
