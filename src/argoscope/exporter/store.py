@@ -75,7 +75,10 @@ class NodeObserver(Protocol):
     """A plug-in that reads finished nodes (check documents, ...) and serves its own families."""
 
     def on_node_finished(self, step: StepRef, node: Mapping[str, Any], count: bool) -> None:
-        """Called once per finished step attempt; `count` is False for replayed history."""
+        """Called once per finished step attempt; `count` is False for replayed history.
+
+        A plug-in may also define `on_run_deleted(namespace, workflow)`, called when a run's
+        Workflow is deleted (check documents recycle that run's slots first)."""
 
     def collect(self) -> Iterable[Metric]:
         """The plug-in's families, built fresh for a scrape."""
@@ -375,7 +378,11 @@ class Store:
             # Plug-ins holding per-run slots (check documents) may give them back.
             deleted = getattr(observer, "on_run_deleted", None)
             if deleted is not None:
-                deleted(run.namespace, run.name)
+                try:
+                    deleted(run.namespace, run.name)
+                except Exception as error:  # a plug-in never stops a deletion
+                    self.stats.fault(getattr(observer, "resource", "observer"), error,
+                                     f"{run.namespace}/{run.name} deleted")
         now = self.clock()
         if (run.finished is not None
                 and now - run.finished <= self.config.recent_runs_retention_seconds):
