@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import gzip
 import http.client
+import itertools
 import logging
 import socket
 import threading
 from collections.abc import Iterable, Iterator
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from prometheus_client.core import GaugeMetricFamily, Metric
 
-from argoscope.exporter.server import MetricsServer, build_registry
+from argoscope.exporter.server import MAX_HEAD_BYTES, MetricsServer, build_registry
 from argoscope.exporter.stats import ExporterStats
 from tests.support.metrics import samples, value
 from tests.support.net import wait_until
@@ -246,4 +249,41 @@ def test_a_client_that_does_not_read_the_answer_is_cut_at_the_deadline(
         assert _request(server, "GET", "/healthz")[0] == 200
     finally:
         client.close()
+        server.stop()
+
+
+@settings(max_examples=30, deadline=None)
+@given(padding=st.one_of(st.integers(0, 200), st.integers(15_000, 20_000)),
+       cuts=st.lists(st.integers(0, 20_500), max_size=6),
+       path=st.sampled_from(["/healthz", "/readyz", "/metrics", "/nowhere"]))
+def test_a_request_head_in_any_pieces_and_of_any_size_gets_its_answer(
+        padding: int, cuts: list[int], path: str) -> None:
+    # However a head is cut into pieces, it is answered as a whole; past the head limit it is
+    # refused with 431, never buffered further.
+    head = (f"GET {path} HTTP/1.1\r\nHost: x\r\nX-Pad: {'p' * padding}\r\n\r\n").encode()
+    bounds = sorted({0, len(head), *(c for c in cuts if c < len(head))})
+    stats = ExporterStats()
+    server = _serve(stats, stats.collect, request_timeout=10.0)
+    try:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+            try:
+                for start, end in itertools.pairwise(bounds):
+                    sock.sendall(head[start:end])
+            except OSError:
+                pass  # refused part-way: the answer is already there
+            answer = b""
+            try:
+                while chunk := sock.recv(65536):
+                    answer += chunk
+            except ConnectionResetError:
+                # Closed with part of an oversized head unread: the kernel may reset the
+                # connection before the client reads the 431.
+                assert len(head) > MAX_HEAD_BYTES
+                answer = answer or b"HTTP/1.0 431 reset"
+        status = int(answer.split(b" ", 2)[1])
+        if len(head) > MAX_HEAD_BYTES:
+            assert status == 431
+        else:
+            assert status == {"/nowhere": 404}.get(path, 200)
+    finally:
         server.stop()

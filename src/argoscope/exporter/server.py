@@ -447,11 +447,14 @@ class MetricsServer:
             return
         state.head += data
         end = _head_end(state.head)
+        # Too large whether or not it has ended: the answer never depends on how the head
+        # was cut into pieces.
+        if end > MAX_HEAD_BYTES or (end < 0 and len(state.head) > MAX_HEAD_BYTES):
+            self._hand_back(selector, pending, conn)
+            _answer(conn, "431 Request Header Fields Too Large", b"request head too large\n",
+                    "GET")
+            return
         if end < 0:
-            if len(state.head) > MAX_HEAD_BYTES:
-                self._hand_back(selector, pending, conn)
-                _answer(conn, "431 Request Header Fields Too Large", b"request head too large\n",
-                        "GET")
             return
         self._hand_back(selector, pending, conn)
         self._dispatch(conn, state, bytes(state.head[:end]))
