@@ -287,3 +287,22 @@ def test_a_request_head_in_any_pieces_and_of_any_size_gets_its_answer(
             assert status == {"/nowhere": 404}.get(path, 200)
     finally:
         server.stop()
+
+
+def test_past_the_pending_bound_the_oldest_silent_connection_gives_way(
+        stats: ExporterStats) -> None:
+    server = _serve(stats, stats.collect, max_pending=4)
+    idle = [socket.create_connection(("127.0.0.1", server.port), timeout=5) for _ in range(6)]
+    try:
+        # Six silent connections against a bound of four: the two oldest are closed ...
+        for sock in idle[:2]:
+            assert sock.recv(1) == b""
+        # ... and a scraper arriving now is still answered, the newest silent ones kept.
+        assert _request(server, "GET", "/metrics")[0] == 200
+        assert _request(server, "GET", "/healthz")[0] == 200
+        idle[-1].sendall(b"GET /healthz HTTP/1.0\r\n\r\n")
+        assert idle[-1].recv(64).startswith(b"HTTP/1.0 200")
+    finally:
+        for sock in idle:
+            sock.close()
+        server.stop()
