@@ -6,9 +6,11 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from copy import deepcopy
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -258,3 +260,60 @@ def test_other_namespaces_load_never_changes_a_namespaces_series(
                 if ("namespace", "team-b") in key[1]}
 
     assert build(True) == build(False)
+
+
+class Corpus(list[dict[str, Any]]):
+    """Real objects, shown by their count (Hypothesis prints a failing test's arguments)."""
+
+    def __repr__(self) -> str:
+        return f"<{len(self)} real Workflows>"
+
+
+@pytest.fixture(scope="module")
+def real_workflows(argo_fixtures: Path) -> Corpus:
+    """Argo's own Workflow objects (with status), as the controller wrote them."""
+    from argoscope.exporter.sources.file import read_objects
+
+    return Corpus(obj for obj in read_objects(argo_fixtures)
+                  if isinstance(obj, dict) and obj.get("kind", "Workflow") == "Workflow"
+                  and isinstance(obj.get("status"), dict))
+
+
+def placed(obj: dict[str, Any], namespace: str, name: str, pipeline: str | None = None
+           ) -> dict[str, Any]:
+    """A copy of a real Workflow in `namespace` under `name` (and `pipeline`, if given)."""
+    copy = deepcopy(obj)
+    meta = copy.setdefault("metadata", {})
+    meta.update(namespace=namespace, name=name, uid=f"uid-{namespace}-{name}")
+    if pipeline is not None:
+        meta["labels"] = {**(meta.get("labels") or {}), "argoscope.io/pipeline": pipeline}
+    return copy
+
+
+@settings(max_examples=10, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_real_neighbours_never_change_a_namespaces_series(
+        real_workflows: Corpus, data: st.DataObject) -> None:
+    # Argo's own objects: a few of them are team-b's runs; copies of any of them, each a new
+    # pipeline, flood two other namespaces before and after. Team-b's series stay the same.
+    indexes = st.integers(0, len(real_workflows) - 1)
+    ours = [placed(real_workflows[i], "team-b", f"ours-{k}")
+            for k, i in enumerate(data.draw(st.lists(indexes, min_size=1, max_size=3)))]
+    noise = [placed(real_workflows[i], namespace, f"noise-{k}", f"noise-{k}")
+             for k, (namespace, i) in enumerate(data.draw(st.lists(
+                 st.tuples(st.sampled_from(["ns-a", "ns-c"]), indexes), min_size=5,
+                 max_size=40)))]
+    cut = data.draw(st.integers(0, len(noise)))
+
+    def team_b(objects: list[dict[str, Any]]) -> dict[Any, float]:
+        model = Model(ModelConfig(max_series_per_family=30, max_series_per_namespace=10,
+                                  max_namespaces=3), clock=Clock(argo.T0))
+        for obj in objects:
+            model.apply_object(obj)
+        return {key: v for key, v in samples(expose(model.collect)).items()
+                if ("namespace", "team-b") in key[1]}
+
+    alone = team_b(ours)
+    assert alone, "team-b's runs gave no series"
+    assert team_b([*noise[:cut], *ours, *noise[cut:]]) == alone
