@@ -306,3 +306,21 @@ def test_past_the_pending_bound_the_oldest_silent_connection_gives_way(
         for sock in idle:
             sock.close()
         server.stop()
+
+
+def test_a_failing_readiness_check_drops_its_request_not_the_server(
+        caplog: pytest.LogCaptureFixture) -> None:
+    def broken() -> bool:
+        raise RuntimeError("readiness bug")
+
+    server = MetricsServer(build_registry(), "127.0.0.1", 0, broken)
+    server.start()
+    try:
+        with (caplog.at_level(logging.ERROR, logger="argoscope.exporter"),
+              pytest.raises((http.client.HTTPException, ConnectionError))):
+            _request(server, "GET", "/readyz")
+        assert _request(server, "GET", "/healthz")[0] == 200
+        assert _request(server, "GET", "/metrics")[0] == 200
+        assert any("request head" in r.getMessage() for r in caplog.records)
+    finally:
+        server.stop()

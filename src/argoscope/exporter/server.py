@@ -404,7 +404,12 @@ class MetricsServer:
                     elif key.fileobj is self._wake_read:
                         continue
                     else:
-                        self._read(selector, pending, key.fileobj)  # type: ignore[arg-type]
+                        conn: socket.socket = key.fileobj  # type: ignore[assignment]
+                        try:
+                            self._read(selector, pending, conn)
+                        except Exception:  # one connection never stops the front loop
+                            log.exception("error while reading a request head")
+                            self._drop(selector, pending, conn)
                 now = time.monotonic()
                 for conn in [c for c, p in pending.items() if p.deadline <= now]:
                     self._drop(selector, pending, conn)
@@ -423,7 +428,13 @@ class MetricsServer:
             except (BlockingIOError, InterruptedError):
                 return
             except OSError:
-                return  # out of descriptors, or the listener closed: try again next round
+                # Out of descriptors: the oldest silent connection gives one back, else wait
+                # a moment (the listener stays readable, so returning at once would spin).
+                if pending:
+                    self._drop(selector, pending, next(iter(pending)))
+                else:
+                    time.sleep(0.05)
+                return
             conn.setblocking(False)
             if len(pending) >= self._max_pending:
                 # The oldest connection still sending its head gives way to the newest.
