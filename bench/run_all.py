@@ -16,6 +16,7 @@ BENCHMARKS = [
     ("bench_exporter.py", []),
     ("bench_checks.py", []),
     ("bench_series.py", []),
+    ("bench_scrape_peak.py", []),
     ("bench_reports.py", []),
 ]
 

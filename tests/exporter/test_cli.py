@@ -89,3 +89,10 @@ def test_real_prometheus_scrapes_the_exporter(argo_fixtures: Path) -> None:
             assert by_phase == {"Failed": 2.0, "Succeeded": 1.0}
             up = query(prom.url, 'up{job="argoscope"}')
             assert [float(r["value"][1]) for r in up] == [1.0]
+
+
+def test_the_tenant_budget_defaults_are_the_models() -> None:
+    from argoscope.exporter import cli, series
+
+    assert cli.DEFAULT_MAX_SERIES_PER_NAMESPACE == series.DEFAULT_MAX_SERIES_PER_NAMESPACE
+    assert cli.DEFAULT_MAX_NAMESPACES == series.DEFAULT_MAX_NAMESPACES

@@ -32,6 +32,22 @@ AICR = "nvidia-aicr_H100x8_k8s-pod-attributed_sampled.txt"
 AICR_QUERY = "nvidia-aicr_H100x8_prometheus-query_DCGM_FI_DEV_GPU_UTIL.json"
 
 
+_LINE = b'DCGM_FI_DEV_GPU_UTIL{gpu="0"} 1\n'
+# Answers dripped one byte every 0.1 s (each read is quick; the whole takes many seconds), in
+# every form a target may use: (sent at once, dripped).
+DRIPS: dict[str, tuple[bytes, bytes]] = {
+    "drip-http10": (b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\n", _LINE * 8),
+    "drip-close": (b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n", _LINE * 8),
+    "drip-length": (b"HTTP/1.1 200 OK\r\nContent-Length: 256\r\n\r\n", _LINE * 8),
+    "drip-chunked": (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
+                     b"".join(b"1\r\n" + bytes([c]) + b"\r\n" for c in _LINE * 8) + b"0\r\n\r\n"),
+    "drip-chunk-line": (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
+                        b"1" + b"0" * 200 + b"\r\n"),
+    "drip-headers": (b"", b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 200 + b"\r\n\r\n"),
+    "drip-status": (b"HTTP/1.1 200 ", b"O" * 200 + b"K\r\n\r\n"),
+}
+
+
 class DcgmDouble:
     """A loopback HTTP server that answers like dcgm-exporters, well or badly, per path.
 
@@ -86,6 +102,9 @@ class DcgmDouble:
                 if mode == "trickle":
                     self._trickle(double.pages.get(url.path, b""))
                     return
+                if mode in DRIPS:
+                    self._drip(*DRIPS[mode])
+                    return
                 body = double.pages.get(url.path)
                 if body is None:
                     self.send_response(404)
@@ -111,6 +130,19 @@ class DcgmDouble:
                         self.wfile.write(body[index:index + 1])
                         self.wfile.flush()
                         if double.release.wait(0.2):
+                            return
+                except OSError:
+                    return
+
+            def _drip(self, head: bytes, body: bytes) -> None:
+                # Written by hand: each answer kind exactly as a misbehaving target sends it.
+                self.close_connection = True
+                try:
+                    self.wfile.write(head)
+                    for index in range(len(body)):
+                        self.wfile.write(body[index:index + 1])
+                        self.wfile.flush()
+                        if double.release.wait(0.1):
                             return
                 except OSError:
                     return
@@ -336,6 +368,16 @@ def test_the_timeout_is_a_deadline_for_the_whole_scrape(double: DcgmDouble) -> N
                            mode="trickle")
     error = scrape_all([trickle], timeout=1.0)[0].error
     assert error is not None and error.reason == "timeout"
+
+
+@pytest.mark.parametrize("mode", sorted(DRIPS))
+def test_the_deadline_holds_for_every_answer_kind(double: DcgmDouble, mode: str) -> None:
+    # HTTP/1.0 and `Connection: close` detach the socket from http.client's connection;
+    # dripped header, status and chunk-size lines are each read in a single call.
+    url = double.serve(f"/{mode}", "", mode=mode)
+    result = scrape_all([url], timeout=0.5)[0]
+    assert result.error is not None and result.error.reason == "timeout", result
+    assert result.duration < 10  # cut near the deadline, not when the drip ended
 
 
 def test_results_arrive_as_each_target_answers(double: DcgmDouble) -> None:

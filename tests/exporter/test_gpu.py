@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from argoscope.exporter.app import build_exporter, run_once
 from argoscope.exporter.cli import add_exporter_arguments
@@ -397,3 +399,50 @@ def test_discovery_uses_the_dcgm_namespace() -> None:
                              core_api=core_api(double))
         assert gpu.targets() == ["http://10.0.0.1:9400/metrics"]
         assert double.pod_paths == ["/api/v1/namespaces/gpu-operator/pods"]
+
+
+def test_two_targets_attributing_the_same_pod_do_not_double_its_gpu_time() -> None:
+    # The same node scraped through two URLs (a given one and a discovered one), and a third
+    # target hanging a phantom GPU on the same 1-GPU pod: the pod held one GPU for 30 s.
+    clock = Clock()
+    model = model_with_pods(clock, ("p1", "train", 1, "node-1", "Running"))
+    scripted = Scripted(clock)
+    phantom = page(("0", "p1", 0.0, 0)).replace('Hostname="node-1"', 'Hostname="node-9"')
+    scripted.answers = {"a": page(("0", "p1", 0.5, 100)), "b": page(("0", "p1", 0.5, 100)),
+                        "c": phantom}
+    gpu = GpuAttribution(model, DcgmConfig(urls=["a", "b", "c"], interval=15), scraper=scripted)
+    for _ in range(3):
+        gpu.refresh_once()
+        clock.now += 15
+    gpu.refresh_once()
+    s = samples(expose(gpu.collect))
+    assert value(s, "argoscope_step_gpu_allocated_seconds_total", **STEP) == 45
+    assert value(s, "argoscope_step_gpu_busy_seconds_total", **STEP) == pytest.approx(22.5)
+    assert value(s, "argoscope_exporter_dcgm_gpus_unattributed", target="b",
+                 reason="duplicate") == 1
+    assert value(s, "argoscope_exporter_dcgm_gpus_unattributed", target="c",
+                 reason="over_request") == 1
+
+
+@settings(max_examples=25, deadline=None)
+@given(gpus=st.integers(1, 4),
+       reports=st.lists(st.lists(st.integers(0, 7), max_size=6), min_size=1, max_size=4),
+       rounds=st.integers(2, 4))
+def test_a_pods_gpu_time_never_exceeds_its_request_whatever_the_targets(
+        gpus: int, reports: list[list[int]], rounds: int) -> None:
+    # Any number of targets, each reporting any GPUs (shared, phantom, repeated) for one pod.
+    clock = Clock()
+    model = model_with_pods(clock, ("p1", "train", gpus, "node-1", "Running"))
+    scripted = Scripted(clock)
+    urls = [f"t{i}" for i in range(len(reports))]
+    for url, indexes in zip(urls, reports, strict=True):
+        scripted.answers[url] = page(*((str(i), "p1", 1.0, 1) for i in sorted(set(indexes))))
+    gpu = GpuAttribution(model, DcgmConfig(urls=urls, interval=10, timeout=5), scraper=scripted)
+    for _ in range(rounds):
+        gpu.refresh_once()
+        clock.now += 10
+    s = samples(expose(gpu.collect))
+    allocated = value(s, "argoscope_step_gpu_allocated_seconds_total", **STEP) or 0.0
+    distinct = len({i for indexes in reports for i in indexes})
+    assert allocated <= gpus * 10 * (rounds - 1) + 1e-9
+    assert allocated == pytest.approx(min(gpus, distinct) * 10 * (rounds - 1))

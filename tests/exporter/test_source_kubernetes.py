@@ -7,19 +7,23 @@ against `tests.support.apiserver.ApiServerDouble` and asserts exact counter valu
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from argoscope.exporter.model import PODS, WORKFLOWS, Model
 from argoscope.exporter.sources import SourceError
-from argoscope.exporter.sources.kubernetes import KubernetesSource
+from argoscope.exporter.sources.kubernetes import KubernetesSource, bounded_lines
 from tests.support import argo
 from tests.support.apiserver import ApiServerDouble
 from tests.support.metrics import expose, samples, total, value
@@ -507,3 +511,95 @@ def test_a_refused_watch_makes_the_source_down_until_one_is_accepted(
         api.put(WORKFLOWS, finished_workflow("after"))
         wait_until(lambda: runs(model, "Succeeded") == 1, what="the next run counted")
         assert value(metrics(model), "argoscope_exporter_source_up", source="kubernetes") == 1
+
+
+# --- transport that cannot be held ---------------------------------------------------------
+
+def test_watches_that_all_end_at_once_are_retried_with_growing_backoff(
+        api: ApiServerDouble, kubeconfig: Path) -> None:
+    # Every watch of both resources is accepted and ended at once, empty: no error, nothing
+    # delivered. Each retry must still wait, growing: backoff 0.05 s doubling to 0.4 s, with
+    # jitter down to half. Counted from any watch n, the three waits after watch n + 1 (at
+    # two failures or more) last at least 0.05 + 0.1 + 0.2 s before watch n + 4.
+    api.end_watches_at_once(WORKFLOWS)
+    api.end_watches_at_once(PODS)
+    model = Model()
+    source = KubernetesSource(model, kubeconfig=str(kubeconfig), backoff_seconds=0.05,
+                              backoff_max_seconds=0.4)
+    with following(source):
+        wait_until(lambda: len(api.watch_requests(WORKFLOWS)) >= 1, what="a first watch")
+        began = time.monotonic()
+        seen = len(api.watch_requests(WORKFLOWS))
+        wait_until(lambda: len(api.watch_requests(WORKFLOWS)) >= seen + 4
+                   and len(api.watch_requests(PODS)) >= 5, what="four more watches")
+        elapsed = time.monotonic() - began
+        # A lower bound only: a slow machine makes it longer, never shorter.
+        assert elapsed >= 0.05 + 0.1 + 0.2
+        assert restarts(model, WORKFLOWS, "closed") >= 4
+        api.end_watches_at_once(WORKFLOWS, on=False)
+        api.end_watches_at_once(PODS, on=False)
+        watching(api, WORKFLOWS)
+        api.put(WORKFLOWS, finished_workflow("after"))
+        wait_until(lambda: runs(model, "Succeeded") == 1, what="the next run counted")
+
+
+def test_a_watch_line_that_never_ends_is_capped_counted_and_the_source_not_up(
+        api: ApiServerDouble, kubeconfig: Path) -> None:
+    model = Model()
+    source = KubernetesSource(model, kubeconfig=str(kubeconfig), backoff_seconds=0.05,
+                              backoff_max_seconds=0.2, max_line_bytes=64 * 1024,
+                              unusable_grace_seconds=0.0)
+    with following(source):
+        watching(api, WORKFLOWS)
+        wait_until(lambda: model.stats.ready, what="ready")
+        # 4 MiB of one line, in pieces, and no end to it.
+        for _ in range(64):
+            api.inject_raw(WORKFLOWS, '{"type": "ADDED", "object": {"x": "' + "a" * 65536,
+                           newline=False)
+        wait_until(lambda: not model.stats.ready, what="not ready while the line goes on")
+        m = metrics(model)
+        assert value(m, "argoscope_exporter_source_up", source="kubernetes") == 0
+        assert value(m, "argoscope_exporter_objects_skipped_total", resource="workflows",
+                     reason="too_large") == 1
+        # A new watch that delivers a usable event makes the source up again.
+        api.drop_watches(WORKFLOWS)
+        watching(api, WORKFLOWS)
+        api.put(WORKFLOWS, finished_workflow("after"))
+        wait_until(lambda: runs(model, "Succeeded") == 1, what="the next run counted")
+        wait_until(lambda: model.stats.ready, what="ready again")
+
+
+def test_a_watch_that_gives_only_garbage_for_a_while_makes_the_source_not_up(
+        api: ApiServerDouble, kubeconfig: Path) -> None:
+    model = Model()
+    source = KubernetesSource(model, kubeconfig=str(kubeconfig), backoff_seconds=0.05,
+                              backoff_max_seconds=0.2, unusable_grace_seconds=0.2)
+    with following(source):
+        watching(api, WORKFLOWS)
+        wait_until(lambda: model.stats.ready, what="ready")
+
+        def garbage_until_down() -> bool:
+            api.inject_raw(WORKFLOWS, "{not json")
+            return not model.stats.ready
+
+        wait_until(garbage_until_down, what="not ready after garbage past the grace")
+        assert value(metrics(model), "argoscope_exporter_source_up", source="kubernetes") == 0
+        api.put(WORKFLOWS, finished_workflow("after"))
+        wait_until(lambda: model.stats.ready, what="ready again on a usable event")
+        assert runs(model, "Succeeded") == 1
+
+
+@settings(max_examples=30, deadline=None)
+@given(pieces=st.lists(st.binary(max_size=40).map(lambda b: b.replace(b"\n", b"")), max_size=8),
+       cuts=st.lists(st.integers(0, 400), max_size=6), cap=st.integers(1, 60))
+def test_bounded_lines_yield_every_line_within_the_cap_and_skip_the_rest(
+        pieces: list[bytes], cuts: list[int], cap: int) -> None:
+    # Any lines, split into segments anywhere: the lines within the cap come out whole and in
+    # order, each longer one is reported once, and nothing is held past the cap.
+    stream = b"".join(piece + b"\n" for piece in pieces)
+    bounds = sorted({0, len(stream), *(c for c in cuts if c < len(stream))})
+    segments = [stream[a:b] for a, b in itertools.pairwise(bounds)]
+    oversized: list[int] = []
+    lines = list(bounded_lines(segments, cap, lambda: oversized.append(1), lambda: None))
+    assert lines == [p.decode("utf-8", "replace") for p in pieces if len(p) <= cap]
+    assert len(oversized) == sum(1 for p in pieces if len(p) > cap)

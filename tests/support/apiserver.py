@@ -14,7 +14,9 @@ Tests drive it with `put` (ADDED or MODIFIED), `delete`, `bookmark`, `drop_watch
 connection broken mid-stream), `expire` (`410 Gone`: an ERROR event with a Status of code 410
 in open streams, and for any later request from an older resourceVersion, as the real server
 does once its watch cache has moved on) and `fail_next` (answer the next requests with an HTTP
-error such as 410 or 500). `requests` records every request for assertions.
+error such as 410 or 500), `inject_raw` (a raw line, or a piece of one that never ends) and
+`end_watches_at_once` (every watch accepted and ended empty). `requests` records every request
+for assertions.
 """
 
 from __future__ import annotations
@@ -80,6 +82,8 @@ class _State:
     open_watches: dict[str, int] = field(default_factory=lambda: {WORKFLOWS: 0, PODS: 0})
     # Resources whose open watches deliver nothing for now (the client is "away").
     held: set[str] = field(default_factory=set)
+    # Resources whose watches are accepted and ended at once, with nothing in them.
+    ended_at_once: set[str] = field(default_factory=set)
     closing: bool = False
 
 
@@ -229,11 +233,21 @@ class ApiServerDouble:
             self._state.held.discard(resource)
             self._cond.notify_all()
 
-    def inject_raw(self, resource: str, line: str) -> None:
-        """Send one raw line (say, malformed JSON) to open watches of `resource`."""
+    def inject_raw(self, resource: str, line: str, *, newline: bool = True) -> None:
+        """Send one raw line (say, malformed JSON) to open watches of `resource`; with
+        `newline=False`, a piece of a line that goes on in the next piece."""
         with self._cond:
-            self._state.log.append(_Event(self._state.rv, resource, "RAW", {"line": line}))
+            self._state.log.append(_Event(self._state.rv, resource, "RAW",
+                                          {"line": line, "newline": newline}))
             self._cond.notify_all()
+
+    def end_watches_at_once(self, resource: str, on: bool = True) -> None:
+        """Accept every new watch of `resource` (200) and end it at once, empty."""
+        with self._cond:
+            if on:
+                self._state.ended_at_once.add(resource)
+            else:
+                self._state.ended_at_once.discard(resource)
 
     def fail_next(self, resource: str, status: int, *, watch: bool | None = None,
                   count: int = 1, reason: str = "Injected") -> None:
@@ -300,8 +314,9 @@ class ApiServerDouble:
                 "items": items[start:end]}
 
     def _watch_events(self, resource: str, namespace: str | None, query: Mapping[str, str]
-                      ) -> Iterator[dict[str, Any] | bytes | None]:
-        """Events for one watch stream (a raw line as bytes); None: break the connection."""
+                      ) -> Iterator[dict[str, Any] | bytes | tuple[bytes, bool] | None]:
+        """Events for one watch stream (a raw line as bytes, a piece of one as a tuple);
+        None: break the connection."""
         selector = query.get("labelSelector", "")
         bookmarks = query.get("allowWatchBookmarks") in ("true", "1", "True")
         timeout = float(query.get("timeoutSeconds") or 3600)
@@ -355,7 +370,8 @@ class ApiServerDouble:
                     continue
                 if event.type == "RAW":
                     if index >= opened_at:  # only to streams open when it was injected
-                        yield event.obj["line"].encode()
+                        raw = event.obj["line"].encode()
+                        yield raw if event.obj.get("newline", True) else (raw, False)
                     continue
                 if since and event.rv <= since:
                     continue
@@ -442,6 +458,10 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.flush()
         with double._cond:
+            if resource in double._state.ended_at_once:
+                self.wfile.write(b"0\r\n\r\n")
+                self.wfile.flush()
+                return
             double._state.open_watches[resource] += 1
         try:
             for event in double._watch_events(resource, namespace, query):
@@ -451,7 +471,11 @@ class _Handler(BaseHTTPRequestHandler):
                     self.wfile.flush()
                     self.close_connection = True
                     return
-                line = (event if isinstance(event, bytes) else json.dumps(event).encode()) + b"\n"
+                if isinstance(event, tuple):  # a piece of a line, no newline
+                    line = event[0]
+                else:
+                    line = (event if isinstance(event, bytes)
+                            else json.dumps(event).encode()) + b"\n"
                 self.wfile.write(f"{len(line):x}\r\n".encode() + line + b"\r\n")
                 self.wfile.flush()
             self.wfile.write(b"0\r\n\r\n")

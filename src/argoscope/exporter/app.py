@@ -17,7 +17,16 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import Metric
 
 from argoscope.exporter.model import Model, ModelConfig
-from argoscope.exporter.server import MetricsServer, build_registry
+from argoscope.exporter.series import (
+    DEFAULT_MAX_NAMESPACES,
+    DEFAULT_MAX_SERIES_PER_NAMESPACE,
+    DEFAULT_SERIES_RETENTION_SECONDS,
+)
+from argoscope.exporter.server import (
+    DEFAULT_REQUEST_TIMEOUT_SECONDS,
+    MetricsServer,
+    build_registry,
+)
 from argoscope.exporter.sources import Source, SourceError
 from argoscope.exporter.stats import ExporterStats
 
@@ -88,6 +97,11 @@ def build_exporter(args: argparse.Namespace) -> Exporter:
         max_series_per_family=args.max_series_per_family,
         max_fallback_pipelines_per_namespace=getattr(args, "max_pipelines_per_namespace", 100),
         pod_wait_seconds=getattr(args, "pod_wait", 10.0),
+        max_series_per_namespace=getattr(args, "max_series_per_namespace",
+                                         DEFAULT_MAX_SERIES_PER_NAMESPACE),
+        max_namespaces=getattr(args, "max_namespaces", DEFAULT_MAX_NAMESPACES),
+        series_retention_seconds=getattr(args, "series_retention",
+                                         DEFAULT_SERIES_RETENTION_SECONDS),
     )
     model = Model(config)
     # Plug-ins that read finished nodes (check documents) register here.
@@ -105,8 +119,10 @@ def _add_observers(model: Model, args: argparse.Namespace) -> None:
 
     model.observers.append(CheckDocuments(
         model.stats, max_series=model.config.max_series_per_family,
-        max_series_per_namespace=getattr(args, "max_check_series_per_namespace", 2_000),
-        retention_seconds=getattr(args, "check_retention", 3 * 86400.0), clock=model.clock))
+        max_series_per_namespace=getattr(args, "max_check_series_per_namespace",
+                                         DEFAULT_MAX_SERIES_PER_NAMESPACE),
+        retention_seconds=getattr(args, "check_retention", 3 * 86400.0), clock=model.clock,
+        tenants=model.tenants))
 
 
 def _add_collectors(exporter: Exporter, args: argparse.Namespace) -> None:
@@ -160,12 +176,16 @@ def supervise(source: Source, stats: ExporterStats, stop: threading.Event, *,
         stats.source_up(source.name, True)
 
 
-def serve(exporter: Exporter, host: str, port: int) -> int:
+def serve(exporter: Exporter, host: str, port: int,
+          args: argparse.Namespace | None = None) -> int:
     """Follow every source and serve until SIGINT or SIGTERM."""
     stop = threading.Event()
-    server = MetricsServer(exporter.registry(), host, port, lambda: exporter.model.stats.ready,
-                           on_error=exporter.model.stats.collect_error,
-                           on_refused=exporter.model.stats.connection_refused)
+    stats = exporter.model.stats
+    server = MetricsServer(exporter.registry(), host, port, lambda: stats.ready,
+                           on_error=stats.collect_error, on_refused=stats.connection_refused,
+                           on_deadline=stats.http_deadline,
+                           request_timeout=getattr(args, "http_request_timeout",
+                                                   DEFAULT_REQUEST_TIMEOUT_SECONDS))
     server.start()
     log.info("serving on http://%s:%d/metrics", host, server.port)
     threads = [
@@ -207,4 +227,4 @@ def main(args: argparse.Namespace) -> int:
         print(f"argoscope exporter: {error}", file=sys.stderr)
         return 2
     host, _, port = args.listen.rpartition(":")
-    return serve(exporter, host or "0.0.0.0", int(port))
+    return serve(exporter, host or "0.0.0.0", int(port), args)

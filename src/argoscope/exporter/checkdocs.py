@@ -18,17 +18,18 @@ from prometheus_client.core import Metric
 
 from argoscope.checks.schema import PARAMETER, SCHEMA, STATUSES
 from argoscope.exporter import families as f
-from argoscope.exporter import render
+from argoscope.exporter import render, series
 from argoscope.exporter.objects import cap_label, decode_json, parse_time
 from argoscope.exporter.records import StepRef
+from argoscope.exporter.series import TenantBudget
 from argoscope.exporter.stats import ExporterStats
 
 # The `resource` label of skipped-object counts for check documents: the parameter's name.
 RESOURCE = PARAMETER
 DEFAULT_MAX_BYTES = 256 * 1024
 DEFAULT_MAX_FEATURES = 50
-# One namespace may hold a fifth of the default global cap: five busy teams fit in full.
-DEFAULT_MAX_SERIES_PER_NAMESPACE = 2_000
+# Each namespace's share of the default global cap (series.py sizes them together).
+DEFAULT_MAX_SERIES_PER_NAMESPACE = series.DEFAULT_MAX_SERIES_PER_NAMESPACE
 DEFAULT_RETENTION_SECONDS = 3 * 86_400.0
 # A document is a flat summary (depth 4 with features); anything deeper is not one. orjson
 # stops at 1024 levels on its own, so nesting can never exhaust the stack.
@@ -112,8 +113,13 @@ class CheckDocuments:
 
     Budgets: check series (one per namespace, pipeline, step, check, kind) are capped in all
     (`max_series`) and per namespace (`max_series_per_namespace`), and so are feature series,
-    so one namespace cannot crowd out another's gates. A check not refreshed within
+    so one namespace cannot crowd out another's gates; with `tenants`, only the model's
+    bounded number of namespaces hold check series. A check not refreshed within
     `retention_seconds` is released with its features and result counts, freeing its slot.
+    A check whose last writer run was deleted keeps its series, but its slot is the first
+    given to a new check when its namespace's budget (or the global cap) is full: a deleted
+    run frees its check slots, and a namespace that creates and deletes runs with ever new
+    pipelines recycles its own budget instead of holding it for the retention window.
     """
 
     resource = RESOURCE
@@ -123,8 +129,10 @@ class CheckDocuments:
                  retention_seconds: float = DEFAULT_RETENTION_SECONDS,
                  max_bytes: int = DEFAULT_MAX_BYTES,
                  max_features_per_check: int = DEFAULT_MAX_FEATURES,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time,
+                 tenants: TenantBudget | None = None) -> None:
         self._stats = stats
+        self._tenants = tenants
         self._lock = threading.Lock()
         self._clock = clock
         self._max_series = max_series
@@ -145,6 +153,11 @@ class CheckDocuments:
         self._features_per_namespace: dict[str, int] = {}
         self._feature_series = 0
         self._next_release = 0.0
+        # The run that last wrote each check, the checks each run wrote last, and per
+        # namespace the checks whose writer was deleted (oldest first): slots to recycle.
+        self._writer: dict[Labels, tuple[str, str]] = {}
+        self._by_run: dict[tuple[str, str], set[Labels]] = {}
+        self._orphans: dict[str, dict[Labels, None]] = {}
 
     def on_node_finished(self, step: StepRef, node: Mapping[str, Any], count: bool) -> None:
         """Read the node's document; count results only when `count` (not for replays)."""
@@ -169,16 +182,71 @@ class CheckDocuments:
                 except Exception as error:  # one result never stops the rest of its document
                     self._stats.fault(RESOURCE, error, where)
 
+    def on_run_deleted(self, namespace: str, workflow: str) -> None:
+        """The run is gone: the checks it wrote last become the first slots to recycle."""
+        with self._lock:
+            orphans = self._orphans.setdefault(namespace, {})
+            for labels in self._by_run.pop((namespace, workflow), ()):
+                orphans[labels] = None
+            if not orphans:
+                del self._orphans[namespace]
+
     def _admit(self, key: Labels, namespace: str) -> bool:
-        """Whether a new check series fits the global and the namespace's budget."""
-        if len(self._latest) >= self._max_series:
+        """Whether a new check series fits the global and the namespace's budget, recycling
+        the slot of a check whose run was deleted when one is full."""
+        if len(self._latest) >= self._max_series and not self._recycle(None):
             self._stats.drop(f.CHECK_STATUS.name)
             return False
         if self._checks_per_namespace.get(namespace, 0) >= self._max_per_namespace:
+            self._recycle(namespace)
+        held = self._checks_per_namespace.get(namespace, 0)
+        if self._tenants is not None:
+            if not self._tenants.admit(namespace, held, limit=self._max_per_namespace,
+                                       budget="check_series"):
+                return False
+        elif held >= self._max_per_namespace:
             self._stats.over_namespace_budget(namespace, "check_series")
             return False
-        self._checks_per_namespace[namespace] = self._checks_per_namespace.get(namespace, 0) + 1
+        self._checks_per_namespace[namespace] = held + 1
         return True
+
+    def _recycle(self, namespace: str | None) -> bool:
+        """Forget the oldest check of `namespace` (any, with None) whose run was deleted."""
+        for candidate in ([namespace] if namespace is not None else list(self._orphans)):
+            orphans = self._orphans.get(candidate) if candidate is not None else None
+            if orphans:
+                self._forget(next(iter(orphans)))
+                return True
+        return False
+
+    def _forget(self, labels: Labels) -> None:
+        """Release one check series, its results, features and slots."""
+        namespace = labels[0]
+        self._refreshed.pop(labels, None)
+        del self._latest[labels]
+        self._shown.pop(labels, None)
+        self._results.pop(labels, None)
+        self._checks_per_namespace[namespace] -= 1
+        if not self._checks_per_namespace[namespace]:
+            del self._checks_per_namespace[namespace]
+        scores = self._features.pop(labels, None)
+        if scores:
+            self._feature_series -= len(scores)
+            self._features_per_namespace[namespace] -= len(scores)
+        writer = self._writer.pop(labels, None)
+        if writer is not None:
+            written = self._by_run.get(writer)
+            if written is not None:
+                written.discard(labels)
+                if not written:
+                    del self._by_run[writer]
+        orphans = self._orphans.get(namespace)
+        if orphans is not None:
+            orphans.pop(labels, None)
+            if not orphans:
+                del self._orphans[namespace]
+        if self._tenants is not None:
+            self._tenants.released(namespace)
 
     def _record(self, step: StepRef, result: Mapping[str, Any], count: bool,
                 order: tuple[float, str, str]) -> None:
@@ -188,11 +256,12 @@ class CheckDocuments:
         labels = (step.namespace, step.pipeline, step.step, check, kind)
         if labels not in self._latest and not self._admit(labels, step.namespace):
             return
+        self._written_by(labels, (step.namespace, step.workflow))
+        measured = self._measure(result.get("value"), step)
+        limit = self._measure(result.get("threshold"), step)
         counts = self._results.setdefault(labels, {})
         if count:
             counts[status] = counts.get(status, 0.0) + 1
-        measured = self._measure(result.get("value"), step)
-        limit = self._measure(result.get("threshold"), step)
         features = result.get("features")
         shown = self._shown.get(labels)
         if shown is not None and order < shown:
@@ -217,6 +286,25 @@ class CheckDocuments:
             where = f"{step.namespace}/{step.workflow} node {step.node_id}" if step else "feature"
             self._stats.skip(RESOURCE, "out_of_range", f"{where}: a value beyond a float's range")
         return number
+
+    def _written_by(self, labels: Labels, run: tuple[str, str]) -> None:
+        """`run` wrote the check last: its slot is held by a live run again."""
+        previous = self._writer.get(labels)
+        if previous == run:
+            return
+        if previous is not None:
+            written = self._by_run.get(previous)
+            if written is not None:
+                written.discard(labels)
+                if not written:
+                    del self._by_run[previous]
+        self._writer[labels] = run
+        self._by_run.setdefault(run, set()).add(labels)
+        orphans = self._orphans.get(labels[0])
+        if orphans is not None and labels in orphans:
+            del orphans[labels]
+            if not orphans:
+                del self._orphans[labels[0]]
 
     def _record_features(self, labels: Labels, features: list[Any]) -> None:
         namespace = labels[0]
@@ -262,16 +350,7 @@ class CheckDocuments:
         self._next_release = now + min(60.0, self._retention / 10)
         horizon = now - self._retention
         for labels in [k for k, seen in self._refreshed.items() if seen < horizon]:
-            namespace = labels[0]
-            del self._refreshed[labels]
-            del self._latest[labels]
-            self._shown.pop(labels, None)
-            self._results.pop(labels, None)
-            self._checks_per_namespace[namespace] -= 1
-            scores = self._features.pop(labels, None)
-            if scores:
-                self._feature_series -= len(scores)
-                self._features_per_namespace[namespace] -= len(scores)
+            self._forget(labels)
 
     def describe(self) -> Iterable[Metric]:
         """The families `collect` serves, empty (the registry refuses duplicate names)."""

@@ -6,6 +6,12 @@ import argparse
 import re
 from typing import Any
 
+# series.DEFAULT_MAX_SERIES_PER_NAMESPACE and DEFAULT_MAX_NAMESPACES, written out: parsing the
+# command line must not import prometheus_client (a missing extra is reported after parsing).
+# tests/exporter/test_cli.py holds them equal.
+DEFAULT_MAX_SERIES_PER_NAMESPACE = 500
+DEFAULT_MAX_NAMESPACES = 20
+
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)(s|m|h|d)?$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
 
@@ -40,6 +46,10 @@ def add_exporter_arguments(parser: argparse.ArgumentParser) -> None:
              "(the local runner's state directory); repeatable")
     parser.add_argument("--listen", default="0.0.0.0:9842", type=listen_address,
                         help="HOST:PORT to serve /metrics, /healthz, /readyz (default %(default)s)")
+    parser.add_argument("--http-request-timeout", type=duration, default=30.0, metavar="DUR",
+                        help="whole-request deadline of every HTTP connection, from accept to "
+                             "the last byte of the answer; a client that trickles its request "
+                             "or reads slowly is cut there (default 30s)")
     parser.add_argument("--namespace", action="append", metavar="NS",
                         help="watch only this namespace (repeatable; default: all namespaces)")
     parser.add_argument("--kubeconfig", help="kubeconfig path (default: in-cluster, then ~/.kube/config)")
@@ -53,7 +63,21 @@ def add_exporter_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-series-per-family", type=int, default=10_000, metavar="N",
                         help="cap on label sets per family; the excess is counted as dropped "
                              "(default %(default)s)")
-    parser.add_argument("--max-check-series-per-namespace", type=int, default=2_000,
+    parser.add_argument("--max-series-per-namespace", type=int,
+                        default=DEFAULT_MAX_SERIES_PER_NAMESPACE, metavar="N",
+                        help="cap on label sets per family per namespace, so one namespace "
+                             "cannot crowd out another's series; the excess is counted per "
+                             "namespace (default %(default)s)")
+    parser.add_argument("--max-namespaces", type=int, default=DEFAULT_MAX_NAMESPACES,
+                        metavar="N",
+                        help="at most this many namespaces hold series at once; later ones are "
+                             "counted as namespace=\"_other\" (default %(default)s)")
+    parser.add_argument("--series-retention", type=duration, default=14 * 86400.0,
+                        metavar="DUR",
+                        help="release the series (counters and histograms too) of a pipeline "
+                             "not seen for this long (default 14d)")
+    parser.add_argument("--max-check-series-per-namespace", type=int,
+                        default=DEFAULT_MAX_SERIES_PER_NAMESPACE,
                         metavar="N",
                         help="cap on check series, and on feature-drift series, per namespace, "
                              "so one namespace cannot crowd out another's gates; the excess is "

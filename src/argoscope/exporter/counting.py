@@ -20,7 +20,7 @@ from argoscope.exporter import families as f
 from argoscope.exporter import render
 from argoscope.exporter.objects import cap_label, text
 from argoscope.exporter.records import FinishedAttempt, FinishedRun
-from argoscope.exporter.series import CounterTable, DropHook, HistogramTable
+from argoscope.exporter.series import CounterTable, DropHook, HistogramTable, TenantBudget
 
 Labels = tuple[str, ...]
 Record = TypeVar("Record", FinishedRun, FinishedAttempt)
@@ -121,8 +121,10 @@ class Counters:
     `lock` (the store's); `collect` copies the tables under it and renders after.
     """
 
-    def __init__(self, lock: threading.RLock, max_series: int, on_drop: DropHook) -> None:
+    def __init__(self, lock: threading.RLock, max_series: int, on_drop: DropHook, *,
+                 tenants: TenantBudget | None = None) -> None:
         self._lock = lock
+        self._tenants = tenants
         self._counters: list[CounterTable] = []
         self._histograms: list[HistogramTable] = []
         self._run_rules = [(rule.compute, self._table(rule, max_series, on_drop))
@@ -134,15 +136,21 @@ class Counters:
                on_drop: DropHook) -> Add:
         """The rule's table (served counters first, then histograms, each in rule order),
         as the function that adds one amount to it."""
+        table: CounterTable | HistogramTable
+        add: Add
         if rule.family.kind == "counter":
-            counter = CounterTable(rule.family, max_series, on_drop)
-            self._counters.append(counter)
-            return counter.inc
-        if rule.family.kind == "histogram":
-            histogram = HistogramTable(rule.family, max_series, on_drop)
-            self._histograms.append(histogram)
-            return histogram.observe
-        raise TypeError(f"{rule.family.name} is a {rule.family.kind}: rules count or observe")
+            table = CounterTable(rule.family, max_series, on_drop, self._tenants)
+            self._counters.append(table)
+            add = table.inc
+        elif rule.family.kind == "histogram":
+            table = HistogramTable(rule.family, max_series, on_drop, self._tenants)
+            self._histograms.append(table)
+            add = table.observe
+        else:
+            raise TypeError(f"{rule.family.name} is a {rule.family.kind}: rules count or observe")
+        if self._tenants is not None:
+            self._tenants.register(table, self._lock)
+        return add
 
     def count_run(self, run: FinishedRun) -> None:
         """Apply every run rule to a run first seen finished."""
@@ -165,7 +173,10 @@ class Counters:
             counters = [(table.family, table.snapshot()) for table in self._counters]
             histograms = [(table.family, table.bucket_names, table.snapshot())
                           for table in self._histograms]
-        return [*(render.counter(family, values) for family, values in counters),
-                *(render.histogram(family, names, values)
-                  for family, names, values in histograms)]
+        # Rendered one family at a time as the scrape asks (a generator): a streaming render
+        # holds one family's samples at once, not all of them.
+        for family, values in counters:
+            yield render.counter(family, values)
+        for family, names, series in histograms:
+            yield render.histogram(family, names, series)
 

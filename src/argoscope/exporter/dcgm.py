@@ -21,6 +21,8 @@ from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
 
+from argoscope.exporter.deadlines import WATCHDOG
+
 DEFAULT_PORT = 9400
 DEFAULT_PATH = "/metrics"
 # A full dcgm-exporter page for 8 GPUs with every counter is a few hundred KiB; 16 MiB leaves
@@ -155,7 +157,8 @@ def fetch(url: str, timeout: float, max_bytes: int = DEFAULT_MAX_BODY_BYTES) -> 
     targets and for redirects.
 
     `timeout` is a deadline for the whole scrape (connect, headers and body together), not a
-    per-read timeout: a target that trickles one byte a second is cut off at the deadline.
+    per-read timeout: a target that trickles its headers or body, over HTTP/1.1, HTTP/1.0 or
+    with `Connection: close`, chunked or not, is cut off at the deadline.
     Redirects are refused, not followed: a target has no business sending the exporter to
     another URL.
     """
@@ -181,10 +184,17 @@ def fetch(url: str, timeout: float, max_bytes: int = DEFAULT_MAX_BODY_BYTES) -> 
         raise ScrapeError(REASON_DOWN, f"{url}: {error}") from error
     chunks: list[bytes] = []
     size = 0
+    armed = None
     try:
-        connection.request("GET", path, headers={"Accept": "text/plain"})
+        connection.connect()
+        # The watchdog holds the deadline on this very socket, whatever http.client does
+        # with it: an HTTP/1.0 or `Connection: close` answer detaches it from the connection
+        # (so a timeout set through `connection.sock` would miss it), and a header or chunk
+        # line dripped one byte at a time is read in one call whose per-read timeout never
+        # fires. Cut at the deadline, every read returns at once.
         if connection.sock is not None:
-            connection.sock.settimeout(remaining())
+            armed = WATCHDOG.arm(connection.sock, deadline)
+        connection.request("GET", path, headers={"Accept": "text/plain"})
         response = connection.getresponse()
         if 300 <= response.status < 400:
             raise ScrapeError(REASON_REDIRECT, f"{url}: HTTP {response.status} redirect to "
@@ -192,10 +202,7 @@ def fetch(url: str, timeout: float, max_bytes: int = DEFAULT_MAX_BODY_BYTES) -> 
         if response.status != 200:
             raise ScrapeError(REASON_DOWN, f"{url}: HTTP {response.status}")
         while True:
-            if connection.sock is not None:
-                connection.sock.settimeout(remaining())
-            # read1: at most one read from the socket, so the deadline is checked between
-            # reads however slowly the body arrives.
+            remaining()
             chunk = response.read1(min(65536, max_bytes + 1 - size))
             if not chunk:
                 break
@@ -205,12 +212,19 @@ def fetch(url: str, timeout: float, max_bytes: int = DEFAULT_MAX_BODY_BYTES) -> 
             # Content-Length claimed (a chunked body declares none).
             if size > max_bytes:
                 raise ScrapeError(REASON_TOO_LARGE, f"{url}: body larger than {max_bytes} bytes")
+        if armed is not None and armed.expired:
+            raise TimeoutError  # the end of the body was the cut, not the target's
     except TimeoutError as error:
         raise ScrapeError(REASON_TIMEOUT, f"{url}: no complete answer within {timeout:g}s"
                           ) from error
     except (OSError, http.client.HTTPException, ValueError) as error:
+        if armed is not None and armed.expired:
+            raise ScrapeError(REASON_TIMEOUT, f"{url}: no complete answer within {timeout:g}s"
+                              ) from error
         raise ScrapeError(REASON_DOWN, f"{url}: {error}") from error
     finally:
+        if armed is not None:
+            WATCHDOG.disarm(armed)
         connection.close()
     try:
         return b"".join(chunks).decode("utf-8")

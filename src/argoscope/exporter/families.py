@@ -211,7 +211,7 @@ EXPORTER_OBJECTS_SKIPPED = define(
     "argoscope_exporter_objects_skipped", "counter", ("resource", "reason"),
     "Objects, nodes (resource=nodes) and check documents (resource=argoscope-checks) skipped "
     "at their own boundary, by reason: malformed, too_deep, out_of_range, unknown_kind, "
-    "error; the rest still applies.", "Exporter")
+    "too_large (a watch line past its size cap), error; the rest still applies.", "Exporter")
 EXPORTER_UNKNOWN_REASONS = define(
     "argoscope_exporter_unknown_reasons", "counter", ("source",),
     "Failure causes outside the closed reason vocabulary (a pod's or container's reason, "
@@ -223,13 +223,17 @@ EXPORTER_SERIES_DROPPED = define(
     "features per check).", "Exporter")
 EXPORTER_NAMESPACE_BUDGET_EXCEEDED = define(
     "argoscope_exporter_namespace_budget_exceeded", "counter", ("namespace", "budget"),
-    "Things refused because a namespace used up its own share, by budget: check_series and "
-    "feature_series (series not exported), pipelines (runs shown as pipeline=\"_other\" "
-    "because their name fell back to the run's name).", "Exporter")
+    "Things refused because a namespace used up its own share, by budget: series (a new "
+    "series of a namespace-keyed family past --max-series-per-namespace; gauges count once "
+    "per scrape), check_series and feature_series (series not exported), namespaces "
+    "(namespace=\"_other\": a namespace past --max-namespaces), pipelines (runs shown as "
+    "pipeline=\"_other\" because their name fell back to the run's name).", "Exporter")
 EXPORTER_SOURCE_UP = define(
     "argoscope_exporter_source_up", "gauge", ("source",),
     "1 while the source works; 0 while it is down (its thread crashed and waits to be "
-    "restarted, or it cannot list or watch). /readyz answers 503 meanwhile.", "Exporter")
+    "restarted, it cannot list or watch, or a watch has given nothing usable, only "
+    "undecodable or oversized lines, for a while). /readyz answers 503 meanwhile.",
+    "Exporter")
 EXPORTER_SOURCE_RESTARTS = define(
     "argoscope_exporter_source_restarts", "counter", ("source",),
     "Times a source's thread died and was restarted (with backoff).", "Exporter")
@@ -237,6 +241,11 @@ EXPORTER_CONNECTIONS_REFUSED = define(
     "argoscope_exporter_http_connections_refused", "counter", (),
     "HTTP connections answered 503 at once because the cap on concurrent connections was "
     "reached (a scraper then sees the target down).", "Exporter")
+EXPORTER_HTTP_DEADLINES = define(
+    "argoscope_exporter_http_deadline_exceeded", "counter", ("phase",),
+    "HTTP connections cut at the whole-request deadline (--http-request-timeout), by phase: "
+    "head (the request never fully arrived, as from a client trickling it), answer (the "
+    "answer was not taken in time).", "Exporter")
 EXPORTER_COLLECT_ERRORS = define(
     "argoscope_exporter_collect_errors", "counter", ("collector",),
     "Scrapes in which one collector failed; its families were left out of that scrape, the "
@@ -269,7 +278,8 @@ DCGM_GPUS_UNATTRIBUTED = define(
     "argoscope_exporter_dcgm_gpus_unattributed", "gauge", ("target", "reason"),
     "GPUs in the latest scrape of a dcgm-exporter not attributed to a step pod, by reason "
     "(no_pod_labels, exporter_pod, not_step_pod, over_request: whole GPUs beyond the pod's "
-    "nvidia.com/gpu request).", "Exporter")
+    "nvidia.com/gpu request, counted across every target; duplicate: a GPU another target "
+    "already reports for the pod).", "Exporter")
 DCGM_UP = define(
     "argoscope_exporter_dcgm_up", "gauge", ("target",),
     "1 if the latest scrape of the dcgm-exporter target succeeded, 0 otherwise.", "Exporter")

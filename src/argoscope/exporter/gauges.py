@@ -15,7 +15,7 @@ from prometheus_client.core import Metric
 
 from argoscope.exporter import families as f
 from argoscope.exporter import render
-from argoscope.exporter.series import DropHook, LabelBudget
+from argoscope.exporter.series import DropHook, LabelBudget, TenantBudget
 
 Snapshot = TypeVar("Snapshot")
 Series = Iterable[tuple[tuple[str, ...], float]]
@@ -35,9 +35,10 @@ class Gauge(Generic[Snapshot]):
 
 
 def render_all(gauges: Iterable[Gauge[Snapshot]], snapshot: Snapshot, max_series: int,
-               on_drop: DropHook) -> list[Metric]:
-    """Every gauge of a table, rendered from one snapshot (outside any lock)."""
+               on_drop: DropHook, tenants: TenantBudget | None = None) -> list[Metric]:
+    """Every gauge of a table, rendered from one snapshot (outside any lock); capped gauges
+    keep the family's cap, and with `tenants` each namespace's budget too."""
     return [render.gauge(gauge.family, gauge.compute(snapshot),
-                         LabelBudget(gauge.family, max_series, on_drop) if gauge.capped
-                         else None)
+                         LabelBudget(gauge.family, max_series, on_drop, tenants)
+                         if gauge.capped else None)
             for gauge in gauges]

@@ -45,6 +45,7 @@ UNATTRIBUTED_NO_POD = "no_pod_labels"
 UNATTRIBUTED_EXPORTER = "exporter_pod"
 UNATTRIBUTED_NOT_STEP = "not_step_pod"
 UNATTRIBUTED_OVER_REQUEST = "over_request"
+UNATTRIBUTED_DUPLICATE = "duplicate"
 
 # Results may come as a list or one by one as they arrive (an iterator).
 Scraper = Callable[[Sequence[str]], Iterable[ScrapeResult]]
@@ -130,12 +131,19 @@ class GpuAttribution:
         self._lock = threading.Lock()
         self._targets: dict[str, _TargetState] = {}
         self._exporter_pods: set[tuple[str, str]] = set()
+        # Per pod, each GPU attributed to it and the target whose latest scrape claims it: the
+        # cap on a pod's GPUs holds across every target, not per target.
+        # (A MIG instance is claimed too, flagged so: it does not count against the request.)
+        self._claims: dict[tuple[str, str], dict[str, tuple[str, bool]]] = {}
         self._discovered: list[str] = []
         cap = model.config.max_series_per_family
         drop = model.stats.drop
-        self.allocated = CounterTable(f.STEP_GPU_ALLOCATED, cap, drop)
-        self.busy = CounterTable(f.STEP_GPU_BUSY, cap, drop)
+        tenants = model.tenants
+        self.allocated = CounterTable(f.STEP_GPU_ALLOCATED, cap, drop, tenants)
+        self.busy = CounterTable(f.STEP_GPU_BUSY, cap, drop, tenants)
         self.errors = CounterTable(f.DCGM_SCRAPE_ERRORS, cap, drop)
+        tenants.register(self.allocated, self._lock)
+        tenants.register(self.busy, self._lock)
 
     # --- scraping ---------------------------------------------------------------------------
 
@@ -205,7 +213,12 @@ class GpuAttribution:
                 "dcgm-exporter scrape failed (%s), skipping this target until it recovers; "
                 "later failures are only counted: %s", result.error.reason, result.error.detail)
             return
-        attributed, unattributed = self._attribute(result.samples, pods)
+        self._release_claims(result.target, state.attributed)
+        attributed, unattributed = self._attribute(result.target, result.started,
+                                                   result.samples, pods)
+        for item in attributed:
+            self._claims.setdefault((item.pod.namespace, item.pod.pod), {})[item.gpu] = (
+                result.target, not item.sample.profile)
         if state.last_success is not None:
             dt = min(max(0.0, result.started - state.last_success), self.config.max_gap)
             for item in attributed:
@@ -219,24 +232,53 @@ class GpuAttribution:
         state.attributed = attributed
         state.unattributed = unattributed
 
+    def _release_claims(self, target: str, attributed: Iterable[_Attributed]) -> None:
+        """Forget the GPUs `target`'s previous scrape claimed (its new one claims afresh)."""
+        for item in attributed:
+            key = (item.pod.namespace, item.pod.pod)
+            claims = self._claims.get(key)
+            if claims is not None and claims.get(item.gpu, ("", False))[0] == target:
+                del claims[item.gpu]
+                if not claims:
+                    del self._claims[key]
+
+    def _claimed_elsewhere(self, target: str, key: tuple[str, str], now: float
+                           ) -> dict[str, bool]:
+        """The GPUs of pod `key` that another target's fresh scrape claims: label -> whole."""
+        claims = self._claims.get(key)
+        if not claims:
+            return {}
+        return {label: is_whole for label, (owner, is_whole) in claims.items()
+                if owner != target and owner in self._targets
+                and self._fresh(self._targets[owner], now)}
+
     def _attribute(
-        self, samples: Iterable[GpuSample], pods: dict[tuple[str, str], LivePod],
+        self, target: str, now: float, samples: Iterable[GpuSample],
+        pods: dict[tuple[str, str], LivePod],
     ) -> tuple[list[_Attributed], dict[str, int]]:
         attributed: list[_Attributed] = []
         unattributed: dict[str, int] = {}
-        # Whole GPUs attributed so far per pod: never more than the pod requested, so a target
-        # cannot hang phantom (idle) GPUs on a pod and fake its efficiency. MIG instances are
-        # requested as other resources and are not capped here.
+        # Whole GPUs attributed per pod, by this target and by every other fresh one: never
+        # more than the pod requested, so neither one target nor several together can hang
+        # phantom (idle) GPUs on a pod, or count one GPU twice, and fake its GPU time. MIG
+        # instances are requested as other resources and are not capped here.
         whole: dict[tuple[str, str], int] = {}
+        elsewhere: dict[tuple[str, str], dict[str, bool]] = {}
         for sample in sorted(samples, key=lambda item: (item.namespace, item.pod, item.gpu)):
             key = (sample.namespace, sample.pod)
             pod = pods.get(key)
+            label = gpu_label(sample)
+            if pod is not None and key not in elsewhere:
+                elsewhere[key] = self._claimed_elsewhere(target, key, now)
+                whole[key] = sum(elsewhere[key].values())
             if not sample.pod:
                 reason = UNATTRIBUTED_NO_POD
             elif key in self._exporter_pods:
                 reason = UNATTRIBUTED_EXPORTER
             elif pod is None or pod.step is None:
                 reason = UNATTRIBUTED_NOT_STEP
+            elif label in elsewhere[key]:
+                reason = UNATTRIBUTED_DUPLICATE
             elif not sample.profile and whole.get(key, 0) >= pod.gpus:
                 reason = UNATTRIBUTED_OVER_REQUEST
             else:
@@ -244,7 +286,7 @@ class GpuAttribution:
                     whole[key] = whole.get(key, 0) + 1
                 step = pod.step
                 attributed.append(_Attributed(
-                    sample, pod, (step.namespace, step.pipeline, step.step), gpu_label(sample)))
+                    sample, pod, (step.namespace, step.pipeline, step.step), label))
                 continue
             unattributed[reason] = unattributed.get(reason, 0) + 1
         return attributed, unattributed
@@ -256,6 +298,7 @@ class GpuAttribution:
         current = set(self.config.urls) | set(self._discovered)
         for target, state in list(self._targets.items()):
             if target not in current and now - state.last_seen > horizon:
+                self._release_claims(target, state.attributed)
                 del self._targets[target]
 
     def _fresh(self, state: _TargetState, now: float) -> bool:
@@ -301,7 +344,7 @@ class GpuAttribution:
 
     def _gauge(self, family: f.Family, values: dict[tuple[str, ...], float]) -> Metric:
         budget = LabelBudget(family, self.model.config.max_series_per_family,
-                             self.model.stats.drop)
+                             self.model.stats.drop, self.model.tenants)
         return render.gauge(family, sorted(values.items()), budget)
 
     def _step_gauges(self, fresh: list[list[_Attributed]]) -> list[Metric]:

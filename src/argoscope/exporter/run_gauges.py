@@ -68,9 +68,11 @@ class RunGauges:
         """The run gauges, from a snapshot taken under the store's lock."""
         store = self._store
         store.prune()
+        # Series of pipelines past the retention window go before this scrape.
+        store.tenants.sweep()
         snapshot = self.snapshot()
         return render_all(RUN_GAUGES, snapshot, store.config.max_series_per_family,
-                          store.stats.drop)
+                          store.stats.drop, store.tenants)
 
     def snapshot(self) -> RunSnapshot:
         """One pass over the store's runs under its lock; sorting and capping after it."""

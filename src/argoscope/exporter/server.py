@@ -1,41 +1,67 @@
 """The exporter's HTTP endpoints: `/metrics`, `/healthz`, `/readyz`.
 
-`/metrics` is prometheus_client's own WSGI app (content negotiation, gzip when the scraper
-accepts it); this module adds what a long-running exporter needs around it: HEAD, a read
-timeout per connection (an idle or slow client gives its thread back), a cap on concurrent
-connections (the excess is answered 503 at once, never queued as a thread), a collector that
-fails leaving only its own families out, and a scrape that never fails on a label value that
-cannot be encoded.
+Transport that a slow or hostile client cannot hold (docs/design.md, "Invariants: tenants and
+transport"):
+
+- every connection has a whole-request deadline, from accept to the last byte of the answer,
+  kept by a watchdog (`deadlines`): a client trickling its request one byte at a time, or
+  reading the answer slowly, loses the connection at the deadline however often it sends;
+- a connection costs no thread until its request head has fully arrived: one front loop reads
+  every head without blocking, so trickling clients hold no worker;
+- `/healthz`, `/readyz` (and every other cheap answer) are answered by the front loop itself,
+  never queued behind scrapes; only `/metrics` takes a worker, and workers are capped (the
+  excess is answered 503 at once and counted);
+- concurrent scrapes share one rendering of the exposition (single flight), so N scrapers do
+  not hold N copies of it.
+
+`/metrics` keeps prometheus_client's encoders (content negotiation, gzip when the scraper
+accepts it), HEAD, a collector that fails leaving only its own families out, and a scrape that
+never fails on a label value that cannot be encoded.
 """
 
 from __future__ import annotations
 
 import contextlib
+import io
 import logging
 import re
+import selectors
 import socket
+import socketserver
 import sys
 import threading
+import time
+import urllib.parse
+import zlib
 from collections.abc import Callable, Iterable
-from socketserver import ThreadingMixIn
+from dataclasses import dataclass, field
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
 
-from prometheus_client import CollectorRegistry, make_wsgi_app
+from prometheus_client import CollectorRegistry
 from prometheus_client.core import Metric
+from prometheus_client.exposition import choose_encoder, gzip_accepted
 from prometheus_client.registry import Collector
 
+from argoscope.exporter.deadlines import WATCHDOG
 from argoscope.exporter.render import Collectable
 
 log = logging.getLogger("argoscope.exporter")
 
 DEFAULT_MAX_CONNECTIONS = 64
-DEFAULT_CONNECTION_TIMEOUT_SECONDS = 10.0
+# From accept to the last byte of the answer: past it the connection is cut.
+DEFAULT_REQUEST_TIMEOUT_SECONDS = 30.0
+# Connections still sending their request head; past this the oldest is dropped, so a flood of
+# idle connections cannot keep a new scraper out.
+DEFAULT_MAX_PENDING = 1024
+# A request head (request line and headers) larger than this is refused (431).
+MAX_HEAD_BYTES = 16 * 1024
 _SURROGATES = re.compile("[\ud800-\udfff]")
 
 Environ = dict[str, Any]
 StartResponse = Callable[..., Any]
 OnError = Callable[[str], None]
+OnEvent = Callable[[str], None]
 
 
 Source = Callable[[], Iterable[Metric]] | Collectable
@@ -56,6 +82,16 @@ class _FunctionCollector(Collector):
     def describe(self) -> Iterable[Metric]:
         # The registry refuses a family name that another collector already describes.
         return self._describe() if self._describe is not None else []
+
+    @property
+    def name(self) -> str:
+        """The collector's name, as `on_error` hears it."""
+        return self._name
+
+    def families(self) -> Iterable[Metric]:
+        """The families one at a time, as the source builds them (no isolation here: the
+        streaming renderer isolates a failure to this collector's families itself)."""
+        return self._collect()
 
     def collect(self) -> Iterable[Metric]:
         if self._on_error is None:
@@ -78,10 +114,30 @@ def build_registry(*collects: Source, on_error: OnError | None = None) -> Collec
     `on_error` by name: its function's, or its object's class name) instead of failing the
     whole scrape.
     """
-    registry = CollectorRegistry(auto_describe=False)
+    registry = _Registry(auto_describe=False)
     for collect in collects:
-        registry.register(_FunctionCollector(collect, on_error))
+        part = _FunctionCollector(collect, on_error)
+        registry.register(part)
+        registry.parts.append(part)
     return registry
+
+
+class _Registry(CollectorRegistry):
+    """A registry that also lists its collectors in order, for the streaming renderer."""
+
+    def __init__(self, auto_describe: bool = False) -> None:
+        super().__init__(auto_describe=auto_describe)
+        self.parts: list[_FunctionCollector] = []
+
+
+class _One(Collector):
+    """One family as a collector, so prometheus_client's encoder writes just that family."""
+
+    def __init__(self, metric: Metric) -> None:
+        self._metric = metric
+
+    def collect(self) -> Iterable[Metric]:
+        return [self._metric]
 
 
 class _Sanitised(Collector):
@@ -100,79 +156,147 @@ class _Sanitised(Collector):
             yield metric
 
 
+@dataclass(slots=True)
+class _Flight:
+    done: threading.Event = field(default_factory=threading.Event)
+    body: list[bytes] = field(default_factory=list)
+    error: BaseException | None = None
+
+
+class _SingleFlight:
+    """One rendering of the exposition per format at a time, shared by every scrape that
+    arrives while it runs: N concurrent scrapes hold one copy, not N."""
+
+    def __init__(self, registry: Collector, on_error: OnError | None) -> None:
+        self._registry = registry
+        self._sanitised = _Sanitised(registry)
+        self._on_error = on_error
+        self._lock = threading.Lock()
+        self._flights: dict[str, _Flight] = {}
+        self.renders = 0  # how many renderings were made (tests and the bench read it)
+
+    def body(self, encoder: Callable[[Collector], bytes], content_type: str) -> list[bytes]:
+        """The exposition in `content_type` (in pieces), rendered now or by a scrape already
+        rendering."""
+        with self._lock:
+            flight = self._flights.get(content_type)
+            leader = flight is None
+            if flight is None:
+                flight = self._flights[content_type] = _Flight()
+        if leader:
+            try:
+                flight.body = self._render(encoder, content_type)
+            except BaseException as error:
+                flight.error = error
+            finally:
+                with self._lock:
+                    del self._flights[content_type]
+                flight.done.set()
+        else:
+            flight.done.wait()
+        if flight.error is not None:
+            raise flight.error
+        return flight.body
+
+    def _render(self, encoder: Callable[[Collector], bytes], content_type: str) -> list[bytes]:
+        self.renders += 1
+        parts = getattr(self._registry, "parts", None)
+        if parts is not None and content_type.startswith("text/plain"):
+            return self._stream(encoder, parts)
+        try:
+            return [encoder(self._registry)]
+        except UnicodeError:
+            self._replaced()
+            return [encoder(self._sanitised)]
+
+    def _stream(self, encoder: Callable[[Collector], bytes],
+                parts: list[_FunctionCollector]) -> list[bytes]:
+        """The text exposition family by family: each family's samples are dropped once it
+        is written, so the peak is the text plus one family, not every family's objects.
+
+        A collector that fails part-way leaves out all its families, as `collect` does.
+        """
+        pieces: list[bytes] = []
+        for part in parts:
+            mine: list[bytes] = []
+            try:
+                for metric in part.families():
+                    try:
+                        mine.append(encoder(_One(metric)))
+                    except UnicodeError:
+                        self._replaced()
+                        mine.append(encoder(_Sanitised(_One(metric))))
+            except Exception:
+                log.exception("collector %s failed; its families are left out of this scrape",
+                              part.name)
+                if self._on_error is not None:
+                    self._on_error(part.name)
+                continue
+            pieces += mine
+        return pieces
+
+    def _replaced(self) -> None:
+        # Labels are made valid UTF-8 where they enter; should one slip through, this
+        # scrape is served with it replaced rather than failed.
+        log.exception("a label value could not be encoded; serving it replaced")
+        if self._on_error is not None:
+            self._on_error("encode")
+
+
 def metrics_app(registry: Collector, on_error: OnError | None = None
                 ) -> Callable[[Environ, StartResponse], Iterable[bytes]]:
-    """prometheus_client's WSGI app for `registry`, with HEAD and an encoding fallback."""
-    fast = make_wsgi_app(registry)
-    safe = make_wsgi_app(_Sanitised(registry))
+    """The `/metrics` WSGI app for `registry`: prometheus_client's formats and gzip, HEAD, an
+    encoding fallback, and one rendering shared by concurrent scrapes."""
+    flights = _SingleFlight(registry, on_error)
 
     def app(environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         head = environ.get("REQUEST_METHOD") == "HEAD"
-        if head:
-            environ = dict(environ, REQUEST_METHOD="GET")
-        answer: list[Any] = []
-
-        def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> None:
-            answer[:] = [status, headers]
-
-        try:
-            body = b"".join(fast(environ, capture))
-        except UnicodeError:
-            # Labels are made valid UTF-8 where they enter; should one slip through, this
-            # scrape is served with it replaced rather than failed.
-            log.exception("a label value could not be encoded; serving it replaced")
-            if on_error is not None:
-                on_error("encode")
-            body = b"".join(safe(environ, capture))
-        status, headers = answer
+        encoder, content_type = choose_encoder(environ.get("HTTP_ACCEPT") or "")
+        params = urllib.parse.parse_qs(environ.get("QUERY_STRING", ""))
+        if "name[]" in params and isinstance(registry, CollectorRegistry):
+            # A filtered scrape is its own rendering (rare: debugging by hand).
+            body = [encoder(registry.restricted_registry(params["name[]"]))]
+        else:
+            body = flights.body(encoder, content_type)
+        headers = [("Content-Type", content_type)]
+        if gzip_accepted(environ.get("HTTP_ACCEPT_ENCODING") or ""):
+            body = _gzip(body)
+            headers.append(("Content-Encoding", "gzip"))
         # The length of the GET body, for HEAD too (that is what HEAD promises).
-        start_response(status, [*(h for h in headers if h[0].lower() != "content-length"),
-                                ("Content-Length", str(len(body)))])
-        return [] if head else [body]
+        length = sum(len(piece) for piece in body)
+        start_response("200 OK", [*headers, ("Content-Length", str(length))])
+        return [] if head else body
 
+    app.flights = flights  # type: ignore[attr-defined]
     return app
 
 
+def _gzip(pieces: list[bytes]) -> list[bytes]:
+    """The pieces gzip-compressed as one stream (never joined into one copy first)."""
+    compressor = zlib.compressobj(6, zlib.DEFLATED, 16 + zlib.MAX_WBITS)  # a gzip stream
+    out = [compressor.compress(piece) for piece in pieces]
+    out.append(compressor.flush())
+    return [piece for piece in out if piece]
+
+
 class _Handler(WSGIRequestHandler):
-    # Per-connection socket timeout: a client that opens a connection and sends nothing (or
-    # trickles) loses it after this many seconds, and its thread is freed.
-    timeout = DEFAULT_CONNECTION_TIMEOUT_SECONDS
+    """Serves one request whose head the front loop already read (`request` is
+    `(socket, head bytes)`)."""
+
+    def setup(self) -> None:
+        sock, head = self.request
+        self.connection = sock
+        self.rfile = io.BytesIO(head)
+        self.wfile = socketserver._SocketWriter(sock)  # type: ignore[attr-defined]
 
     def log_message(self, format: str, *args: Any) -> None:
         return  # scrapes every few seconds would flood the log
 
 
-class _Server(ThreadingMixIn, WSGIServer):
-    daemon_threads = True
-    max_connections = DEFAULT_MAX_CONNECTIONS
-    refused = 0
-    on_refused: Callable[[], None] | None = None
+class _Server(WSGIServer):
+    """Binds the listening socket and builds WSGI environs; the front loop does the rest."""
 
-    def server_activate(self) -> None:
-        self._slots = threading.BoundedSemaphore(self.max_connections)
-        super().server_activate()
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        if not self._slots.acquire(blocking=False):
-            self.refused += 1
-            if self.on_refused is not None:
-                self.on_refused()
-            with contextlib.suppress(OSError):
-                request.sendall(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n"
-                                b"Connection: close\r\n\r\n")
-            self.shutdown_request(request)
-            return
-        try:
-            super().process_request(request, client_address)
-        except Exception:
-            self._slots.release()
-            raise
-
-    def process_request_thread(self, request: Any, client_address: Any) -> None:
-        try:
-            super().process_request_thread(request, client_address)
-        finally:
-            self._slots.release()
+    request_queue_size = 128  # the front loop drains the backlog at once; bursts fit
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         # A client that hung up or timed out (an OSError) is not the exporter's error;
@@ -182,24 +306,49 @@ class _Server(ThreadingMixIn, WSGIServer):
         log.exception("error while serving %s", client_address)
 
 
+@dataclass(slots=True)
+class _Pending:
+    """A connection whose request head has not fully arrived yet."""
+
+    address: Any
+    deadline: float
+    head: bytearray = field(default_factory=bytearray)
+
+
 class MetricsServer:
-    """A threaded HTTP server; `ready` decides what `/readyz` answers."""
+    """The exporter's HTTP server; `ready` decides what `/readyz` answers.
+
+    `request_timeout` is the whole-request deadline; `max_connections` caps the scrapes served
+    at once (the excess is answered 503 and reported to `on_refused`); `on_deadline(phase)`
+    hears of each connection cut at its deadline (`head`: the request never fully arrived,
+    `answer`: it was not taken in time).
+    """
 
     def __init__(self, registry: CollectorRegistry, host: str, port: int,
                  ready: Callable[[], bool], *, on_error: OnError | None = None,
                  on_refused: Callable[[], None] | None = None,
+                 on_deadline: OnEvent | None = None,
                  max_connections: int = DEFAULT_MAX_CONNECTIONS,
-                 connection_timeout: float = DEFAULT_CONNECTION_TIMEOUT_SECONDS) -> None:
+                 request_timeout: float = DEFAULT_REQUEST_TIMEOUT_SECONDS,
+                 max_pending: int = DEFAULT_MAX_PENDING) -> None:
         self.registry = registry
         self._ready = ready
         self._metrics = metrics_app(registry, on_error)
-        handler = type("Handler", (_Handler,), {"timeout": connection_timeout})
+        self._on_refused = on_refused
+        self._on_deadline = on_deadline
+        self._request_timeout = request_timeout
+        self._max_pending = max_pending
+        self._slots = threading.BoundedSemaphore(max_connections)
+        self._refused = 0
+        self._busy = 0
+        self._busy_lock = threading.Lock()
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        server_class: type[_Server] = type(
-            "Server", (_Server,), {"max_connections": max_connections, "address_family": family,
-                                   "on_refused": staticmethod(on_refused) if on_refused else None})
-        self.httpd = server_class((host, port), handler)
-        self.httpd.set_app(self._app)
+        server_class: type[_Server] = type("Server", (_Server,), {"address_family": family})
+        self.httpd = server_class((host, port), _Handler)
+        self.httpd.set_app(self._metrics)
+        self.httpd.socket.setblocking(False)
+        self._wake_read, self._wake_write = socket.socketpair()
+        self._stopping = False
         self._thread: threading.Thread | None = None
 
     @property
@@ -209,39 +358,218 @@ class MetricsServer:
 
     @property
     def refused(self) -> int:
-        """Connections answered 503 because the cap was reached."""
-        return int(self.httpd.refused)
+        """Scrapes answered 503 because every worker was busy."""
+        return self._refused
+
+    @property
+    def busy(self) -> int:
+        """Scrapes being served now (each holds a worker)."""
+        return self._busy
+
+    @property
+    def renders(self) -> int:
+        """Renderings of the exposition so far (concurrent scrapes share one)."""
+        return int(self._metrics.flights.renders)  # type: ignore[attr-defined]
 
     def start(self) -> None:
         """Serve in a background thread."""
-        self._thread = threading.Thread(target=self.httpd.serve_forever, name="http", daemon=True)
+        self._thread = threading.Thread(target=self._front, name="http", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
         """Stop serving and close the socket."""
-        self.httpd.shutdown()
+        self._stopping = True
+        with contextlib.suppress(OSError):
+            self._wake_write.send(b"x")
+        if self._thread is not None:
+            self._thread.join(timeout=10)
         self.httpd.server_close()
+        self._wake_read.close()
+        self._wake_write.close()
 
-    def _app(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
-        path = environ.get("PATH_INFO", "")
-        method = environ.get("REQUEST_METHOD", "GET")
+    # --- the front loop: accept, read heads, answer probes, hand scrapes to workers ----------
+
+    def _front(self) -> None:
+        selector = selectors.DefaultSelector()
+        selector.register(self.httpd.socket, selectors.EVENT_READ, None)
+        selector.register(self._wake_read, selectors.EVENT_READ, None)
+        pending: dict[socket.socket, _Pending] = {}  # in accept order: the oldest first
+        try:
+            while not self._stopping:
+                now = time.monotonic()
+                wait = min((p.deadline for p in pending.values()), default=now + 1.0) - now
+                for key, _ in selector.select(max(0.0, min(wait, 1.0))):
+                    if key.fileobj is self.httpd.socket:
+                        self._accept(selector, pending)
+                    elif key.fileobj is self._wake_read:
+                        continue
+                    else:
+                        conn: socket.socket = key.fileobj  # type: ignore[assignment]
+                        try:
+                            self._read(selector, pending, conn)
+                        except Exception:  # one connection never stops the front loop
+                            log.exception("error while reading a request head")
+                            self._drop(selector, pending, conn)
+                now = time.monotonic()
+                for conn in [c for c, p in pending.items() if p.deadline <= now]:
+                    self._drop(selector, pending, conn)
+                    if self._on_deadline is not None:
+                        self._on_deadline("head")
+        finally:
+            for conn in list(pending):
+                self._drop(selector, pending, conn)
+            selector.close()
+
+    def _accept(self, selector: selectors.BaseSelector,
+                pending: dict[socket.socket, _Pending]) -> None:
+        while True:
+            try:
+                conn, address = self.httpd.socket.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                # Out of descriptors: the oldest silent connection gives one back, else wait
+                # a moment (the listener stays readable, so returning at once would spin).
+                if pending:
+                    self._drop(selector, pending, next(iter(pending)))
+                else:
+                    time.sleep(0.05)
+                return
+            conn.setblocking(False)
+            if len(pending) >= self._max_pending:
+                # The oldest connection still sending its head gives way to the newest.
+                self._drop(selector, pending, next(iter(pending)))
+            pending[conn] = _Pending(address, time.monotonic() + self._request_timeout)
+            selector.register(conn, selectors.EVENT_READ, None)
+
+    def _read(self, selector: selectors.BaseSelector, pending: dict[socket.socket, _Pending],
+              conn: socket.socket) -> None:
+        state = pending.get(conn)
+        if state is None:
+            return
+        try:
+            data = conn.recv(4096)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            data = b""
+        if not data:
+            self._drop(selector, pending, conn)
+            return
+        state.head += data
+        end = _head_end(state.head)
+        # Too large whether or not it has ended: the answer never depends on how the head
+        # was cut into pieces.
+        if end > MAX_HEAD_BYTES or (end < 0 and len(state.head) > MAX_HEAD_BYTES):
+            self._hand_back(selector, pending, conn)
+            _answer(conn, "431 Request Header Fields Too Large", b"request head too large\n",
+                    "GET")
+            return
+        if end < 0:
+            return
+        self._hand_back(selector, pending, conn)
+        self._dispatch(conn, state, bytes(state.head[:end]))
+
+    @staticmethod
+    def _hand_back(selector: selectors.BaseSelector, pending: dict[socket.socket, _Pending],
+                   conn: socket.socket) -> None:
+        """Stop watching `conn` for its head (it has arrived, or will not)."""
+        del pending[conn]
+        selector.unregister(conn)
+
+    @staticmethod
+    def _drop(selector: selectors.BaseSelector, pending: dict[socket.socket, _Pending],
+              conn: socket.socket) -> None:
+        pending.pop(conn, None)
+        with contextlib.suppress(KeyError, ValueError):
+            selector.unregister(conn)
+        conn.close()
+
+    def _dispatch(self, conn: socket.socket, state: _Pending, head: bytes) -> None:
+        method, path = _request_line(head)
+        if path != "/metrics" or method not in ("GET", "HEAD"):
+            # Probes and every other cheap answer: here, never behind a scrape.
+            status, body, extra = self._cheap(method, path)
+            _answer(conn, status, body, method, extra)
+            return
+        if not self._slots.acquire(blocking=False):
+            self._refused += 1
+            if self._on_refused is not None:
+                self._on_refused()
+            _answer(conn, "503 Service Unavailable", b"busy: too many scrapes at once\n",
+                    method)
+            return
+        worker = threading.Thread(target=self._work, args=(conn, state, head),
+                                  name="http-scrape", daemon=True)
+        try:
+            worker.start()
+        except RuntimeError:  # no thread could be started
+            self._slots.release()
+            _answer(conn, "503 Service Unavailable", b"busy\n", method)
+
+    def _cheap(self, method: str, path: str) -> tuple[str, bytes, list[tuple[str, str]]]:
         if method not in ("GET", "HEAD"):
-            return _plain(start_response, "405 Method Not Allowed", b"use GET or HEAD\n",
-                          method, [("Allow", "GET, HEAD")])
-        if path == "/metrics":
-            return self._metrics(environ, start_response)
+            return "405 Method Not Allowed", b"use GET or HEAD\n", [("Allow", "GET, HEAD")]
         if path == "/healthz":
-            return _plain(start_response, "200 OK", b"ok\n", method)
+            return "200 OK", b"ok\n", []
         if path == "/readyz":
             if self._ready():
-                return _plain(start_response, "200 OK", b"ready\n", method)
-            return _plain(start_response, "503 Service Unavailable", b"not ready\n", method)
-        return _plain(start_response, "404 Not Found",
-                      b"not found: try /metrics, /healthz or /readyz\n", method)
+                return "200 OK", b"ready\n", []
+            return "503 Service Unavailable", b"not ready\n", []
+        return "404 Not Found", b"not found: try /metrics, /healthz or /readyz\n", []
+
+    def _work(self, conn: socket.socket, state: _Pending, head: bytes) -> None:
+        with self._busy_lock:
+            self._busy += 1
+        conn.setblocking(True)
+        # The rest of the whole-request deadline covers rendering and sending the answer.
+        armed = WATCHDOG.arm(conn, state.deadline)
+        try:
+            _Handler((conn, head), state.address, self.httpd)  # type: ignore[arg-type]
+        except Exception:
+            self.httpd.handle_error(conn, state.address)
+        finally:
+            WATCHDOG.disarm(armed)
+            if armed.expired and self._on_deadline is not None:
+                self._on_deadline("answer")
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+            conn.close()
+            with self._busy_lock:
+                self._busy -= 1
+            self._slots.release()
 
 
-def _plain(start_response: StartResponse, status: str, body: bytes, method: str,
-           extra: list[tuple[str, str]] | None = None) -> list[bytes]:
-    start_response(status, [("Content-Type", "text/plain; charset=utf-8"),
-                            ("Content-Length", str(len(body))), *(extra or [])])
-    return [] if method == "HEAD" else [body]
+def _head_end(head: bytearray) -> int:
+    """Where the request head ends (after its blank line), or -1 while it has not arrived."""
+    for terminator in (b"\r\n\r\n", b"\n\n"):
+        index = head.find(terminator)
+        if index >= 0:
+            return index + len(terminator)
+    return -1
+
+
+def _request_line(head: bytes) -> tuple[str, str]:
+    """The method and path of a request head ("" for what cannot be read)."""
+    line = head.split(b"\n", 1)[0].decode("latin-1").strip()
+    parts = line.split()
+    if len(parts) < 2:
+        return "", ""
+    return parts[0], urllib.parse.urlsplit(parts[1]).path
+
+
+def _answer(conn: socket.socket, status: str, body: bytes, method: str,
+            extra: list[tuple[str, str]] | None = None) -> None:
+    """Send a small, complete answer and close: it fits the socket's send buffer, so it never
+    waits on the client (a client that reads nothing loses it)."""
+    lines = [f"HTTP/1.0 {status}", "Content-Type: text/plain; charset=utf-8",
+             f"Content-Length: {len(body)}", "Connection: close",
+             *(f"{name}: {value}" for name, value in (extra or []))]
+    payload = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+    if method != "HEAD":
+        payload += body
+    with contextlib.suppress(OSError):
+        conn.send(payload)
+    with contextlib.suppress(OSError):
+        conn.shutdown(socket.SHUT_RDWR)
+    conn.close()

@@ -34,6 +34,7 @@ class ExporterStats:
         self.source_restarts: dict[tuple[str, ...], float] = {}
         self.collect_errors: dict[tuple[str, ...], float] = {}
         self.connections_refused = 0.0
+        self.http_deadlines: dict[tuple[str, ...], float] = {}
         self._expected_sources: set[str] = set()
         self._ready_sources: set[str] = set()
         self._sources_down: set[str] = set()
@@ -143,6 +144,14 @@ class ExporterStats:
                       "HTTP connection refused: the cap on concurrent connections was reached "
                       "(answered 503); later refusals are only counted")
 
+    def http_deadline(self, phase: str) -> None:
+        """Record an HTTP connection cut at its whole-request deadline (logged the first time)."""
+        with self._lock:
+            self.http_deadlines[(phase,)] = self.http_deadlines.get((phase,), 0.0) + 1
+        self.log_once(("http", "deadline", phase),
+                      "HTTP connection cut at the request deadline (%s); later ones are only "
+                      "counted", phase)
+
     def source_restart(self, name: str) -> None:
         """Record a source thread that died and is being restarted."""
         with self._lock:
@@ -181,6 +190,7 @@ class ExporterStats:
                 (f.EXPORTER_SOURCE_RESTARTS, sorted(self.source_restarts.items())),
                 (f.EXPORTER_COLLECT_ERRORS, sorted(self.collect_errors.items())),
                 (f.EXPORTER_CONNECTIONS_REFUSED, [((), self.connections_refused)]),
+                (f.EXPORTER_HTTP_DEADLINES, sorted(self.http_deadlines.items())),
                 (f.EXPORTER_SOURCE_UP,
                  sorted(((name,), 0.0 if name in self._sources_down else 1.0)
                         for name in self._expected_sources | self._sources_down)),

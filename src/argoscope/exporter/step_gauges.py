@@ -59,4 +59,4 @@ class StepGauges:
         """The step gauges, from the waiting pods copied under the store's lock."""
         store = self._store
         return render_all(STEP_GAUGES, store.waiting_pods(), store.config.max_series_per_family,
-                          store.stats.drop)
+                          store.stats.drop, store.tenants)

@@ -64,6 +64,12 @@ from argoscope.exporter.records import (
     StepRef,
     WaitingAttempt,
 )
+from argoscope.exporter.series import (
+    DEFAULT_MAX_NAMESPACES,
+    DEFAULT_MAX_SERIES_PER_NAMESPACE,
+    DEFAULT_SERIES_RETENTION_SECONDS,
+    TenantBudget,
+)
 from argoscope.exporter.stats import ExporterStats
 
 log = logging.getLogger("argoscope.exporter")
@@ -86,7 +92,10 @@ class NodeObserver(Protocol):
     """A plug-in that reads finished nodes (check documents, ...) and serves its own families."""
 
     def on_node_finished(self, step: StepRef, node: Mapping[str, Any], count: bool) -> None:
-        """Called once per finished step attempt; `count` is False for replayed history."""
+        """Called once per finished step attempt; `count` is False for replayed history.
+
+        A plug-in may also define `on_run_deleted(namespace, workflow)`, called when a run's
+        Workflow is deleted (check documents recycle that run's slots first)."""
 
     def collect(self) -> Iterable[Metric]:
         """The plug-in's families, built fresh for a scrape."""
@@ -106,6 +115,10 @@ class ModelConfig:
     # with what is known (its pod may never come: deleted before the exporter saw it). Waiting
     # attempts are released when a scrape comes (`prune`): 0 waits until the next scrape.
     pod_wait_seconds: float = 0.0
+    # Tenant budgets of every namespace-keyed family (series.TenantBudget).
+    max_series_per_namespace: int = DEFAULT_MAX_SERIES_PER_NAMESPACE
+    max_namespaces: int = DEFAULT_MAX_NAMESPACES
+    series_retention_seconds: float = DEFAULT_SERIES_RETENTION_SECONDS
 
 
 # Attempts waiting for their pods at most; beyond, the oldest are counted at once.
@@ -154,7 +167,17 @@ class Store:
         self._namespace_labels: dict[str, str] = {}
         # namespace -> pipelines named after a run (no template, label or generateName).
         self._fallback_pipelines: dict[str, set[str]] = {}
-        self.counters = Counters(self.lock, self.config.max_series_per_family, self.stats.drop)
+        # Budgets shared by every namespace-keyed table; pipelines of live runs stay seen, and
+        # a pipeline released by retention is forgotten here too.
+        self.tenants = TenantBudget(
+            max_series_per_namespace=self.config.max_series_per_namespace,
+            max_namespaces=self.config.max_namespaces,
+            retention_seconds=self.config.series_retention_seconds, clock=clock,
+            on_over=self.stats.over_namespace_budget)
+        self.tenants.keep_alive(self._live_pipelines)
+        self.tenants.on_forget(self._forget_pipeline)
+        self.counters = Counters(self.lock, self.config.max_series_per_family, self.stats.drop,
+                                 tenants=self.tenants)
 
     # --- input ---------------------------------------------------------------------------
 
@@ -268,6 +291,7 @@ class Store:
         nodes = {} if offloaded else decode_nodes(status)
         # Parse everything before changing state, so a malformed object changes nothing.
         self._runs[key] = run
+        self.tenants.touch(namespace, run.pipeline)
         run.origin = origin
         run.phase, run.started, run.finished, run.offloaded = phase, started, finished, offloaded
         run.entrypoint = cap_label(entrypoint)
@@ -446,6 +470,15 @@ class Store:
             return
         if self._waiting_attempts:  # their pods go with the run: count them with what is known
             self._release_waiting([(run.namespace, run.name, node_id) for node_id in run.steps])
+        for observer in self.observers:
+            # Plug-ins holding per-run slots (check documents) may give them back.
+            deleted = getattr(observer, "on_run_deleted", None)
+            if deleted is not None:
+                try:
+                    deleted(run.namespace, run.name)
+                except Exception as error:  # a plug-in never stops a deletion
+                    self.stats.fault(getattr(observer, "resource", "observer"), error,
+                                     f"{run.namespace}/{run.name} deleted")
         now = self.clock()
         if (run.finished is not None
                 and now - run.finished <= self.config.recent_runs_retention_seconds):
@@ -525,6 +558,22 @@ class Store:
                         p.facts.phase)
                 for p in self._active_pods.values()
             ]
+
+    def _live_pipelines(self) -> list[tuple[str, str]]:
+        """Pipelines with a Workflow object now: seen, whatever their age (tenant retention)."""
+        with self.lock:
+            return list({(run.namespace, run.pipeline) for run in self._runs.values()})
+
+    def _forget_pipeline(self, namespace: str, pipeline: str) -> None:
+        """A pipeline not seen within the series retention: its last success and fallback
+        name go with its series."""
+        with self.lock:
+            self._last_success.pop((namespace, pipeline), None)
+            fallback = self._fallback_pipelines.get(namespace)
+            if fallback is not None:
+                fallback.discard(pipeline)
+                if not fallback:
+                    del self._fallback_pipelines[namespace]
 
     def prune(self) -> None:
         """Count attempts that waited long enough for their pods; forget deleted pods and

@@ -27,7 +27,8 @@ from __future__ import annotations
 import logging
 import random
 import threading
-from collections.abc import Callable, Iterator, Mapping
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,18 +45,36 @@ log = logging.getLogger("argoscope.exporter")
 GROUP, VERSION, PLURAL = "argoproj.io", "v1alpha1", "workflows"
 WATCHED_EVENTS = frozenset({"ADDED", "MODIFIED", "DELETED"})
 MALFORMED = "MALFORMED"
+# A watch line (one event: one object) longer than this is skipped, counted, never buffered
+# whole. etcd refuses objects over 1.5 MiB by default, so no real event comes near it.
+DEFAULT_MAX_LINE_BYTES = 16 * 1024 * 1024
+# A stream that receives only unusable data (undecodable or oversized lines) for this long is
+# down: the source is not "up" while it delivers nothing the model can use.
+DEFAULT_UNUSABLE_GRACE_SECONDS = 30.0
 # Errors of the connection itself (not an API answer): broken streams, timeouts, refusals.
 CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
     urllib3.exceptions.HTTPError, ConnectionError, TimeoutError, OSError)
 
 
 class _RawWatch(watch.Watch):
-    """The client's `Watch`, yielding events with the raw object only (no typed model).
+    """The client's `Watch`, yielding events with the raw object only (no typed model), from
+    lines of bounded size.
 
     Events are decoded with orjson: faster, and its bounded depth turns a pathologically
     nested object into one malformed event (counted and skipped) instead of a RecursionError
-    that would end the watch and replay the same event forever.
+    that would end the watch and replay the same event forever. Lines are cut at
+    `max_line_bytes` (the client's own reader buffers a line without limit): an oversized
+    line is skipped to its end, reported to `on_oversized` once and to `on_skipping` for each
+    piece of it that arrives, so a line that never ends costs no memory.
     """
+
+    def __init__(self, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
+                 on_oversized: Callable[[], None] | None = None,
+                 on_skipping: Callable[[], None] | None = None) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self.max_line_bytes = max_line_bytes
+        self._on_oversized = on_oversized or (lambda: None)
+        self._on_skipping = on_skipping or (lambda: None)
 
     def get_return_type(self, func: Callable[..., Any]) -> None:
         return None
@@ -73,6 +92,78 @@ class _RawWatch(watch.Watch):
         event["raw_object"] = event.get("object")
         return event
 
+    def stream(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Iterator[Any]:
+        """One watch request: its events until the server ends it or `stop()` is called.
+
+        The client's own `stream` with its line reader replaced by a bounded one; no retry
+        (the source decides when and how to watch again). An ERROR event raises
+        ApiException with its code (410 Gone included), as the client does.
+        """
+        self._stop = False
+        kwargs["watch"] = True
+        kwargs["_preload_content"] = False
+        response = func(*args, **kwargs)
+        self._resp = response
+        try:
+            status = getattr(response, "status", None)
+            if isinstance(status, int) and not 200 <= status <= 299:
+                self._api_client.response_deserialize(response, {})
+            for line in bounded_lines(response.stream(amt=None, decode_content=False),
+                                      self.max_line_bytes, self._on_oversized,
+                                      self._on_skipping):
+                event = self.unmarshal_event(line, None)
+                if event is None:
+                    continue
+                if event.get("type") == "ERROR":
+                    error = event["raw_object"]
+                    raise client.ApiException(status=error["code"],
+                                              reason=f"{error.get('reason')}: "
+                                                     f"{error.get('message')}")
+                yield event
+                if self._stop:
+                    return
+        finally:
+            response.close()
+            response.release_conn()
+            self._resp = None
+
+
+def bounded_lines(segments: Iterable[bytes | str], max_bytes: int,
+                  on_oversized: Callable[[], None], on_skipping: Callable[[], None]
+                  ) -> Iterator[str]:
+    """Newline-separated lines of a byte stream, none longer than `max_bytes`.
+
+    A longer line is dropped as it arrives (never buffered past the cap): `on_oversized` is
+    called once when it passes the cap, `on_skipping` for every later piece of it, until its
+    newline.
+    """
+    buffer = bytearray()
+    skipping = False
+    for segment in segments:
+        piece = segment.encode("utf-8") if isinstance(segment, str) else segment
+        start = 0
+        while True:
+            end = piece.find(b"\n", start)
+            if end < 0:
+                if skipping:
+                    on_skipping()
+                else:
+                    buffer += piece[start:]
+                    if len(buffer) > max_bytes:
+                        buffer = bytearray()
+                        skipping = True
+                        on_oversized()
+                break
+            if skipping:
+                skipping = False  # the end of the oversized line: dropped with it
+            elif len(buffer) + end - start > max_bytes:
+                on_oversized()
+            else:
+                buffer += piece[start:end]
+                yield buffer.decode("utf-8", errors="replace")
+            buffer = bytearray()
+            start = end + 1
+
 
 @dataclass
 class _Stream:
@@ -82,6 +173,9 @@ class _Stream:
     namespace: str | None
     resource_version: str = ""
     watch: _RawWatch | None = None
+    # When the stream last gave something usable (an accepted watch, a decodable event).
+    last_usable: float = field(default_factory=time.monotonic)
+    unusable: bool = False  # down for having given nothing usable past the grace
 
     def where(self) -> str:
         return f"{self.resource} in {self.namespace or 'all namespaces'}"
@@ -111,6 +205,8 @@ class KubernetesSource:
         page_size: int = 500,
         backoff_seconds: float = 0.5,
         backoff_max_seconds: float = 30.0,
+        max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
+        unusable_grace_seconds: float = DEFAULT_UNUSABLE_GRACE_SECONDS,
     ) -> None:
         self.name = "kubernetes"
         self.model = model
@@ -118,6 +214,8 @@ class KubernetesSource:
         self.page_size = page_size
         self.backoff_seconds = backoff_seconds
         self.backoff_max_seconds = backoff_max_seconds
+        self.max_line_bytes = max_line_bytes
+        self.unusable_grace_seconds = unusable_grace_seconds
         api_client = kubeclient.api_client(kubeconfig, context)
         self._core = client.CoreV1Api(api_client)
         self._custom = client.CustomObjectsApi(api_client)
@@ -248,51 +346,74 @@ class KubernetesSource:
         """Watch one stream until `stop`, resuming, re-listing and backing off as needed.
 
         Whatever one watch does (an exception nobody foresaw included), the stream is tried
-        again with backoff; while it fails the source is down.
+        again after a jittered delay: short after a watch that lasted, growing exponentially
+        while watches keep ending early, whatever the reason (refused, dropped, closed at
+        once, 410 Gone every time), so a server that fails every watch at once is never
+        hammered. While watches fail the source is down.
         """
         failures = 0
         key = ("watch", stream.resource, stream.namespace or "")
         while not stop.is_set():
             generation = group.generation
+            began = time.monotonic()
             try:
-                reason, delivered = self._watch_once(group, stream, generation, stop)
+                reason = self._watch_once(group, stream, generation, stop)
             except Exception as error:  # a bug must not end this stream for good
                 self.model.stats.log_once(
                     ("kubernetes", "crash", stream.resource),
                     "kubernetes: watch of %s failed unexpectedly (%s: %s); retrying with "
                     "backoff", stream.where(), type(error).__name__, error)
-                reason, delivered = "crash", False
+                reason = "crash"
             if stop.is_set():
                 return
             if reason == "stale":
                 continue  # another stream re-listed the group: resume from the new list
             self.model.stats.watch_restart(stream.resource, reason)
-            failures = 0 if delivered or reason == "closed" else failures + 1
+            lasted = time.monotonic() - began >= self.backoff_max_seconds
+            failures = 0 if lasted and reason not in ("error", "crash") else failures + 1
             if reason in ("error", "crash"):
                 self._stream_health(key, False)
             if reason == "expired":
-                failures = self._relist_after_gone(group, stream, generation, stop, failures)
-            elif failures:
-                stop.wait(self._backoff(failures))
+                self._relist_after_gone(group, stream, generation, stop)
+            stop.wait(self._backoff(failures) if failures
+                      else random.uniform(0, self.backoff_seconds))
 
     def _relist_after_gone(self, group: _Group, stream: _Stream, generation: int,
-                           stop: threading.Event, failures: int) -> int:
+                           stop: threading.Event) -> None:
         """Re-list the group after `410 Gone`, unless another stream already did."""
+        failures = 0
         while not stop.is_set() and group.generation == generation:
             try:
                 self._relist(group, replay=False, unless_past=generation)
                 self._stream_health(("list", group.resource), True)
-                return 0
+                return
             except ApiFailure as failure:
                 failures += 1
                 self._log_failure("list", failure)
                 self._stream_health(("list", group.resource), False)
                 stop.wait(self._backoff(failures))
-        return failures
+
+    def _usable(self, stream: _Stream) -> None:
+        """The stream gave something the model can use: it is healthy."""
+        stream.last_usable = time.monotonic()
+        if stream.unusable:  # checked first: this runs for every event
+            stream.unusable = False
+            self._stream_health(("usable", stream.resource, stream.namespace or ""), True)
+
+    def _unusable(self, stream: _Stream) -> None:
+        """The stream gave something unusable: down once that has lasted past the grace."""
+        if (not stream.unusable
+                and time.monotonic() - stream.last_usable >= self.unusable_grace_seconds):
+            stream.unusable = True
+            self.model.stats.log_once(
+                ("kubernetes", "unusable", stream.resource),
+                "kubernetes: watch of %s gave nothing usable for %.0fs; the source is down "
+                "until it does", stream.where(), self.unusable_grace_seconds)
+            self._stream_health(("usable", stream.resource, stream.namespace or ""), False)
 
     def _watch_once(self, group: _Group, stream: _Stream, generation: int,
-                    stop: threading.Event) -> tuple[str, bool]:
-        """One watch request; returns why it ended and whether it delivered anything."""
+                    stop: threading.Event) -> str:
+        """One watch request; returns why it ended."""
         endpoint, args, kwargs = self._endpoint(stream)
         key = ("watch", stream.resource, stream.namespace or "")
 
@@ -300,38 +421,44 @@ class KubernetesSource:
             response = endpoint(*call_args, **call_kwargs)
             # The API server accepted the watch (an error status raises above): healthy.
             self._stream_health(key, True)
+            self._usable(stream)
             return response
 
-        current = _RawWatch()  # type: ignore[no-untyped-call]
+        def oversized() -> None:
+            self.model.stats.skip(stream.resource, "too_large",
+                                  f"a watch line of {stream.where()} longer than "
+                                  f"{self.max_line_bytes} bytes")
+            self._unusable(stream)
+
+        current = _RawWatch(self.max_line_bytes, oversized, lambda: self._unusable(stream))
         stream.watch = current
-        delivered = False
         try:
-            for event in current.stream(  # type: ignore[no-untyped-call]
+            for event in current.stream(
                     func, *args, **kwargs, resource_version=stream.resource_version,
                     allow_watch_bookmarks=True, timeout_seconds=self.watch_timeout_seconds,
                     _request_timeout=(10, self.watch_timeout_seconds + 30)):
                 if stop.is_set():
-                    return "stopped", delivered
+                    return "stopped"
                 if not self._deliver(group, stream, generation, event):
-                    return "stale", delivered
-                delivered = True
-            return "closed", delivered
+                    return "stale"
+            return "closed"
         except client.ApiException as error:
             if error.status == 410:
-                return "expired", delivered
+                return "expired"
             self._log_failure("watch", ApiFailure(stream, error.status or 0, error.reason or ""))
-            return "error", delivered
+            return "error"
         except CONNECTION_ERRORS as error:
             if not stop.is_set():
                 self.model.stats.log_once(
                     ("kubernetes", "dropped", stream.resource),
                     "kubernetes: watch of %s dropped (%s); resuming from resourceVersion %s",
                     stream.where(), error, stream.resource_version)
-            return "dropped", delivered
+            return "dropped"
         except (KeyError, TypeError, ValueError) as error:
             # The client could not read an event (say, an ERROR without a code).
             self.model.stats.skip(stream.resource, "malformed_event", f"{type(error).__name__}: {error}")
-            return "error", delivered
+            self._unusable(stream)
+            return "error"
         finally:
             stream.watch = None
             current.stop()  # type: ignore[no-untyped-call]
@@ -344,11 +471,14 @@ class KubernetesSource:
         if kind == MALFORMED:
             self.model.stats.skip(stream.resource, "malformed_event",
                                   f"undecodable watch event: {text(event.get('error'))}")
+            self._unusable(stream)
             return True
         if (kind not in WATCHED_EVENTS and kind != "BOOKMARK") or not isinstance(obj, Mapping):
             self.model.stats.skip(stream.resource, "malformed_event",
                                   f"watch event of type {kind or '<none>'} without an object")
+            self._unusable(stream)
             return True
+        self._usable(stream)
         with group.lock:
             if group.generation != generation:
                 return False
