@@ -52,9 +52,11 @@ class NodeSource:
         self.model.stats.source_ready(self.name)
 
     def run(self, stop: threading.Event) -> None:
-        """List, then watch, until `stop`; a failure re-lists after a growing backoff."""
-        from kubernetes import watch
+        """List, then watch, until `stop`; a failure re-lists after a growing backoff.
 
+        `stop` is seen between events and whenever a watch ends (the server closes it after
+        `watch_timeout_seconds`), so stopping takes at most that long.
+        """
         failures = 0
         while not stop.is_set():
             try:
@@ -62,19 +64,8 @@ class NodeSource:
                 self.model.stats.source_ready(self.name)
                 self.model.stats.source_up(self.name, True)
                 failures = 0
-                stream = watch.Watch()  # type: ignore[no-untyped-call]
-                for event in stream.stream(  # type: ignore[no-untyped-call]
-                        self._core.list_node, resource_version=version,
-                        timeout_seconds=self.watch_timeout_seconds, allow_watch_bookmarks=True):
-                    if stop.is_set():
-                        stream.stop()  # type: ignore[no-untyped-call]
-                        return
-                    kind = text(event.get("type"))
-                    if kind in ("ADDED", "MODIFIED", "DELETED"):
-                        self.model.apply(NODES, kind, event.get("raw_object"),
-                                         origin=self.name)
-                    elif kind == "ERROR":
-                        break  # 410 Gone and the like: list again
+                while not stop.is_set() and version:
+                    version = self._watch(version, stop)
             except Exception as error:  # the API is away: list again after a backoff
                 failures += 1
                 self.model.stats.source_up(self.name, False)
@@ -83,3 +74,23 @@ class NodeSource:
                                           "node watch failed (%s); listing again in %.0fs",
                                           error, delay)
                 stop.wait(delay)
+
+    def _watch(self, version: str, stop: threading.Event) -> str:
+        """Follow one watch from `version`; the version to resume from, "" to list again."""
+        from kubernetes import watch
+
+        stream = watch.Watch()  # type: ignore[no-untyped-call]
+        for event in stream.stream(  # type: ignore[no-untyped-call]
+                self._core.list_node, resource_version=version,
+                timeout_seconds=self.watch_timeout_seconds, allow_watch_bookmarks=True):
+            if stop.is_set():
+                stream.stop()  # type: ignore[no-untyped-call]
+                return version
+            kind = text(event.get("type"))
+            raw = mapping(event.get("raw_object"))
+            if kind == "ERROR":
+                return ""  # 410 Gone and the like: list again
+            version = text(mapping(raw.get("metadata")).get("resourceVersion")) or version
+            if kind in ("ADDED", "MODIFIED", "DELETED"):
+                self.model.apply(NODES, kind, raw, origin=self.name)
+        return version
