@@ -3,9 +3,9 @@
 It speaks the parts of the API the exporter's Kubernetes source uses, over real HTTP on a free
 loopback port, so the real `kubernetes` client library talks to it unchanged:
 
-- `GET /apis/argoproj.io/v1alpha1[/namespaces/{ns}]/workflows` and
-  `GET /api/v1[/namespaces/{ns}]/pods` and `GET /api/v1/nodes`, with `labelSelector` (`key`, `key=value`, `!key`),
-  `limit` and `continue` on lists;
+- `GET /apis/argoproj.io/v1alpha1[/namespaces/{ns}]/workflows`,
+  `GET /api/v1[/namespaces/{ns}]/pods` and `GET /api/v1/nodes`, with `labelSelector`
+  (`key`, `key=value`, `!key`), `limit` and `continue` on lists;
 - `watch=1` with `resourceVersion`, `allowWatchBookmarks` and `timeoutSeconds`: a chunked
   stream of JSON lines, replaying every event after the requested resourceVersion, then
   following new ones.
