@@ -8,10 +8,10 @@ resourcesDuration, pending time and `argoscope-checks` documents (expectations, 
 features, a model gate). A loopback dcgm-exporter double serves GPUs of the live step pod and
 one of no pod; a second DCGM target is down; a malformed file is skipped; a low
 `--recent-runs-max` drops series; a price file prices the step pods (cost panels). A second
-exporter, under the same job, follows a Kubernetes API-server double whose watch is dropped once (watch restarts). Prometheus scrapes both every
-second with the shipped recording and alerting rules, on top of a history of the last hours
-written beforehand with `promtool tsdb create-blocks-from openmetrics` for the panels that
-compare with history (`[7d] offset 1h`).
+exporter, under the same job, follows a Kubernetes API-server double whose watch is dropped
+once (watch restarts). Prometheus scrapes both every second with the shipped recording and
+alerting rules, on top of a history of the last hours written beforehand with `promtool tsdb
+create-blocks-from openmetrics` for the panels that compare with history (`[7d] offset 1h`).
 
 Variables are substituted as Grafana does: every query goes to the `datasource` variable's
 Prometheus; query variables are resolved with their own `label_values(...)` queries; `All`
