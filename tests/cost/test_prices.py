@@ -131,3 +131,8 @@ def test_the_exporter_exits_2_with_one_line_for_a_bad_price_file(tmp_path: Path)
     assert result.returncode == 2, result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "gpu_hours" in lines[0] and "'gpu_hour'" in lines[0]
+
+
+def test_the_example_price_file_in_docs_reads() -> None:
+    book = load_prices(REPO / "docs" / "prices.example.yaml")
+    assert book.currency == "USD" and book.needs_nodes

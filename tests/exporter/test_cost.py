@@ -321,3 +321,38 @@ def test_a_run_with_no_pod_seen_has_no_cost_observation() -> None:
     model.apply_object(argo.workflow("wf", [(nid, body)], finish=100))
     cost.settle(final=True)
     assert total(expose(cost.collect), "argoscope_workflow_cost_count") == 0
+
+
+def test_a_bad_quantity_costs_nothing_for_its_field_only_and_is_counted() -> None:
+    nid, body = argo.node("wf", "train", start=0, finish=3600)
+    pod = argo.pod("wf", nid, phase="Succeeded", host="cpu-node")
+    pod["spec"]["containers"][1]["resources"] = {"requests": {"cpu": "two", "memory": "1Gi"}}
+    model, cost = priced_model()
+    for obj in (node_object("cpu-node"), pod, argo.workflow("wf", [(nid, body)], finish=3600)):
+        model.apply_object(obj)
+    text = expose(cost.collect, model.stats.collect)
+    assert total(text, "argoscope_step_cost_total", resource="cpu") == 0
+    assert total(text, "argoscope_step_cost_total", resource="memory") == pytest.approx(0.005)
+    assert total(text, "argoscope_exporter_objects_skipped_total", resource="cost",
+                 reason="bad_quantity") == 1
+
+
+@SETTINGS
+@given(st.integers(1, 40), st.integers(1, 5))
+def test_pending_tables_are_capped_and_what_is_pushed_out_is_settled_and_counted(
+        attempts: int, cap: int) -> None:
+    model = Model(clock=Clock())
+    cost = CostAttribution(model.stats, BOOK, clock=model.clock, max_pending=cap)
+    model.observers.append(cost)
+    nodes = [argo.node(f"wf{i}", "train", start=0, finish=60) for i in range(attempts)]
+    for i, (nid, body) in enumerate(nodes):  # attempts whose pods never come
+        model.apply_object(argo.workflow(f"wf{i}", [(nid, body)], finish=60))
+        assert all(held <= cap for held in cost.pending())
+    text = expose(model.stats.collect)
+    pushed = total(text, "argoscope_exporter_objects_skipped_total", resource="cost",
+                   reason="pending_full")
+    # Each table pushes out its oldest entry (attempts and runs both fill up here).
+    assert (pushed == 0) == (attempts <= cap)
+    assert pushed >= attempts - cap
+    cost.settle(final=True)
+    assert cost.pending()[0] == 0
