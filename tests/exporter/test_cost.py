@@ -356,3 +356,34 @@ def test_pending_tables_are_capped_and_what_is_pushed_out_is_settled_and_counted
     assert pushed >= attempts - cap
     cost.settle(final=True)
     assert cost.pending()[0] == 0
+
+
+def test_a_run_half_done_at_the_first_list_prices_only_live_attempts_and_has_no_total() -> None:
+    first, first_body = argo.node("wf", "prepare", start=0, finish=3600)
+    second, second_body = argo.node("wf", "train", start=3600, finish=7200)
+    running = argo.workflow("wf", [(first, first_body)], phase="Running")
+    done = argo.workflow("wf", [(first, first_body), (second, second_body)], finish=7200)
+    model, cost = priced_model()
+    model.apply("nodes", "ADDED", node_object("gpu-node"))
+    model.apply("pods", "ADDED", argo.pod("wf", first, phase="Succeeded", host="gpu-node",
+                                          gpus=1), replay=True)
+    model.apply("workflows", "ADDED", running, replay=True)  # the first list: history
+    model.apply("pods", "MODIFIED", argo.pod("wf", second, phase="Succeeded", host="gpu-node",
+                                             gpus=1))
+    model.apply("workflows", "MODIFIED", done)
+    cost.settle(final=True)
+    text = expose(cost.collect)
+    assert total(text, "argoscope_step_cost_total", step="train") == pytest.approx(4.0)
+    assert total(text, "argoscope_step_cost_total", step="prepare") == 0
+    assert total(text, "argoscope_workflow_cost_count") == 0  # its total is unknown
+
+
+def test_without_a_source_of_nodes_a_node_rule_never_waits() -> None:
+    model = Model(clock=Clock())
+    cost = CostAttribution(model.stats, BOOK, clock=model.clock, wait_for_nodes=False)
+    model.observers.append(cost)
+    nid, body = argo.node("wf", "train", start=0, finish=3600)
+    model.apply_object(argo.pod("wf", nid, phase="Succeeded", host="gpu-node", gpus=1))
+    model.apply_object(argo.workflow("wf", [(nid, body)], finish=3600))
+    assert cost.pending()[0] == 0
+    assert total(expose(cost.collect), "argoscope_step_cost_total", resource="gpu") == 1.0

@@ -14,8 +14,9 @@ live, for attempts pending longer than `grace_seconds`. A pod whose node has no 
 is then priced at the file's default (OpenCost has none: unpriced); an attempt whose pod never
 came costs nothing. Both are counted in `argoscope_exporter_objects_skipped_total{resource=
 "cost"}`. A run's total is observed once, when it has finished and none of its attempts is
-pending, and only when at least one of its pods was seen (a run whose node status was
-offloaded, or whose pods were never seen, has no known cost, not a cost of 0).
+pending, and only when at least one of its pods was seen and none of its attempts was history
+at a live source's first list (a run whose node status was offloaded, whose pods were never
+seen, or that was half done when the exporter started has no known cost, not a cost of 0).
 """
 
 from __future__ import annotations
@@ -34,7 +35,14 @@ from argoscope.cost.prices import PriceBook, Prices
 from argoscope.cost.requests import Requests, pod_requests
 from argoscope.exporter import families as f
 from argoscope.exporter import render
-from argoscope.exporter.objects import NODE_ID_ANNOTATION, WORKFLOW_LABEL, mapping, parse_time, text
+from argoscope.exporter.objects import (
+    NODE_ID_ANNOTATION,
+    WORKFLOW_LABEL,
+    cap_label,
+    mapping,
+    parse_time,
+    text,
+)
 from argoscope.exporter.records import StepRef
 from argoscope.exporter.series import CounterTable, HistogramTable
 from argoscope.exporter.stats import ExporterStats
@@ -79,6 +87,7 @@ class _Run:
     since: float
     open: set[str] = field(default_factory=set)
     priced: int = 0  # attempts whose pod was seen
+    partial: bool = False  # some attempt finished before a live source's first list
     total: float = 0.0
     phase: str = ""
     count: bool = False
@@ -97,13 +106,16 @@ class CostAttribution:
     def __init__(self, stats: ExporterStats, book: PriceBook | None, *, currency: str = "USD",
                  max_series: int = 10_000, clock: Callable[[], float] = time.time,
                  grace_seconds: float = DEFAULT_GRACE_SECONDS,
-                 max_pending: int = DEFAULT_MAX_PENDING) -> None:
+                 max_pending: int = DEFAULT_MAX_PENDING, wait_for_nodes: bool = True) -> None:
         self._stats = stats
         self._book = book
         self.currency = book.currency if book is not None else currency
         self._clock = clock
         self._grace = grace_seconds
         self._max_pending = max_pending
+        # Whether a node rule waits for its Node object: only where some source can deliver
+        # Nodes (a cluster watch, a dump); otherwise every node takes the default at once.
+        self._wait_for_nodes = wait_for_nodes
         self._lock = threading.Lock()
         self._pods: dict[Key, _Pod] = {}
         self._attempts: dict[Key, _Attempt] = {}
@@ -117,15 +129,16 @@ class CostAttribution:
     @property
     def needs_nodes(self) -> bool:
         """True when prices depend on Node objects (the price file has node rules)."""
-        return self._book is not None and self._book.needs_nodes
+        return self._book is not None and self._book.needs_nodes and self._wait_for_nodes
 
     # --- prices -------------------------------------------------------------------------
 
     def _prices(self, node: str) -> Prices | None:
         """The node's prices, or None while they are not known yet."""
-        if self._book is not None and not self._book.needs_nodes:
+        known = self._node_prices.get(node)
+        if known is None and self._book is not None and not self.needs_nodes:
             return self._book.default
-        return self._node_prices.get(node)
+        return known
 
     def set_node_prices(self, prices: Mapping[str, Prices]) -> None:
         """Replace the per-node prices (OpenCost) and price what waited for them."""
@@ -144,7 +157,10 @@ class CostAttribution:
             self._stats.skip(RESOURCE, "too_many_nodes", f"node {name}")
             return
         labels = {str(k): text(v) for k, v in mapping(meta.get("labels")).items()}
-        self._node_prices[name] = self._book.for_node(labels)
+        prices = self._book.for_node(labels)
+        if self._node_prices.get(name) == prices:
+            return  # a status update of a known node: nothing waits on it
+        self._node_prices[name] = prices
         self._retry({name})
 
     def _retry(self, nodes: set[str]) -> None:
@@ -163,7 +179,7 @@ class CostAttribution:
 
     def _apply_pod(self, event: str, obj: Mapping[str, Any]) -> None:
         meta = mapping(obj.get("metadata"))
-        namespace = text(meta.get("namespace")) or "default"
+        namespace = cap_label(text(meta.get("namespace")) or "default")  # as the store's
         workflow = text(mapping(meta.get("labels")).get(WORKFLOW_LABEL))
         name = text(meta.get("name"))
         node_id = text(mapping(meta.get("annotations")).get(NODE_ID_ANNOTATION)) or name
@@ -187,7 +203,11 @@ class CostAttribution:
         self._join(key)
 
     def on_node_finished(self, step: StepRef, node: Mapping[str, Any], count: bool) -> None:
-        """A finished attempt: its window now, its price once its pod and node are known."""
+        """A finished attempt: its window now, its price once its pod and node are known.
+
+        Replayed history (`count` False) is not priced: it adds to no counter, and the run it
+        belongs to, should it finish live, has an unknown total and is not observed.
+        """
         node_type = text(node.get("type"))
         phase = text(node.get("phase"))
         if node_type != "Pod" or phase in NOT_RUN:
@@ -197,6 +217,9 @@ class CostAttribution:
         now = self._clock()
         with self._lock:
             run = self._run(step.namespace, step.workflow, step.pipeline, now)
+            if not count:
+                run.partial = True
+                return
             if key[2] in run.open or key in self._attempts:
                 return
             run.open.add(key[2])
@@ -268,7 +291,7 @@ class CostAttribution:
         if not run.phase or run.open:
             return
         del self._runs[(namespace, name)]
-        if run.count and run.priced:
+        if run.count and run.priced and not run.partial:
             self.run_cost.observe((namespace, run.pipeline, run.phase), run.total)
 
     def _make_room(self, table: dict[Any, Any]) -> None:

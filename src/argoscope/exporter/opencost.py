@@ -163,7 +163,10 @@ def cost_from_args(model: Any, args: Any) -> tuple[CostAttribution, CostFeed] | 
             book = load_prices(spec)
         except PriceFileError as error:
             raise SourceError(f"--prices: {error}") from None
-        cost = CostAttribution(model.stats, book, max_series=cap, clock=model.clock)
+        # Node rules wait for Node objects only where a source can deliver them.
+        sources = [str(source).partition(":")[0] for source in getattr(args, "source", [])]
+        cost = CostAttribution(model.stats, book, max_series=cap, clock=model.clock,
+                               wait_for_nodes="kubernetes" in sources or "file" in sources)
     feed = CostFeed(cost, model.stats, url=url,
                     interval=float(getattr(args, "prices_interval", 300.0)),
                     timeout=float(getattr(args, "dcgm_timeout", 5.0)), max_series=cap)
