@@ -108,3 +108,8 @@ def test_a_bad_price_file_stops_the_run_before_it_starts(tmp_path: Path,
     assert main(["run", str(manifest), "--state-dir", str(state), "--prices", str(prices)]) == 2
     assert "cpu_core_hour" in capsys.readouterr().err
     assert not (state / "workflows").exists() or not list((state / "workflows").iterdir())
+    pytest.importorskip("jinja2")
+    state.mkdir(exist_ok=True)
+    assert main(["report", "some-run", "--state-dir", str(state), "--prices", str(prices)]) == 2
+    error = capsys.readouterr().err.strip()
+    assert "\n" not in error and "--prices" in error and "cpu_core_hour" in error

@@ -387,3 +387,42 @@ def test_without_a_source_of_nodes_a_node_rule_never_waits() -> None:
     model.apply_object(argo.workflow("wf", [(nid, body)], finish=3600))
     assert cost.pending()[0] == 0
     assert total(expose(cost.collect), "argoscope_step_cost_total", resource="gpu") == 1.0
+
+
+def test_dcgm_integration_feeds_idle_gpu_time_to_cost_through_the_exporters_wiring(
+        tmp_path: Path) -> None:
+    """One GPU of two held at 2% for an hour (between two scrapes) costs one idle GPU-hour."""
+    import argparse
+
+    from argoscope.exporter.app import build_exporter
+    from argoscope.exporter.cli import add_exporter_arguments
+    from argoscope.exporter.dcgm import ScrapeResult, parse_exposition
+    from argoscope.exporter.gpu import GpuAttribution
+
+    dump = tmp_path / "dump.json"
+    dump.write_text('{"kind": "List", "items": []}')
+    prices = tmp_path / "prices.yaml"
+    prices.write_text(yaml.safe_dump({"currency": "USD", "default": {
+        "cpu_core_hour": 0, "memory_gib_hour": 0, "gpu_hour": 3.0}}))
+    parser = argparse.ArgumentParser()
+    add_exporter_arguments(parser)
+    exporter = build_exporter(parser.parse_args([
+        "--source", f"file:{dump}", "--dcgm-url", "dcgm", "--prices", str(prices)]))
+    [gpu] = [p for p in exporter.extra_collects if isinstance(p, GpuAttribution)]
+    [cost] = [o for o in exporter.model.observers if isinstance(o, CostAttribution)]
+    model = exporter.model
+    model.apply("workflows", "ADDED", argo.workflow(
+        "wf", [argo.node("wf", "fit", phase="Running", node_id="wf-fit")], phase="Running"))
+    model.apply("pods", "ADDED", argo.pod("wf", "wf-fit", name="trainer", gpus=2,
+                                          host="gpu-node", phase="Running"))
+    labels = 'Hostname="gpu-node",container="main",namespace="ml",pod="trainer"'
+    page = (f'DCGM_FI_DEV_GPU_UTIL{{gpu="0",UUID="GPU-0",{labels}}} 2\n'
+            f'DCGM_FI_DEV_GPU_UTIL{{gpu="1",UUID="GPU-1",{labels}}} 90\n')
+    for started in (1_000.0, 1_000.0 + 3600):
+        gpu.ingest([ScrapeResult("dcgm", started, 0.01, tuple(parse_exposition(page)))])
+    gpu.config.interval = 3600  # the cap on one interval (2 x interval + timeout) allows it
+    gpu.ingest([ScrapeResult("dcgm", 1_000.0 + 7200, 0.01, tuple(parse_exposition(page)))])
+    text = expose(cost.collect)
+    # The first interval (1h) was capped at 2 x 15s + 5s; the second counts in full.
+    assert total(text, "argoscope_step_gpu_idle_cost_total", step="fit") == pytest.approx(
+        (35 + 3600) / 3600 * 3.0)
