@@ -9,19 +9,30 @@ from argoscope.cost.requests import CPU, GIB, GPU, MEMORY, Requests
 LABELS: dict[str, str] = {CPU: "cpu", MEMORY: "memory", GPU: "gpu"}
 
 
-def hourly(requests: Requests, prices: Prices) -> dict[str, float]:
+Amounts = tuple[float, float, float]  # CPU cores, memory GiB, GPUs: what a pod holds
+
+
+def amounts(requests: Requests) -> Amounts:
+    """The effective requests in the units prices are given in (compact, for keeping)."""
+    return float(requests.cpu), float(requests.memory / GIB), float(requests.gpu)
+
+
+def hourly(held: Amounts, prices: Prices) -> dict[str, float]:
     """What the pod costs per hour, by `resource` label."""
+    cpu, memory_gib, gpu = held
     return {
-        "cpu": float(requests.cpu) * prices.cpu_core_hour,
-        "memory": float(requests.memory / GIB) * prices.memory_gib_hour,
-        "gpu": float(requests.gpu) * prices.gpu_hour,
+        "cpu": cpu * prices.cpu_core_hour,
+        "memory": memory_gib * prices.memory_gib_hour,
+        "gpu": gpu * prices.gpu_hour,
     }
 
 
-def attempt_cost(requests: Requests, prices: Prices, seconds: float) -> dict[str, float]:
+def attempt_cost(requests: Requests | Amounts, prices: Prices, seconds: float
+                 ) -> dict[str, float]:
     """What an attempt costs by `resource` label: 0 for a window that is empty or negative."""
+    held = amounts(requests) if isinstance(requests, Requests) else requests
     hours = max(0.0, seconds) / 3600.0
-    return {resource: per_hour * hours for resource, per_hour in hourly(requests, prices).items()}
+    return {resource: per_hour * hours for resource, per_hour in hourly(held, prices).items()}
 
 
 def window(started: float | None, finished: float | None) -> float:

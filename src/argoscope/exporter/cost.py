@@ -30,9 +30,9 @@ from typing import Any
 
 from prometheus_client.core import Metric
 
-from argoscope.cost.formula import attempt_cost, window
+from argoscope.cost.formula import Amounts, amounts, attempt_cost, window
 from argoscope.cost.prices import PriceBook, Prices
-from argoscope.cost.requests import Requests, pod_requests
+from argoscope.cost.requests import pod_requests
 from argoscope.exporter import families as f
 from argoscope.exporter import render
 from argoscope.exporter.objects import (
@@ -66,7 +66,7 @@ Key = tuple[str, str, str]  # (namespace, workflow, node id)
 
 @dataclass(slots=True)
 class _Pod:
-    requests: Requests
+    requests: Amounts  # floats, not the exact Decimals: kept for every live step pod
     node: str
     seen: float
     priced: bool = False
@@ -195,11 +195,12 @@ class CostAttribution:
             self._stats.skip(RESOURCE, "bad_quantity",
                              f"{namespace}/{name}: {', '.join(requests.bad[:3])} not a quantity")
         node = text(mapping(obj.get("spec")).get("nodeName"))
+        held = amounts(requests)
         if pod is None:
             self._make_room(self._pods)
-            self._pods[key] = _Pod(requests, node, now)
+            self._pods[key] = _Pod(held, node, now)
         else:  # requests may be resized in place; the node is set once scheduled
-            pod.requests, pod.node, pod.gone = requests, node or pod.node, None
+            pod.requests, pod.node, pod.gone = held, node or pod.node, None
         self._join(key)
 
     def on_node_finished(self, step: StepRef, node: Mapping[str, Any], count: bool) -> None:
