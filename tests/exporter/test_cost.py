@@ -426,3 +426,20 @@ def test_dcgm_integration_feeds_idle_gpu_time_to_cost_through_the_exporters_wiri
     # The first interval (1h) was capped at 2 x 15s + 5s; the second counts in full.
     assert total(text, "argoscope_step_gpu_idle_cost_total", step="fit") == pytest.approx(
         (35 + 3600) / 3600 * 3.0)
+
+
+def test_deleted_nodes_keep_their_price_a_day_then_free_their_slot() -> None:
+    clock = Clock()
+    model, cost = priced_model(BOOK, clock)
+    model.apply("nodes", "ADDED", node_object("gpu-node"))
+    model.apply("nodes", "DELETED", node_object("gpu-node"))
+    nid, body = argo.node("wf", "train", start=0, finish=3600)
+    model.apply_object(argo.pod("wf", nid, phase="Succeeded", host="gpu-node", gpus=1))
+    model.apply_object(argo.workflow("wf", [(nid, body)], finish=3600))
+    assert total(expose(cost.collect), "argoscope_step_cost_total", resource="gpu") == 4.0
+    clock.now += 2 * 86_400
+    cost.settle()
+    second, body2 = argo.node("wf2", "train", start=0, finish=3600)
+    model.apply_object(argo.pod("wf2", second, phase="Succeeded", host="gpu-node", gpus=1))
+    model.apply_object(argo.workflow("wf2", [(second, body2)], finish=3600))
+    assert cost.pending()[0] == 1  # forgotten: waits for the node again

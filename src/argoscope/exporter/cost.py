@@ -60,6 +60,9 @@ DEFAULT_MAX_PENDING = 100_000
 # A run not finished within this long after its last attempt is forgotten (deleted unseen).
 RUN_RETENTION_SECONDS = 7 * 86_400.0
 MAX_NODES = 50_000
+# A deleted Node's price is kept this long (its pods' attempts may still be settling), then
+# forgotten, so autoscaled node churn does not fill the node table.
+NODE_RETENTION_SECONDS = 86_400.0
 
 Key = tuple[str, str, str]  # (namespace, workflow, node id)
 
@@ -68,7 +71,7 @@ Key = tuple[str, str, str]  # (namespace, workflow, node id)
 class _Pod:
     requests: Amounts  # floats, not the exact Decimals: kept for every live step pod
     node: str
-    seen: float
+    seen: float  # the latest event
     priced: bool = False
     gone: float | None = None
 
@@ -122,6 +125,7 @@ class CostAttribution:
         self._runs: dict[tuple[str, str], _Run] = {}
         # node name -> prices: resolved from Node labels (price file) or read from OpenCost.
         self._node_prices: dict[str, Prices] = {}
+        self._nodes_gone: dict[str, float] = {}
         self.step_cost = CounterTable(f.STEP_COST, max_series, stats.drop)
         self.idle_cost = CounterTable(f.STEP_GPU_IDLE_COST, max_series, stats.drop)
         self.run_cost = HistogramTable(f.WORKFLOW_COST, max_series, stats.drop)
@@ -147,12 +151,18 @@ class CostAttribution:
             self._retry(set(prices))
 
     def _apply_node(self, event: str, obj: Mapping[str, Any]) -> None:
-        if self._book is None or event == "DELETED":
-            return  # a deleted node's price stays: its pods may still be settling
+        if self._book is None:
+            return
         meta = mapping(obj.get("metadata"))
         name = text(meta.get("name"))
         if not name:
             return
+        if event == "DELETED":
+            # Its price stays a while: its pods' attempts may still be settling.
+            if name in self._node_prices:
+                self._nodes_gone[name] = self._clock()
+            return
+        self._nodes_gone.pop(name, None)
         if name not in self._node_prices and len(self._node_prices) >= MAX_NODES:
             self._stats.skip(RESOURCE, "too_many_nodes", f"node {name}")
             return
@@ -200,7 +210,7 @@ class CostAttribution:
             self._make_room(self._pods)
             self._pods[key] = _Pod(held, node, now)
         else:  # requests may be resized in place; the node is set once scheduled
-            pod.requests, pod.node, pod.gone = held, node or pod.node, None
+            pod.requests, pod.node, pod.gone, pod.seen = held, node or pod.node, None, now
         self._join(key)
 
     def on_node_finished(self, step: StepRef, node: Mapping[str, Any], count: bool) -> None:
@@ -309,7 +319,8 @@ class CostAttribution:
 
     def settle(self, *, final: bool = False) -> None:
         """Settle attempts pending past the grace period (all of them when `final`) and
-        forget priced or deleted pods and abandoned runs."""
+        forget priced or deleted pods, pods without an event for a week, abandoned runs and
+        nodes deleted a day ago."""
         now = self._clock()
         horizon = now - self._grace
         with self._lock:
@@ -323,6 +334,10 @@ class CostAttribution:
             for run_key in [k for k, r in self._runs.items()
                             if r.since < now - RUN_RETENTION_SECONDS]:
                 del self._runs[run_key]
+            for name in [n for n, gone in self._nodes_gone.items()
+                         if gone < now - NODE_RETENTION_SECONDS]:
+                del self._nodes_gone[name]
+                self._node_prices.pop(name, None)
 
     # --- GPU idle time (fed by the DCGM attribution) -------------------------------------
 
