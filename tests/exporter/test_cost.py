@@ -132,11 +132,14 @@ def _load(path: Path) -> dict[str, Any] | None:
 
 @pytest.fixture(scope="module")
 def corpus(shared_dir: Path) -> list[tuple[str, dict[str, Any]]]:
+    """Every Workflow with node status of Argo's own tests (argo-corpus) and of the captured
+    fixtures (argo: Argo and KFP objects)."""
     folder = shared_dir / "fixtures" / "argo-corpus" / "objects"
     if not folder.is_dir():
         pytest.skip("../shared/fixtures/argo-corpus is absent")
-    found = [(path.name, wf) for path in sorted(folder.iterdir())
-             if (wf := _load(path)) is not None]
+    paths = [*sorted(folder.iterdir()), *sorted((shared_dir / "fixtures" / "argo").glob("*.*"))]
+    found = [(path.name, wf) for path in paths
+             if path.suffix in (".yaml", ".json") and (wf := _load(path)) is not None]
     assert len(found) > 50
     return found
 
@@ -443,3 +446,14 @@ def test_deleted_nodes_keep_their_price_a_day_then_free_their_slot() -> None:
     model.apply_object(argo.pod("wf2", second, phase="Succeeded", host="gpu-node", gpus=1))
     model.apply_object(argo.workflow("wf2", [(second, body2)], finish=3600))
     assert cost.pending()[0] == 1  # forgotten: waits for the node again
+
+
+@pytest.mark.parametrize("spec", ["opencost:", "opencost:ftp://host/metrics", "opencost:host:9003"])
+def test_an_opencost_spec_without_an_http_url_is_refused(spec: str) -> None:
+    import argparse
+
+    from argoscope.exporter.opencost import cost_from_args
+    from argoscope.exporter.sources import SourceError
+
+    with pytest.raises(SourceError, match="opencost:http"):
+        cost_from_args(Model(), argparse.Namespace(prices=spec, source=["kubernetes"]))
