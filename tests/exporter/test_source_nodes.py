@@ -62,3 +62,27 @@ def test_listed_and_watched_nodes_choose_the_price_rule(api: ApiServerDouble,
         stop.set()
         thread.join(timeout=10)
     assert not thread.is_alive()
+
+
+@pytest.mark.parametrize("rules, reads_nodes", [(True, True), (False, False)])
+def test_nodes_are_read_only_when_a_price_rule_needs_them(api: ApiServerDouble, tmp_path: Path,
+                                                          rules: bool, reads_nodes: bool) -> None:
+    import argparse
+
+    import yaml
+
+    from argoscope.exporter.app import build_exporter
+    from argoscope.exporter.cli import add_exporter_arguments
+
+    document: dict[str, object] = {"currency": "USD", "default": {
+        "cpu_core_hour": 1, "memory_gib_hour": 1, "gpu_hour": 1}}
+    if rules:
+        document["nodes"] = [{"match": {"gpu": "true"}, "prices": {"gpu_hour": 2}}]
+    prices = tmp_path / "prices.yaml"
+    prices.write_text(yaml.safe_dump(document))
+    parser = argparse.ArgumentParser()
+    add_exporter_arguments(parser)
+    exporter = build_exporter(parser.parse_args([
+        "--source", "kubernetes", "--kubeconfig", str(api.write_kubeconfig(tmp_path / "kc")),
+        "--prices", str(prices)]))
+    assert any(isinstance(s, NodeSource) for s in exporter.sources) == reads_nodes
