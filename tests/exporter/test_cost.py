@@ -457,3 +457,22 @@ def test_an_opencost_spec_without_an_http_url_is_refused(spec: str) -> None:
 
     with pytest.raises(SourceError, match="opencost:http"):
         cost_from_args(Model(), argparse.Namespace(prices=spec, source=["kubernetes"]))
+
+
+@SETTINGS
+@given(st.randoms(), st.booleans())
+def test_opencost_prices_do_not_depend_on_line_or_label_order(rng: Any, headers: bool) -> None:
+    import re
+
+    lines = [line for line in OPENCOST_PAGE.splitlines() if not line.startswith("#")]
+    rng.shuffle(lines)
+    shuffled = []
+    for line in lines:
+        name, labels, value = re.fullmatch(r"(\w+)\{(.*)\} (\S+)", line).groups()  # type: ignore[union-attr]
+        pairs = labels.split(",")
+        rng.shuffle(pairs)
+        shuffled.append(f"{name}{{{','.join(pairs)}}} {value}")
+    page = "\n".join(shuffled) + "\n"
+    if headers:  # untyped families, as a proxy in front of OpenCost may serve them
+        page = "# a comment\n" + page
+    assert parse_node_prices(page) == parse_node_prices(OPENCOST_PAGE)
