@@ -7,11 +7,11 @@ of finished runs: successes, failures with OOMKilled retries, Skipped and Omitte
 resourcesDuration, pending time and `argoscope-checks` documents (expectations, drift with
 features, a model gate). A loopback dcgm-exporter double serves GPUs of the live step pod and
 one of no pod; a second DCGM target is down; a malformed file is skipped; a low
-`--recent-runs-max` drops series. A second exporter, under the same job, follows a Kubernetes
-API-server double whose watch is dropped once (watch restarts). Prometheus scrapes both every
-second with the shipped recording and alerting rules, on top of a history of the last hours
-written beforehand with `promtool tsdb create-blocks-from openmetrics` for the panels that
-compare with history (`[7d] offset 1h`).
+`--recent-runs-max` drops series; a price file prices the step pods (cost panels). A second
+exporter, under the same job, follows a Kubernetes API-server double whose watch is dropped
+once (watch restarts). Prometheus scrapes both every second with the shipped recording and
+alerting rules, on top of a history of the last hours written beforehand with `promtool tsdb
+create-blocks-from openmetrics` for the panels that compare with history (`[7d] offset 1h`).
 
 Variables are substituted as Grafana does: every query goes to the `datasource` variable's
 Prometheus; query variables are resolved with their own `label_values(...)` queries; `All`
@@ -53,6 +53,10 @@ def test_every_panel_query_of_every_dashboard_returns_data(tmp_path: Path) -> No
     scenario.live_run(state, now)
     history = scenario.backfill(tmp_path, now)
     kubeconfig = tmp_path / "kubeconfig"
+    # Cost panels: the step pods priced by a flat price file (cost needs --prices).
+    prices = tmp_path / "prices.yaml"
+    prices.write_text("currency: USD\n"
+                      "default: {cpu_core_hour: 0.03, memory_gib_hour: 0.004, gpu_hour: 2.5}\n")
 
     # Two exporters under one job, as when a cluster is sharded: one follows the state
     # directory (and the DCGM targets); one follows a Kubernetes API server whose watch is
@@ -63,7 +67,7 @@ def test_every_panel_query_of_every_dashboard_returns_data(tmp_path: Path) -> No
         with servers.exporter([
                 "--source", f"local:{state}",
                 "--dcgm-url", dcgm_url, "--dcgm-url", down_dcgm,
-                "--dcgm-interval", "1s", "--dcgm-timeout", "1s",
+                "--dcgm-interval", "1s", "--dcgm-timeout", "1s", "--prices", str(prices),
                 "--recent-runs-max", str(RECENT_RUNS_MAX)]) as exporter, \
                 servers.exporter(["--source", "kubernetes",
                                   "--kubeconfig", str(kubeconfig)]) as cluster_exporter:

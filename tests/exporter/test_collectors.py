@@ -26,7 +26,9 @@ def _exporter_args(tmp_path: Path) -> argparse.Namespace:
     add_exporter_arguments(parser)
     dump = tmp_path / "dump.json"
     dump.write_text('{"kind": "List", "items": []}')
-    return parser.parse_args(["--source", f"file:{dump}", "--dcgm-url", "http://127.0.0.1:9/m"])
+    # Every plug-in on: DCGM, and cost with OpenCost prices (whose health families it adds).
+    return parser.parse_args(["--source", f"file:{dump}", "--dcgm-url", "http://127.0.0.1:9/m",
+                              "--prices", "opencost:http://127.0.0.1:9/metrics"])
 
 
 def test_every_family_is_described_by_exactly_one_collector(tmp_path: Path) -> None:

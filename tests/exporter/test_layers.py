@@ -12,7 +12,8 @@ MODEL_LAYERS: list[set[str]] = [
     {"store"},
     {"run_gauges", "step_gauges"},
     {"model"},
-    {"checkdocs", "gpu"},
+    {"checkdocs", "gpu", "cost"},
+    {"opencost"},
     {"app"},
 ]
 

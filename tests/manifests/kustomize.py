@@ -18,6 +18,7 @@ KUSTOMIZATIONS: dict[str, Path] = {
     "namespaced": MANIFESTS / "overlays" / "namespaced",
     "plain-prometheus": MANIFESTS / "overlays" / "plain-prometheus",
     "dcgm-discovery": MANIFESTS / "overlays" / "dcgm-discovery",
+    "cost": MANIFESTS / "overlays" / "cost",
 }
 
 EXPORTER_IMAGE = "ghcr.io/argoscope/argoscope-exporter:0.1.0"

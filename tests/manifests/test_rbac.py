@@ -1,7 +1,8 @@
 """The RBAC of every install is exactly the least privilege the exporter needs.
 
 The exporter reads Workflows and pods (get, list, watch) cluster-wide, or in one namespace
-with the namespaced overlay, plus pods in dcgm-exporter's namespace with discovery on.
+with the namespaced overlay, plus pods in dcgm-exporter's namespace with discovery on, plus
+nodes (their labels choose a price) with the cost component.
 Nothing else: no writes, no secrets, no wildcards, bound to the exporter's ServiceAccount only.
 """
 
@@ -17,6 +18,7 @@ READ = frozenset({"get", "list", "watch"})
 EXPORTER = {"kind": "ServiceAccount", "name": "argoscope-exporter", "namespace": "argoscope"}
 WORKFLOWS_AND_PODS = {("argoproj.io", "workflows"), ("", "pods")}
 PODS = {("", "pods")}
+NODES = {("", "nodes")}
 
 # (scope, apiGroup, resource) -> verbs; scope is "cluster" or the Role's namespace.
 Grants = dict[tuple[str, str, str], frozenset[str]]
@@ -57,6 +59,7 @@ EXPECTED: dict[str, Grants] = {
     "namespaced": expected("argo", WORKFLOWS_AND_PODS),
     "dcgm-discovery": {**expected("cluster", WORKFLOWS_AND_PODS),
                        **expected("gpu-operator", PODS)},
+    "cost": expected("cluster", WORKFLOWS_AND_PODS | NODES),
 }
 
 
@@ -93,3 +96,21 @@ def test_dcgm_discovery_adds_a_selector_and_nothing_but_pod_reads(
     # Discovery stays in the namespace the component's Role grants.
     assert _flag(args, "--dcgm-namespace") == ["gpu-operator"]
     assert "--dcgm-selector" not in exporter_container(builds["base"])["args"]
+
+
+def test_cost_mounts_a_price_file_the_exporter_accepts(
+        builds: dict[str, list[dict[str, Any]]]) -> None:
+    from argoscope.cost.prices import parse_prices
+
+    objects = builds["cost"]
+    args = exporter_container(objects)["args"]
+    assert _flag(args, "--prices") == ["/etc/argoscope/prices.yaml"]
+    mounts = {m["name"]: m["mountPath"] for m in exporter_container(objects)["volumeMounts"]}
+    assert mounts["prices"] == "/etc/argoscope"
+    config_map = of_kind(objects, "ConfigMap")
+    files = [cm["data"]["prices.yaml"] for cm in config_map if "prices.yaml" in cm.get("data", {})]
+    assert len(files) == 1
+    import yaml
+
+    book = parse_prices(yaml.safe_load(files[0]), "manifests/components/cost/configmap.yaml")
+    assert book.needs_nodes  # hence the Node reads above

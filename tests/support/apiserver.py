@@ -3,9 +3,9 @@
 It speaks the parts of the API the exporter's Kubernetes source uses, over real HTTP on a free
 loopback port, so the real `kubernetes` client library talks to it unchanged:
 
-- `GET /apis/argoproj.io/v1alpha1[/namespaces/{ns}]/workflows` and
-  `GET /api/v1[/namespaces/{ns}]/pods`, with `labelSelector` (`key`, `key=value`, `!key`),
-  `limit` and `continue` on lists;
+- `GET /apis/argoproj.io/v1alpha1[/namespaces/{ns}]/workflows`,
+  `GET /api/v1[/namespaces/{ns}]/pods` and `GET /api/v1/nodes`, with `labelSelector`
+  (`key`, `key=value`, `!key`), `limit` and `continue` on lists;
 - `watch=1` with `resourceVersion`, `allowWatchBookmarks` and `timeoutSeconds`: a chunked
   stream of JSON lines, replaying every event after the requested resourceVersion, then
   following new ones.
@@ -37,8 +37,10 @@ import yaml
 
 WORKFLOWS = "workflows"
 PODS = "pods"
-_PREFIXES = {WORKFLOWS: "/apis/argoproj.io/v1alpha1", PODS: "/api/v1"}
-_LIST_KINDS = {WORKFLOWS: ("argoproj.io/v1alpha1", "WorkflowList"), PODS: ("v1", "PodList")}
+NODES = "nodes"  # cluster-scoped: listed and watched at /api/v1/nodes (cost's node rules)
+_PREFIXES = {WORKFLOWS: "/apis/argoproj.io/v1alpha1", PODS: "/api/v1", NODES: "/api/v1"}
+_LIST_KINDS = {WORKFLOWS: ("argoproj.io/v1alpha1", "WorkflowList"), PODS: ("v1", "PodList"),
+               NODES: ("v1", "NodeList")}
 
 
 @dataclass(frozen=True)
@@ -70,16 +72,16 @@ class _Failure:
 @dataclass
 class _State:
     objects: dict[str, dict[tuple[str, str], dict[str, Any]]] = field(
-        default_factory=lambda: {WORKFLOWS: {}, PODS: {}})
+        default_factory=lambda: {WORKFLOWS: {}, PODS: {}, NODES: {}})
     log: list[_Event] = field(default_factory=list)
     rv: int = 100
     # Watches from a resourceVersion below this get 410 Gone (the watch cache moved on).
-    oldest_rv: dict[str, int] = field(default_factory=lambda: {WORKFLOWS: 0, PODS: 0})
+    oldest_rv: dict[str, int] = field(default_factory=lambda: {WORKFLOWS: 0, PODS: 0, NODES: 0})
     # Bumped by drop_watches / expire: open streams compare their start value with these.
-    drops: dict[str, int] = field(default_factory=lambda: {WORKFLOWS: 0, PODS: 0})
-    expiries: dict[str, int] = field(default_factory=lambda: {WORKFLOWS: 0, PODS: 0})
+    drops: dict[str, int] = field(default_factory=lambda: {WORKFLOWS: 0, PODS: 0, NODES: 0})
+    expiries: dict[str, int] = field(default_factory=lambda: {WORKFLOWS: 0, PODS: 0, NODES: 0})
     failures: list[_Failure] = field(default_factory=list)
-    open_watches: dict[str, int] = field(default_factory=lambda: {WORKFLOWS: 0, PODS: 0})
+    open_watches: dict[str, int] = field(default_factory=lambda: {WORKFLOWS: 0, PODS: 0, NODES: 0})
     # Resources whose open watches deliver nothing for now (the client is "away").
     held: set[str] = field(default_factory=set)
     # Resources whose watches are accepted and ended at once, with nothing in them.

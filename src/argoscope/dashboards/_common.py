@@ -35,6 +35,7 @@ PIPELINE_UID = "argoscope-pipeline"
 GPU_UID = "argoscope-gpu-efficiency"
 QUALITY_UID = "argoscope-data-quality"
 EXPORTER_UID = "argoscope-exporter-health"
+COST_UID = "argoscope-cost"
 
 # Dashboards without a `step` variable (links to them do not pass one).
 WITHOUT_STEP = frozenset({OVERVIEW_UID})

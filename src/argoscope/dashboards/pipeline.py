@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from grafana_foundation_sdk.builders import dashboard as builders
 
+from argoscope.dashboards import cost
 from argoscope.dashboards._common import (
+    COST_UID,
     GPU_UID,
     OVERVIEW_UID,
     PIPELINE_UID,
@@ -137,6 +139,21 @@ def build() -> builders.Dashboard:
     ).with_transformation(rename_columns({"Value": "Resource-hours"}))
     .links([panel_link("Data quality", QUALITY_UID), panel_link("Overview", OVERVIEW_UID)]),
         12, 8)
+
+    # With the exporter's --prices; empty without it.
+    layout.row("Cost")
+    layout.add(bargauge_panel(
+        "Cost by step",
+        "Cost of each step's finished attempts over the selected time range (effective "
+        "requests x node price x the attempt's window), in the currency of "
+        "argoscope_cost_info.",
+        "short", cost.cost_by_step(), "{{pipeline}}/{{step}}",
+    ).links([panel_link("Cost", COST_UID)]), 12, 8)
+    layout.add(timeseries_panel(
+        "Cost per run",
+        "Mean cost of the runs finishing in each interval, by pipeline, in the currency of "
+        "argoscope_cost_info.",
+        "short", target(cost.mean_cost_per_run(), "{{pipeline}}")), 12, 8)
 
     return new_dashboard(
         PIPELINE_UID, "argoscope / Pipeline drill-down",

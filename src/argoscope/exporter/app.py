@@ -110,7 +110,29 @@ def build_exporter(args: argparse.Namespace) -> Exporter:
     exporter = Exporter(model, sources)
     # Plug-ins with their own scrape loop (DCGM) register here.
     _add_collectors(exporter, args)
+    _add_cost(exporter, args)
     return exporter
+
+
+def _add_cost(exporter: Exporter, args: argparse.Namespace) -> None:
+    """`--prices`: the cost observer, its feed (OpenCost, settling) and, when node rules
+    need them and the cluster is watched, a Node source; DCGM idle time priced too."""
+    from argoscope.exporter.opencost import cost_from_args
+
+    found = cost_from_args(exporter.model, args)
+    if found is None:
+        return
+    cost, feed = found
+    exporter.model.observers.append(cost)
+    exporter.extra_collects.append(feed)
+    for plugin in exporter.extra_collects:
+        listeners = getattr(plugin, "interval_listeners", None)
+        if listeners is not None:
+            listeners.append(cost.gpu_interval)
+    if cost.needs_nodes and "kubernetes" in args.source:
+        from argoscope.exporter.sources.nodes import NodeSource
+
+        exporter.sources.append(NodeSource(exporter.model, args.kubeconfig, args.context))
 
 
 def _add_observers(model: Model, args: argparse.Namespace) -> None:

@@ -108,6 +108,12 @@ def add_exporter_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dcgm-timeout", type=duration, default=5.0, metavar="DUR",
                         help="deadline of one dcgm-exporter scrape, connect and read "
                              "together (default 5s)")
+    parser.add_argument("--prices", metavar="PATH|opencost:URL",
+                        help="price step attempts and runs: a price file (YAML: currency, "
+                             "default, node rules) or OpenCost's /metrics as opencost:URL "
+                             "(default: no cost families)")
+    parser.add_argument("--prices-interval", type=duration, default=300.0, metavar="DUR",
+                        help="how often to read OpenCost's node prices (default 5m)")
     parser.add_argument("--log-level", default="info",
                         choices=["debug", "info", "warning", "error"],
                         help="least severe log messages written to stderr (default: info)")

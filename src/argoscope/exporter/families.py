@@ -291,3 +291,33 @@ DCGM_SCRAPE_ERRORS = define(
     "Failed scrapes of dcgm-exporter targets, by reason (down, timeout: past the deadline, "
     "garbage, too_large, redirect: refused; "
     "target \"discovery\" for failed Kubernetes discovery).", "Exporter")
+
+# --- cost (with --prices) -------------------------------------------------------------------
+# A run costs from a fraction of a cent to thousands: buckets in the configured currency.
+COST_BUCKETS: tuple[float, ...] = (
+    0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000,
+)
+STEP_COST = define(
+    "argoscope_step_cost", "counter", (*STEP, "resource"),
+    "Cost of finished step attempts in the configured currency, by resource (cpu, memory, "
+    "gpu): the pod's effective request x the node's hourly price x the attempt's window "
+    "from startedAt to finishedAt.", "Cost")
+WORKFLOW_COST = define(
+    "argoscope_workflow_cost", "histogram", (*PIPELINE, "phase"),
+    "Total cost of each finished run (the sum of its priced step attempts), in the configured "
+    "currency.", "Cost", COST_BUCKETS)
+STEP_GPU_IDLE_COST = define(
+    "argoscope_step_gpu_idle_cost", "counter", STEP,
+    "Cost of GPU time held by step pods while below "
+    f"{IDLE_GPU_UTILIZATION:.0%} utilization (from DCGM), at the node's GPU price.", "Cost")
+COST_INFO = define(
+    "argoscope_cost_info", "gauge", ("currency",),
+    "1, naming the currency of the cost families (served only with --prices).", "Cost")
+OPENCOST_UP = define(
+    "argoscope_exporter_opencost_up", "gauge", ("target",),
+    "1 if the latest scrape of OpenCost's /metrics for node prices succeeded, 0 otherwise.",
+    "Cost")
+OPENCOST_SCRAPE_ERRORS = define(
+    "argoscope_exporter_opencost_scrape_errors", "counter", ("target", "reason"),
+    "Failed scrapes of OpenCost's /metrics, by reason (down, timeout, garbage, too_large, "
+    "redirect), the same rules as dcgm-exporter targets.", "Cost")

@@ -136,6 +136,10 @@ class GpuAttribution:
         # (A MIG instance is claimed too, flagged so: it does not count against the request.)
         self._claims: dict[tuple[str, str], dict[str, tuple[str, bool]]] = {}
         self._discovered: list[str] = []
+        # Called with (step labels, node, seconds, utilization, is MIG) for every GPU interval
+        # integrated: the cost plug-in prices idle GPU time from them.
+        self.interval_listeners: list[Callable[[tuple[str, str, str], str, float, float, bool],
+                                               None]] = []
         cap = model.config.max_series_per_family
         drop = model.stats.drop
         tenants = model.tenants
@@ -227,6 +231,9 @@ class GpuAttribution:
                     continue
                 self.allocated.inc(item.step_labels, dt)
                 self.busy.inc(item.step_labels, dt * utilization)
+                for listener in self.interval_listeners:
+                    listener(item.step_labels, item.pod.host or item.sample.host, dt,
+                             utilization, bool(item.sample.profile))
         state.up = True
         state.last_success = result.started
         state.attributed = attributed

@@ -31,6 +31,7 @@ def render() -> str:
         meaning = family.help
         if family.buckets:
             bounds = ", ".join(f"{b:g}" for b in family.buckets)
-            meaning += f" Buckets (s): {bounds}, +Inf."
+            unit = " (s)" if family.name.endswith("_seconds") else ""
+            meaning += f" Buckets{unit}: {bounds}, +Inf."
         lines.append(f"| `{family.exposed_name}` | {family.kind} | {labels} | {meaning} |")
     return "\n".join(lines).rstrip() + "\n"

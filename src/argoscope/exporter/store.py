@@ -76,6 +76,8 @@ log = logging.getLogger("argoscope.exporter")
 
 WORKFLOWS = "workflows"
 PODS = "pods"
+# Node objects: the store keeps nothing of them; observers that price by node read them.
+NODES = "nodes"
 
 RUN_FINISHED = frozenset({"Succeeded", "Failed", "Error"})
 STEP_FINISHED = frozenset({"Succeeded", "Failed", "Error", "Skipped", "Omitted"})
@@ -198,8 +200,9 @@ class Store:
                     self._apply_workflow(event, obj, replay, origin)
                 elif resource == PODS:
                     self._apply_pod(event, obj, origin)
-                else:
+                elif resource != NODES:
                     raise MalformedObject(f"unknown resource {resource!r}")
+                self._tell_object(resource, event, obj)
         except Exception as error:  # the boundary: one object never stops the source
             self.stats.fault(resource, error, _object_name(obj))
 
@@ -210,6 +213,8 @@ class Store:
             self.apply(WORKFLOWS, "ADDED", obj, replay=replay)
         elif kind == "Pod":
             self.apply(PODS, "ADDED", obj, replay=replay)
+        elif kind == "Node" and any(hasattr(o, "on_object") for o in self.observers):
+            self.apply(NODES, "ADDED", obj, replay=replay)
         else:
             self.stats.skip("objects", "unknown_kind", f"kind {kind or '<none>'} is not Workflow or Pod")
 
@@ -301,6 +306,7 @@ class Store:
             if not replay:
                 self.counters.count_run(FinishedRun(namespace, run.pipeline, phase, started,
                                                     finished))
+            self._tell_run_finished(run, not replay)
         if phase == "Succeeded":
             moment = finished or started or self.clock()
             pipeline_key = (namespace, run.pipeline)
@@ -463,6 +469,31 @@ class Store:
         waiting for its pod, with what is known."""
         with self.lock:
             self._release_waiting(list(self._waiting_attempts))
+
+    # --- optional observer hooks (cost pricing) -------------------------------------------
+    # Observers may also define `on_object(resource, event, obj)` (every applied object,
+    # Nodes included, after the store's own handling) and `on_run_finished(namespace, name,
+    # pipeline, phase, count)` (once per run, after its nodes). Both run under `lock`.
+
+    def _tell_object(self, resource: str, event: str, obj: Mapping[str, Any]) -> None:
+        for observer in self.observers:
+            hook = getattr(observer, "on_object", None)
+            if hook is not None:
+                try:
+                    hook(resource, event, obj)
+                except Exception as error:  # one observer never stops the store
+                    self.stats.fault(getattr(observer, "resource", "observer"), error,
+                                     _object_name(obj))
+
+    def _tell_run_finished(self, run: RunRecord, count: bool) -> None:
+        for observer in self.observers:
+            hook = getattr(observer, "on_run_finished", None)
+            if hook is not None:
+                try:
+                    hook(run.namespace, run.name, run.pipeline, run.phase, count)
+                except Exception as error:
+                    self.stats.fault(getattr(observer, "resource", "observer"), error,
+                                     f"{run.namespace}/{run.name}")
 
     def _delete_run(self, key: tuple[str, str]) -> None:
         run = self._runs.pop(key, None)

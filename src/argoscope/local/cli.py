@@ -39,6 +39,10 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--template-file", type=Path, action="append", default=[],
                         help="file holding the WorkflowTemplate a Workflow references "
                              "(default: the same file, then its directory)")
+    parser.add_argument("--prices", type=Path, default=None, metavar="PATH",
+                        help="a price file (as the exporter's --prices): print each step's "
+                             "cost and the total once the run ends, this machine priced at "
+                             "its `default` (default: no cost)")
     parser.set_defaults(handler=main)
 
 
@@ -51,6 +55,15 @@ def main(args: argparse.Namespace) -> int:
     if args.parallelism is not None and args.parallelism < 1:
         print("argoscope run: --parallelism must be at least 1", file=sys.stderr)
         return 2
+    book = None
+    if getattr(args, "prices", None) is not None:
+        from argoscope.cost.prices import PriceFileError, load_prices
+
+        try:  # before the run: a bad price file must not cost a whole run
+            book = load_prices(args.prices)
+        except PriceFileError as error:
+            print(f"argoscope run: --prices: {error}", file=sys.stderr)
+            return 2
     try:
         manifest = load(args.file, args.template_file)
         options = RunOptions(state_dir=args.state_dir, parameters=dict(args.parameters),
@@ -62,4 +75,16 @@ def main(args: argparse.Namespace) -> int:
         print(f"argoscope run: {error}", file=sys.stderr)
         return 2
     phase = run.run()
+    if book is not None:
+        _print_cost(args.state_dir, run.name, book)
     return 0 if phase == "Succeeded" else 1
+
+
+def _print_cost(state_dir: Path, name: str, book: Any) -> None:
+    """The run's cost per step and in total, read back from the state directory."""
+    import json
+
+    from argoscope.cost.runs import format_cost, run_cost, state_pods
+
+    workflow = json.loads((state_dir / "workflows" / f"{name}.json").read_text(encoding="utf-8"))
+    print(format_cost(run_cost(workflow, state_pods(state_dir, name), book)))

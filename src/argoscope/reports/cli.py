@@ -29,11 +29,15 @@ def register(subparsers: Any) -> None:
     parser.add_argument("-o", "--output", type=Path, default=None,
                         help="where to write the page (default: DIR/runs/RUN/report.html, or "
                              "RUN.html with --dump)")
+    parser.add_argument("--prices", type=Path, default=None, metavar="PATH",
+                        help="a price file (as the exporter's --prices): add each step's cost "
+                             "and the total, pods priced at its `default` (default: no cost)")
     parser.set_defaults(handler=main)
 
 
 def main(args: argparse.Namespace) -> int:
     """Write the report; exit 2 naming the problem when the input or the extra is missing."""
+    from argoscope.cost.prices import PriceFileError, load_prices
     from argoscope.reports.render import ReportsUnavailable, require
     from argoscope.reports.run import write_run_report
     from argoscope.reports.sources import RunNotFound
@@ -45,7 +49,12 @@ def main(args: argparse.Namespace) -> int:
             raise ValueError(f"--dump {args.dump}: no such file")
         if state_dir is not None and not state_dir.is_dir():
             raise ValueError(f"--state-dir {state_dir}: no such directory")
-        path = write_run_report(state_dir, args.run, args.output, dump=args.dump)
+        prices = getattr(args, "prices", None)
+        book = load_prices(prices) if prices is not None else None
+        path = write_run_report(state_dir, args.run, args.output, dump=args.dump, prices=book)
+    except PriceFileError as error:
+        print(f"argoscope report: --prices: {error}", file=sys.stderr)
+        return 2
     except (ReportsUnavailable, RunNotFound, ValueError, OSError) as error:
         print(f"argoscope report: {error}", file=sys.stderr)
         return 2

@@ -18,6 +18,8 @@ from typing import Any
 
 from argoscope import __version__
 from argoscope.checks.schema import PARAMETER as CHECKS_PARAMETER
+from argoscope.cost.prices import PriceBook
+from argoscope.cost.runs import RunCost, run_cost, state_pods
 from argoscope.local.status import RUN_REPORT_FILE, RUNS_DIR
 from argoscope.reports.render import embedded_step_report, markup, render, require, write_page
 from argoscope.reports.sources import load_workflow
@@ -287,8 +289,9 @@ def _timeline(steps: list[Step], run_started: float | None,
     return {"lanes": lanes, "ticks": ticks, "span": span, "start": start}
 
 
-def render_run_report(workflow: Mapping[str, Any], state_dir: Path | None = None) -> str:
-    """The run report page as HTML text."""
+def render_run_report(workflow: Mapping[str, Any], state_dir: Path | None = None,
+                      cost: RunCost | None = None) -> str:
+    """The run report page as HTML text (with `cost`, a cost section)."""
     require()
     metadata = workflow.get("metadata") or {}
     status = workflow.get("status") or {}
@@ -311,21 +314,26 @@ def render_run_report(workflow: Mapping[str, Any], state_dir: Path | None = None
         timeline=_timeline(steps, started, finished), retries=retries,
         decisions=[s.when for s in steps if s.when],
         gpu_steps=[s for s in steps if s.gpu_requested or s.gpu_seconds],
-        resources=status.get("resourcesDuration") or {},
+        resources=status.get("resourcesDuration") or {}, cost=cost,
         written=datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"), version=__version__)
 
 
 def write_run_report(state_dir: str | Path | None, run: str, out: str | Path | None = None,
-                     *, dump: str | Path | None = None) -> Path:
+                     *, dump: str | Path | None = None, prices: PriceBook | None = None) -> Path:
     """Write the report of `run` and return its path.
 
     From the local runner's `state_dir` (default output: `DIR/runs/<run>/report.html`, beside
     the run's logs) or, with `dump`, from a Workflow in a `kubectl get -o json` file (default
     output: `<run>.html` in the current directory). Raises RunNotFound, ValueError for bad
-    input and ReportsUnavailable when the `reports` extra is missing.
+    input and ReportsUnavailable when the `reports` extra is missing. With `prices`, the page
+    shows each step's cost (pods from the state directory; a dump has none: unpriced).
     """
     state = Path(state_dir) if state_dir is not None else None
     workflow = load_workflow(run, state_dir=state, dump=Path(dump) if dump else None)
     if out is None:
         out = state / RUNS_DIR / run / RUN_REPORT_FILE if state is not None else Path(f"{run}.html")
-    return write_page(Path(out), render_run_report(workflow, state))
+    cost = None
+    if prices is not None:
+        pods = state_pods(state, run) if state is not None else []
+        cost = run_cost(workflow, pods, prices)
+    return write_page(Path(out), render_run_report(workflow, state, cost))
