@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pandas as pd
 
-from argoscope.checks import drift_columns
+from argoscope.checks import arguments, drift_columns
 from argoscope.checks._engine import TEXT_DRIFT_ENGINE, DriftOptions, drift_engine
 from argoscope.checks.drift_stattests import (
     CATEGORICAL,
@@ -93,14 +93,13 @@ def column_drift(reference: pd.Series, current: pd.Series, column: str, *,
     if method is None:
         test = default_test(ref, cur, kind, merged)
     else:
-        if method not in TESTS:
-            raise CheckInputError(f"column {column!r}: unknown drift method {method!r}; "
-                                  f"known: {sorted(TESTS, key=str.lower)}")
-        test = TESTS[method]
-        if kind not in test.kinds:
+        chosen = TESTS.get(arguments.drift_method(method, f"column {column!r}"))
+        if chosen is None or kind not in chosen.kinds:
             raise CheckInputError(f"column {column!r}: {method} does not apply to "
                                   f"{_KIND_NAMES[kind]} data")
-    limit = test.default_threshold if threshold is None else float(threshold)
+        test = chosen
+    limit = test.default_threshold if threshold is None else arguments.threshold(
+        test.name, threshold, f"threshold for column {column!r}")
     score = test.func(ref, cur, kind, merged)
     return FeatureResult(column, test.name, score, limit, test.drifted(score, limit))
 

@@ -160,9 +160,14 @@ def supervise(source: Source, stats: ExporterStats, stop: threading.Event, *,
 def serve(exporter: Exporter, host: str, port: int) -> int:
     """Follow every source and serve until SIGINT or SIGTERM."""
     stop = threading.Event()
-    server = MetricsServer(exporter.registry(), host, port, lambda: exporter.model.stats.ready,
-                           on_error=exporter.model.stats.collect_error,
-                           on_refused=exporter.model.stats.connection_refused)
+    try:  # binding: a port in use or not ours is bad input, named (exit 2)
+        server = MetricsServer(exporter.registry(), host, port,
+                               lambda: exporter.model.stats.ready,
+                               on_error=exporter.model.stats.collect_error,
+                               on_refused=exporter.model.stats.connection_refused)
+    except OSError as error:
+        raise OSError(error.errno, error.strerror or str(error),
+                      f"--listen {host}:{port}") from None
     server.start()
     log.info("serving on http://%s:%d/metrics", host, server.port)
     threads = [

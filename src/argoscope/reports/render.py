@@ -6,6 +6,7 @@ them when they are missing.
 
 from __future__ import annotations
 
+import errno
 import functools
 import importlib
 import os
@@ -111,8 +112,14 @@ def embedded_step_report(html: str) -> str | None:
 
 def write_page(path: Path, html: str) -> Path:
     """Write a page atomically (readers never see half of it); returns the path."""
+    if path.is_dir():  # checked first, so no `.partial` file is left beside it
+        raise IsADirectoryError(errno.EISDIR, "is a directory, not a file to write", str(path))
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial")
-    partial.write_text(html, encoding="utf-8")
-    partial.replace(path)
+    try:
+        partial.write_text(html, encoding="utf-8")
+        partial.replace(path)
+    except OSError:
+        partial.unlink(missing_ok=True)
+        raise
     return path
