@@ -118,7 +118,8 @@ class Checks:
         arguments.name(name, "name")
         severity = arguments.severity(severity)
         arguments.drift_call(reference, current, engine=engine, engines=DRIFT_ENGINES,
-                             columns=columns, method=method, threshold_=threshold, per_column_method=per_column_method,
+                             columns=columns, method=method, threshold_=threshold,
+                             per_column_method=per_column_method,
                              per_column_threshold=per_column_threshold,
                              drift_share_=drift_share, column_types=column_types)
         options = DriftOptions(columns, method, threshold, per_column_method,
