@@ -76,8 +76,15 @@ class Checks:
         return result
 
     def expect(self, frame: pd.DataFrame, suite: Any,
-               engine: ExpectationEngineName = "auto") -> list[CheckResult]:
+               engine: ExpectationEngineName = "auto", *, trust_suite: bool = False,
+               parameters: Mapping[str, Any] | None = None) -> list[CheckResult]:
         """Run an expectation suite (GE JSON path, dict, list or ExpectationSuite) on `frame`.
+
+        A `row_condition` must be in GE's comparison grammar (no calls, no `@`-references):
+        `trust_suite=True` hands other conditions to GE's pandas engine, which runs them as
+        code (`DataFrame.query`), so pass it only for a suite you would run as code.
+        GE's `{"$PARAMETER": ...}` bounds are evaluated safely, with `parameters` as the
+        values of the names they use.
 
         A suite that cannot run at all is recorded as one critical `error` result; a call
         with an unknown `engine` or a `frame` that is not a DataFrame raises CheckInputError.
@@ -89,7 +96,8 @@ class Checks:
         arguments.choice("expectation engine", engine, EXPECTATION_ENGINES)
 
         try:
-            results = validate(frame, suite, engine)
+            results = validate(frame, suite, engine, trust_suite=trust_suite,
+                               parameters=parameters)
         except Exception as exc:  # recorded as an error result, raised at emit
             name = getattr(suite, "name", None) or (Path(suite).stem if isinstance(
                 suite, (str, Path)) else "expectations")

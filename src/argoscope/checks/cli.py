@@ -34,6 +34,10 @@ def register(subparsers: Any) -> None:
     expect.add_argument("data", help="CSV or Parquet file")
     expect.add_argument("--engine", choices=EXPECTATION_ENGINES, default="auto",
                         help="native, Great Expectations, or native when it can (default)")
+    expect.add_argument("--trust-suite", action="store_true",
+                        help="let Great Expectations evaluate row_conditions outside the "
+                             "comparison grammar (calls, @-references): they run as code, so "
+                             "only for a suite you trust as code")
     expect.add_argument("--out", help="write the argoscope-checks document here ('-': stdout)")
     expect.set_defaults(handler=run_expect)
 
@@ -133,7 +137,7 @@ def run_expect(args: argparse.Namespace) -> int:
 
     try:
         frame = read_table(args.data)
-        results = validate(frame, args.suite, args.engine)
+        results = validate(frame, args.suite, args.engine, trust_suite=args.trust_suite)
     except CheckInputError as exc:
         return report("argoscope check expect", exc)
     return _finish(results, args.out, "argoscope check expect")
