@@ -100,7 +100,15 @@ def column_drift(reference: pd.Series, current: pd.Series, column: str, *,
         test = chosen
     limit = test.default_threshold if threshold is None else arguments.threshold(
         test.name, threshold, f"threshold for column {column!r}")
-    score = test.func(ref, cur, kind, merged)
+    try:
+        score = test.func(ref, cur, kind, merged)
+    except CheckInputError as exc:
+        raise CheckInputError(f"column {column!r}: {exc}") from None
+    except (ArithmeticError, ValueError, IndexError, TypeError) as exc:
+        # Degenerate data (a constant column, too many bins, mixed objects): Evidently's
+        # libraries raise here too; say what could not be computed instead of their error.
+        raise CheckInputError(f"column {column!r}: {test.name} cannot be computed on this "
+                              f"data ({type(exc).__name__}: {exc})") from None
     return FeatureResult(column, test.name, score, limit, test.drifted(score, limit))
 
 
