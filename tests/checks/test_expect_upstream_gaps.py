@@ -91,6 +91,14 @@ def test_the_evaluator_refuses_what_is_not_ge_s_grammar(expression: str) -> None
         evaluate(expression, {"x": 1})
 
 
+def test_one_token_is_a_parameter_name_as_in_ge_and_a_whole_group_is_evaluated() -> None:
+    for token in ("5", "PI", "now", "x"):
+        with pytest.raises(CheckInputError, match="no value for the parameter"):
+            evaluate(token)
+    assert evaluate("x", {"x": [1, 2]}) == [1, 2]  # a lone name: its value, of any type
+    assert evaluate("(1 + 2)") == 3  # GE reads this as a parameter name (docs/design.md)
+
+
 ATOMS = st.one_of(st.integers(-50, 50).map(str),
                   st.floats(0.5, 99, allow_nan=False).map(lambda v: f"{v:.3f}"),
                   st.sampled_from(["PI", "E", "p", "q"]))
