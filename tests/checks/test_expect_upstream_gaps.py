@@ -180,6 +180,19 @@ def test_arguments_ge_refuses_are_refused_on_every_engine(kwargs: dict[str, Any]
         validate(LABELS, suite, engine)  # type: ignore[arg-type]
 
 
+def test_parameters_from_the_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    (tmp_path / "suite.json").write_text(json.dumps({"expectations": [
+        {"type": "expect_column_values_to_be_between",
+         "kwargs": {"column": "a", "max_value": {"$PARAMETER": "top * 2"}}}]}))
+    (tmp_path / "data.csv").write_text("a\n1\n7\n")
+    args = ["check", "expect", "--suite", str(tmp_path / "suite.json"), str(tmp_path / "data.csv")]
+    assert main([*args, "--parameter", "top=4"]) == 0
+    assert main([*args, "--parameter", "top=3"]) == 1
+    assert main(args) == 2 and "no value for the parameter 'top'" in capsys.readouterr().err
+
+
 def test_mostly_null_is_exit_2_on_the_cli(tmp_path: Path,
                                           capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "suite.json").write_text('{"expectations": [{"type": '

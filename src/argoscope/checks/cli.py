@@ -34,6 +34,9 @@ def register(subparsers: Any) -> None:
     expect.add_argument("data", help="CSV or Parquet file")
     expect.add_argument("--engine", choices=EXPECTATION_ENGINES, default="auto",
                         help="native, Great Expectations, or native when it can (default)")
+    expect.add_argument("--parameter", action="append", default=[], metavar="NAME=VALUE",
+                        help="a value for GE's {\"$PARAMETER\": ...} expressions (repeatable; "
+                             "VALUE is read as JSON when it parses, else as text)")
     expect.add_argument("--trust-suite", action="store_true",
                         help="let Great Expectations evaluate row_conditions outside the "
                              "comparison grammar (calls, @-references): they run as code, so "
@@ -137,10 +140,29 @@ def run_expect(args: argparse.Namespace) -> int:
 
     try:
         frame = read_table(args.data)
-        results = validate(frame, args.suite, args.engine, trust_suite=args.trust_suite)
+        results = validate(frame, args.suite, args.engine, trust_suite=args.trust_suite,
+                           parameters=_parameters(args.parameter))
     except CheckInputError as exc:
         return report("argoscope check expect", exc)
     return _finish(results, args.out, "argoscope check expect")
+
+
+def _parameters(entries: list[str]) -> dict[str, Any]:
+    """`--parameter NAME=VALUE` values: JSON when VALUE parses as JSON, else the text."""
+    import json
+
+    from argoscope.checks.results import CheckInputError
+
+    given: dict[str, Any] = {}
+    for entry in entries:
+        name, sep, text = entry.partition("=")
+        if not sep or not name.strip():
+            raise CheckInputError(f"--parameter: {entry!r} is not NAME=VALUE")
+        try:
+            given[name.strip()] = json.loads(text)
+        except ValueError:
+            given[name.strip()] = text
+    return given
 
 
 def _column_types(text: str | None) -> dict[str, str] | None:
