@@ -74,6 +74,13 @@ def test_a_gate_with_a_misspelled_operator_or_severity_is_refused(op: str, sever
     assert checks.results == []
 
 
+@pytest.mark.parametrize("name", ["", "   ", None, 3, ["accuracy"]])
+def test_a_check_name_is_a_non_empty_string(name: Any) -> None:
+    drift(name=name)
+    with pytest.raises(CheckInputError, match="name"):
+        Checks(path=os.devnull).gate(name, 0.5, ">", 0.85)
+
+
 @FEW
 @given(threshold=st.one_of(NOT_NUMBERS, st.none()))
 def test_a_gate_threshold_must_be_a_finite_number(threshold: Any) -> None:
