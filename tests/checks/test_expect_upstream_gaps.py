@@ -226,6 +226,20 @@ def test_a_row_condition_that_would_run_a_shell_command_is_refused(
     assert not marker.exists()
 
 
+@pytest.mark.parametrize("condition", [
+    {"type": "pass_through", "pass_through_filter": "@pd.io.common.os.system('true') == 0"},
+    {"type": "and", "conditions": [
+        {"type": "comparison", "column": {"name": "a"}, "operator": ">", "parameter": 0},
+        {"type": "pass_through", "pass_through_filter": "a.abs() > 0"}]},
+])
+def test_a_pass_through_condition_object_is_held_to_the_same_grammar(
+        condition: dict[str, Any]) -> None:
+    suite = [{"type": "expect_column_values_to_be_in_set",
+              "kwargs": {"column": "b", "value_set": [2], "row_condition": condition}}]
+    with pytest.raises(CheckInputError, match="trust_suite=True"):
+        validate(LABELS, suite, "ge")
+
+
 def test_the_cli_refuses_it_too_and_only_trust_hands_it_to_ge(
         tmp_path: Path, capsys: pytest.CaptureFixture[str], ge_engine: ModuleType) -> None:
     import json

@@ -80,17 +80,37 @@ def check_condition(exp: Expectation, where: str, trust_suite: bool) -> None:
     safe comparison grammar (`conditions`) unless the suite is trusted; an empty one is
     refused, as GE refuses it."""
     condition = exp.kwargs.get("row_condition")
-    if condition is None or exp.kwargs.get("condition_parser") not in QUERY_PARSERS:
+    if condition is None:
         return
-    if not isinstance(condition, str):
-        return  # GE's Condition objects: GE builds its own query from them
-    why = refusal(condition)
-    if not why or (trust_suite and condition.strip()):
-        return
-    hint = "" if not condition.strip() else (
-        "; if the suite is trusted, trust_suite=True (--trust-suite) lets Great "
-        "Expectations' pandas engine evaluate it with DataFrame.query, which runs code")
-    raise CheckInputError(f"{where}: row_condition {condition!r} {why}{hint}")
+    if isinstance(condition, str):
+        if exp.kwargs.get("condition_parser") not in QUERY_PARSERS:
+            return  # GE's own grammar: GE parses it and quotes what it builds
+        texts = [condition]
+    else:  # GE's Condition objects: only a pass-through filter reaches DataFrame.query as is
+        texts = list(_pass_through_filters(condition))
+    for text in texts:
+        why = refusal(text) if isinstance(text, str) else "is not a string"
+        if not why or (trust_suite and isinstance(text, str) and text.strip()):
+            continue
+        hint = "" if not isinstance(text, str) or not text.strip() else (
+            "; if the suite is trusted, trust_suite=True (--trust-suite) lets Great "
+            "Expectations' pandas engine evaluate it with DataFrame.query, which runs code")
+        raise CheckInputError(f"{where}: row_condition {text!r} {why}{hint}")
+
+
+def _pass_through_filters(condition: Any) -> Iterable[Any]:
+    """The `pass_through_filter` strings of a GE Condition (dict or object), nested too."""
+    if hasattr(condition, "dict") and not isinstance(condition, dict):
+        condition = condition.dict()  # a GE Condition object (pydantic)
+    if isinstance(condition, dict):
+        if condition.get("type") == "pass_through" or "pass_through_filter" in condition:
+            yield condition.get("pass_through_filter")
+        for value in condition.values():
+            if isinstance(value, (dict, list)):
+                yield from _pass_through_filters(value)
+    elif isinstance(condition, list):
+        for item in condition:
+            yield from _pass_through_filters(item)
 
 
 def check_arguments(exp: Expectation, where: str) -> None:
