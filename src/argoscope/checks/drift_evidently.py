@@ -83,8 +83,10 @@ def run(reference: pd.DataFrame, current: pd.DataFrame, columns: Sequence[object
         snapshot = Report([preset], include_tests=True).run(
             Dataset.from_pandas(cur, data_definition=definition),
             Dataset.from_pandas(ref, data_definition=definition))
-    except ValueError as exc:  # Evidently's own input checks (an empty column, a bad method)
-        raise CheckInputError(f"Evidently: {exc}") from None
+    except (ValueError, IndexError, TypeError, ArithmeticError) as exc:
+        # Evidently's own input checks (an empty column, a bad method) and what its libraries
+        # raise on degenerate data (a constant column, mixed objects): bad input, named.
+        raise CheckInputError(f"Evidently: {type(exc).__name__}: {exc}") from None
     raw: dict[str, Any] = snapshot.dict()
     if report_path is not None:
         Path(report_path).write_text(json.dumps(raw, default=str), encoding="utf-8")
