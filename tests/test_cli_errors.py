@@ -4,6 +4,7 @@ repository, a rollback of a registry that does not exist, and options without he
 from __future__ import annotations
 
 import argparse
+import json
 import subprocess
 import sys
 import textwrap
@@ -122,7 +123,9 @@ def inputs(tmp_path: Path) -> dict[str, str]:
     files = {"bad.json": "{not json", "bad.yaml": "a: [unclosed\n", "bomb.yaml": ALIAS_BOMB,
              "wrong.json": "[1, 2]", "wrong.yaml": "- 1\n- 2\n", "file.txt": "x\n",
              "good.json": '{"kind": "List", "items": []}', "wf.yaml": WORKFLOW,
-             "data.csv": "a,b\n1,2\n3,4\n"}
+             "data.csv": "a,b\n1,2\n3,4\n",
+             "workflow.json": json.dumps({"kind": "Workflow", "metadata": {"name": "r"},
+                                          "status": {"phase": "Succeeded", "nodes": {}}})}
     for name, text in files.items():
         (tmp_path / name).write_text(text, encoding="utf-8")
     (tmp_path / "dir").mkdir()
@@ -164,6 +167,7 @@ BAD_CALLS: list[tuple[str, str]] = [
     ("report", "report r --dump {bomb_yaml}"),
     ("report", "report r --dump {wrong_json}"),
     ("report", "report r --state-dir {file_txt}"),
+    ("report", "report r --dump {workflow_json} -o {dir}"),
     ("demo", "demo --keep-state --state-dir {file_txt}"),
     ("generate", "generate --check --root {file_txt}"),
 ]
@@ -189,6 +193,7 @@ def test_every_command_refuses_bad_input_in_one_line_with_exit_2(
     assert "Traceback" not in err
     lines = [line for line in err.splitlines() if line.strip()]
     assert lines and lines[-1].startswith(f"argoscope {command}: "), err
+    assert not list(Path(inputs["dir"]).parent.glob("*.partial"))  # nothing half-written
 
 
 def test_a_taken_port_is_an_input_error_naming_the_option(

@@ -6,13 +6,14 @@ them when they are missing.
 
 from __future__ import annotations
 
-import errno
 import functools
 import importlib
 import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+from argoscope.atomic import write_text
 
 REPORT_PATH_ENV = "ARGOSCOPE_REPORT_PATH"
 INSTALL_HINT = "pip install 'argoscope[reports]'"
@@ -112,14 +113,4 @@ def embedded_step_report(html: str) -> str | None:
 
 def write_page(path: Path, html: str) -> Path:
     """Write a page atomically (readers never see half of it); returns the path."""
-    if path.is_dir():  # checked first, so no `.partial` file is left beside it
-        raise IsADirectoryError(errno.EISDIR, "is a directory, not a file to write", str(path))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    try:
-        partial.write_text(html, encoding="utf-8")
-        partial.replace(path)
-    except OSError:
-        partial.unlink(missing_ok=True)
-        raise
-    return path
+    return write_text(path, html)
