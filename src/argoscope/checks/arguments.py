@@ -110,13 +110,17 @@ def column_type(value: object, where: str) -> str:
 
 
 def frame(value: object, what: str) -> None:
-    """`value` must be a pandas DataFrame; a Series (or anything else) is named."""
+    """`value` must be a DataFrame: pandas', or another engine's frame with named `columns`
+    (Spark, Dask); a Series (or anything else) is named."""
     import pandas as pd
 
     if isinstance(value, pd.DataFrame):
         return
-    hint = " (wrap it: series.to_frame())" if isinstance(value, pd.Series) else ""
-    raise CheckInputError(f"{what} must be a pandas DataFrame, not {type(value).__name__}{hint}")
+    if isinstance(value, pd.Series) or not hasattr(value, "columns") \
+            or type(value).__name__ == "Series":
+        hint = " (wrap it: series.to_frame())" if isinstance(value, pd.Series) else ""
+        raise CheckInputError(f"{what} must be a pandas DataFrame, not "
+                              f"{type(value).__name__}{hint}")
 
 
 def columns_exist(names: Iterable[object], frames: Sequence[tuple[str, Any]], what: str) -> None:
