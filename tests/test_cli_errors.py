@@ -11,6 +11,8 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from argoscope.cli import build_parser
 from argoscope.pipeline.cli import build_parser as pipeline_parser
@@ -224,3 +226,46 @@ def test_a_misspelled_option_prints_the_usage_of_its_own_sub_command(
     assert code == 2
     assert err.startswith(f"usage: argoscope {command} "), err
     assert err.strip().splitlines()[-1].startswith(f"argoscope {command}: unrecognized")
+
+
+def _commands() -> dict[str, list[str]]:
+    """Every (sub-)command as its words, with its option strings."""
+    found: dict[str, list[str]] = {}
+
+    def walk(parser: argparse.ArgumentParser, words: list[str]) -> None:
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, sub in action.choices.items():
+                    walk(sub, [*words, name])
+                return
+        found[" ".join(words)] = [o for a in parser._actions for o in a.option_strings
+                                  if o.startswith("--") and o != "--help"]
+
+    walk(build_parser(), [])
+    return found
+
+
+COMMANDS = _commands()
+
+
+@settings(max_examples=30, deadline=None)
+@given(data=st.data())
+def test_any_misspelled_option_of_any_command_shows_that_command_s_usage(
+        data: st.DataObject) -> None:
+    import contextlib
+    import io
+
+    command = data.draw(st.sampled_from(sorted(c for c in COMMANDS if COMMANDS[c])))
+    option = data.draw(st.sampled_from(COMMANDS[command]))
+    # A letter swapped in the middle: never a prefix argparse would accept as an abbreviation.
+    at = data.draw(st.integers(2, len(option) - 1))
+    wrong = option[:at] + "Q" + option[at:]
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), pytest.raises(SystemExit) as exited:
+        from argoscope.cli import main
+
+        main([*command.split(), wrong, "x"])
+    assert exited.value.code == 2
+    text = err.getvalue()
+    assert text.startswith(f"usage: argoscope {command}"), text
+    assert text.strip().splitlines()[-1].startswith(f"argoscope {command}: "), text
