@@ -9,7 +9,8 @@ mistakes with the same words before anything runs:
   a p-value threshold in (0, 1], a distance threshold above 0 and at most the distance's
   maximum);
 - column names that a call names (`columns`, `per_column_*`, `column_types`) exist in the data;
-- frames are pandas DataFrames (a Series is named as such).
+- frames are DataFrames (pandas', or another engine's with named columns); a Series is
+  named as such.
 
 Imports nothing heavy: pandas is imported only when a frame is checked.
 """
