@@ -187,3 +187,28 @@ def test_the_cli_refuses_what_the_api_refuses(option: tuple[str, ...], csv: Path
     err = capsys.readouterr().err
     assert code == 2 and "Traceback" not in err
     assert err.strip().splitlines()[-1].startswith("argoscope check drift: ")
+
+
+@settings(max_examples=15, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_generated_cli_options_are_refused_as_the_api_refuses_them(
+        data: st.DataObject, csv: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    option = data.draw(st.sampled_from(["--drift-share", "--threshold", "--method",
+                                        "--column-types", "--columns"]))
+    if option == "--drift-share":
+        value = repr(data.draw(st.one_of(st.floats(max_value=0), st.floats(min_value=1.0001))))
+    elif option == "--threshold":
+        value = repr(data.draw(st.one_of(st.floats(max_value=0), st.just(math.nan))))
+    elif option == "--method":
+        value = data.draw(misspelled(METHODS))
+    else:  # comma-separated lists: the CLI trims blanks around each entry, so no blanks
+        known = list(COLUMN_TYPES) if option == "--column-types" else ["age", "plan"]
+        wrong = data.draw(misspelled(known).map(str.strip).filter(
+            lambda w: w and w not in known and "," not in w and "=" not in w))
+        value = f"age={wrong}" if option == "--column-types" else wrong
+    code = main(["check", "drift", "--reference", str(csv), "--current", str(csv),
+                 f"{option}={value}"])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err, (option, value, err)
+    assert err.strip().splitlines()[-1].startswith("argoscope check drift: ")
