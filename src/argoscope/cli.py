@@ -3,7 +3,8 @@
 Each subcommand lives beside the code it drives and exposes ``register(subparsers)``; the
 modules named here must stay light to import (heavy imports happen inside the handlers), so
 ``argoscope --help`` answers at once. A handler that needs an optional dependency which is
-not installed ends with exit 2 and the extra to install, never a traceback.
+not installed ends with exit 2 and the extra to install, never a traceback; every other input
+error ends in the one shape `argoscope <command>: <what>`, exit 2 (`argoscope.cli_errors`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import sys
 from collections.abc import Mapping, Sequence
 
 from argoscope import __version__
+from argoscope.cli_errors import Parser, deepest, describe, report
 
 # Modules that add subcommands, in the order `--help` lists them. To add a command, add its
 # module here.
@@ -41,7 +43,7 @@ COMMAND_EXTRAS: Mapping[str, str] = {"demo": "demo", "generate": "exporter,dashb
 
 def build_parser() -> argparse.ArgumentParser:
     """Build the argument parser with every registered subcommand."""
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="argoscope",
         description="Observability and data-quality monitoring for ML pipelines on Argo Workflows.",
     )
@@ -63,7 +65,10 @@ def missing_extra(error: ModuleNotFoundError, command: str | None) -> str | None
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the process exit code."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extras = parser.parse_known_args(argv)
+    command = deepest(parser, args)
+    if extras:  # a misspelled option: the usage of the sub-command it was given to
+        command.error(f"unrecognized arguments: {' '.join(extras)}")
     handler = getattr(args, "handler", None)
     if handler is None:
         parser.print_help()
@@ -76,9 +81,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         extra = missing_extra(error, args.command)
         if extra is None:
             raise  # not an optional dependency: a real bug, keep the traceback
-        print(f"argoscope {args.command}: the optional dependency {error.name!r} is not "
-              f"installed; install it with: pip install 'argoscope[{extra}]'", file=sys.stderr)
-        return 2
+        return report(f"argoscope {args.command}", f"the optional dependency {error.name!r} is "
+                      f"not installed; install it with: pip install 'argoscope[{extra}]'")
+    except Exception as error:
+        message = describe(error)
+        if message is None:
+            raise  # not an input error: a real bug, keep the traceback
+        return report(command.prog, message)
 
 
 if __name__ == "__main__":  # pragma: no cover

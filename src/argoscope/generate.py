@@ -12,6 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from argoscope.cli_errors import CommandError
+
 Generator = Callable[[], dict[str, str]]
 
 
@@ -72,6 +74,8 @@ def _handler(args: argparse.Namespace) -> int:
             return 2
     else:
         root = Path(args.root)
+        if root.exists() and not root.is_dir():
+            raise CommandError(f"--root {root}: not a directory")
     stale = []
     for relative, content in sorted(outputs().items()):
         path = root / relative

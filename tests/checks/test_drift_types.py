@@ -231,3 +231,30 @@ def test_a_non_numeric_dtype_declared_numerical_is_an_input_error(evidently_engi
     run = drift_native.dataset_drift if engine == "native" else evidently_engine.run
     with pytest.raises(CheckInputError, match=r"'t' is declared numerical.*timedelta"):
         run(frame, frame, column_types={"t": "numerical"})
+
+
+@pytest.mark.parametrize("declared", [
+    {"n": "numerical"}, {"c": "categorical"}, {"n": "numerical", "i": "categorical"},
+    {"x": "categorical"}, {"i": "num", "x": "cat"}])
+def test_partly_declared_types_test_the_columns_evidentlys_data_definition_tests(
+        evidently_engine, declared: dict[str, str]) -> None:
+    # Evidently itself, given a DataDefinition that names some columns: a type with declared
+    # columns holds exactly those; the other types are inferred. The native engine agrees.
+    from evidently import DataDefinition, Dataset, Report
+    from evidently.presets import DataDriftPreset
+
+    rng = np.random.default_rng(5)
+    frame = pd.DataFrame({"n": rng.integers(0, 200, 300).astype("uint8"),
+                          "x": rng.normal(0, 1, 300), "c": rng.choice(["a", "b"], 300),
+                          "i": rng.integers(0, 3, 300)})
+    lists: dict[str, list[str]] = {}
+    for column, kind in declared.items():
+        name = {"num": "numerical", "cat": "categorical"}.get(kind, kind)
+        lists.setdefault(f"{name}_columns", []).append(column)
+    definition = DataDefinition(**lists)
+    snapshot = Report([DataDriftPreset()]).run(Dataset.from_pandas(frame, definition),
+                                               Dataset.from_pandas(frame, definition))
+    tested = {m["config"]["column"] for m in snapshot.dict()["metrics"]
+              if m["config"]["type"].endswith(":ValueDrift")}
+    native = drift_native.dataset_drift(frame, frame, column_types=declared)
+    assert {f.feature for f in native} == tested

@@ -57,9 +57,11 @@ def test_unknown_engine_names_are_input_errors_naming_the_known_ones() -> None:
     with pytest.raises(CheckInputError, match=r"unknown expectation engine 'bogus'; known: auto"):
         validate(FRAME, suite, engine="bogus")  # type: ignore[arg-type]
     checks = Checks(path=os.devnull)
-    result = checks.drift(FRAME, FRAME, engine="bogus")  # type: ignore[arg-type]
-    assert result.status == "error"
-    assert "unknown drift engine 'bogus'; known: native, evidently" in result.message
+    # A wrong argument is the call's mistake: raised at once, never recorded as a result.
+    with pytest.raises(CheckInputError, match=r"unknown drift engine 'bogus'; known: native, "
+                                               "evidently"):
+        checks.drift(FRAME, FRAME, engine="bogus")  # type: ignore[arg-type]
+    assert checks.results == []
 
 
 def test_every_status_the_library_writes_is_one_the_exporter_reads() -> None:

@@ -122,7 +122,10 @@ def test_list_get_and_logs_read_the_state(tmp_path: Path) -> None:
     assert run in missing.stderr  # it lists what exists
     no_step = argoscope("logs", run, "nope", "--state-dir", str(state))
     assert no_step.returncode == 2 and "no step 'nope'" in no_step.stderr
-    empty = argoscope("list", "--state-dir", str(tmp_path / "none"))
+    absent = argoscope("list", "--state-dir", str(tmp_path / "none"))  # as get and logs do
+    assert absent.returncode == 2 and "none: no such directory" in absent.stderr
+    (tmp_path / "empty").mkdir()
+    empty = argoscope("list", "--state-dir", str(tmp_path / "empty"))
     assert empty.returncode == 0 and "no runs in" in empty.stderr
 
 

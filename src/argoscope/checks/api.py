@@ -8,9 +8,10 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from argoscope.checks import arguments, telemetry
 from argoscope.checks import emit as emission
-from argoscope.checks import telemetry
 from argoscope.checks._engine import (
+    DRIFT_ENGINES,
     DriftEngineName,
     DriftOptions,
     ExpectationEngineName,
@@ -75,15 +76,28 @@ class Checks:
         return result
 
     def expect(self, frame: pd.DataFrame, suite: Any,
-               engine: ExpectationEngineName = "auto") -> list[CheckResult]:
+               engine: ExpectationEngineName = "auto", *, trust_suite: bool = False,
+               parameters: Mapping[str, Any] | None = None) -> list[CheckResult]:
         """Run an expectation suite (GE JSON path, dict, list or ExpectationSuite) on `frame`.
 
-        A suite that cannot run at all is recorded as one critical `error` result.
+        A `row_condition` must be in GE's comparison grammar (no calls, no `@`-references):
+        `trust_suite=True` hands other conditions to GE's pandas engine, which runs them as
+        code (`DataFrame.query`), so pass it only for a suite you would run as code.
+        GE's `{"$PARAMETER": ...}` bounds are evaluated safely, with `parameters` as the
+        values of the names they use.
+
+        A suite that cannot run at all is recorded as one critical `error` result; a call
+        with an unknown `engine` or a `frame` that is not a DataFrame raises CheckInputError.
         """
+        from argoscope.checks._engine import EXPECTATION_ENGINES
         from argoscope.checks.expect import validate
 
+        arguments.frame(frame, "frame")
+        arguments.choice("expectation engine", engine, EXPECTATION_ENGINES)
+
         try:
-            results = validate(frame, suite, engine)
+            results = validate(frame, suite, engine, trust_suite=trust_suite,
+                               parameters=parameters)
         except Exception as exc:  # recorded as an error result, raised at emit
             name = getattr(suite, "name", None) or (Path(suite).stem if isinstance(
                 suite, (str, Path)) else "expectations")
@@ -105,8 +119,17 @@ class Checks:
         Fails when at least `drift_share` of the columns drifted. Column types are Evidently's
         own inference unless `column_types` declares them (``{"age": "numerical"}``;
         numerical, categorical or text). `engine="evidently"` runs Evidently itself and can
-        keep its full JSON report at `report_path`.
+        keep its full JSON report at `report_path`. Arguments are checked first (see
+        `argoscope.checks.arguments`): a mistake raises CheckInputError; what only the data
+        can refuse is recorded as a critical `error` result.
         """
+        arguments.name(name, "name")
+        severity = arguments.severity(severity)
+        arguments.drift_call(reference, current, engine=engine, engines=DRIFT_ENGINES,
+                             columns=columns, method=method, threshold_=threshold,
+                             per_column_method=per_column_method,
+                             per_column_threshold=per_column_threshold,
+                             drift_share_=drift_share, column_types=column_types)
         options = DriftOptions(columns, method, threshold, per_column_method,
                                per_column_threshold, drift_share, column_types, report_path)
         try:
@@ -133,7 +156,8 @@ class Checks:
     def gate(self, name: str, value: float, op: str, threshold: float,
              severity: Severity = "critical") -> CheckResult:
         """Gate a model metric, e.g. ``gate("accuracy", 0.91, ">", 0.85)``; also written as a
-        file named after the gate, for a DAG `when:`."""
+        file named after the gate, for a DAG `when:`. An unknown operator or severity, or a
+        threshold that is not a finite number, raises CheckInputError."""
         return self.add(make_gate(name, value, op, threshold, severity))
 
     @property

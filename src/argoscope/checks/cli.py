@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from argoscope.checks._engine import DRIFT_ENGINES, EXPECTATION_ENGINES
+from argoscope.cli_errors import report
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -33,6 +34,13 @@ def register(subparsers: Any) -> None:
     expect.add_argument("data", help="CSV or Parquet file")
     expect.add_argument("--engine", choices=EXPECTATION_ENGINES, default="auto",
                         help="native, Great Expectations, or native when it can (default)")
+    expect.add_argument("--parameter", action="append", default=[], metavar="NAME=VALUE",
+                        help="a value for GE's {\"$PARAMETER\": ...} expressions (repeatable; "
+                             "VALUE is read as JSON when it parses, else as text)")
+    expect.add_argument("--trust-suite", action="store_true",
+                        help="let Great Expectations evaluate row_conditions outside the "
+                             "comparison grammar (calls, @-references): they run as code, so "
+                             "only for a suite you trust as code")
     expect.add_argument("--out", help="write the argoscope-checks document here ('-': stdout)")
     expect.set_defaults(handler=run_expect)
 
@@ -112,7 +120,7 @@ def render(results: list[CheckResult]) -> str:
     return "\n".join(line.rstrip() for line in lines)
 
 
-def _finish(results: list[CheckResult], out: str | None) -> int:
+def _finish(results: list[CheckResult], out: str | None, command: str) -> int:
     from argoscope.checks.emit import document_text, write_document
 
     if out == "-":  # stdout carries the document alone, so it can be piped
@@ -121,8 +129,7 @@ def _finish(results: list[CheckResult], out: str | None) -> int:
     else:
         print(render(results))
     if out and out != "-" and not write_document(results, Path(out)):
-        print(f"error: could not write {out}", file=sys.stderr)
-        return 2
+        return report(command, f"--out {out}: could not write the document")
     return 1 if any(result.blocking for result in results) else 0
 
 
@@ -133,11 +140,29 @@ def run_expect(args: argparse.Namespace) -> int:
 
     try:
         frame = read_table(args.data)
-        results = validate(frame, args.suite, args.engine)
+        results = validate(frame, args.suite, args.engine, trust_suite=args.trust_suite,
+                           parameters=_parameters(args.parameter))
     except CheckInputError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    return _finish(results, args.out)
+        return report("argoscope check expect", exc)
+    return _finish(results, args.out, "argoscope check expect")
+
+
+def _parameters(entries: list[str]) -> dict[str, Any]:
+    """`--parameter NAME=VALUE` values: JSON when VALUE parses as JSON, else the text."""
+    import json
+
+    from argoscope.checks.results import CheckInputError
+
+    given: dict[str, Any] = {}
+    for entry in entries:
+        name, sep, text = entry.partition("=")
+        if not sep or not name.strip():
+            raise CheckInputError(f"--parameter: {entry!r} is not NAME=VALUE")
+        try:
+            given[name.strip()] = json.loads(text)
+        except ValueError:
+            given[name.strip()] = text
+    return given
 
 
 def _column_types(text: str | None) -> dict[str, str] | None:
@@ -157,6 +182,7 @@ def _column_types(text: str | None) -> dict[str, str] | None:
 
 def run_drift(args: argparse.Namespace) -> int:
     """Handler of `argoscope check drift`."""
+    from argoscope.checks import arguments
     from argoscope.checks._engine import DriftOptions, drift_engine
     from argoscope.checks.api import drift_result
     from argoscope.checks.results import CheckInputError
@@ -166,14 +192,18 @@ def run_drift(args: argparse.Namespace) -> int:
         column_types = _column_types(args.column_types)
         reference = read_table(args.reference)
         current = read_table(args.current)
+        arguments.drift_call(reference, current, engine=args.engine, engines=DRIFT_ENGINES,
+                             columns=columns, method=args.method, threshold_=args.threshold,
+                             per_column_method=None, per_column_threshold=None,
+                             drift_share_=args.drift_share, column_types=column_types)
         options = DriftOptions(columns, args.method, args.threshold,
                                drift_share=args.drift_share, column_types=column_types,
                                report_path=args.report)
         features = drift_engine(args.engine).run(reference, current, options)
     except CheckInputError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    return _finish([drift_result(args.name, features, args.drift_share, "critical")], args.out)
+        return report("argoscope check drift", exc)
+    return _finish([drift_result(args.name, features, args.drift_share, "critical")], args.out,
+                   "argoscope check drift")
 
 
 def main(argv: list[str] | None = None) -> int:  # pragma: no cover - `argoscope check` is the entry

@@ -5,7 +5,8 @@ Evidently infers each column's type from the *current* data (`infer_column_type`
 distinct values, else categorical; strings (object or string dtype) text when more than half
 the values are distinct, else categorical; bool and category dtypes categorical. Everything
 else (uint, nullable Int64/Float64/boolean, timedelta, datetime, mixed objects, lists) is not
-tested by `DataDriftPreset`. `column_types=` overrides the inference column by column.
+tested by `DataDriftPreset`. `column_types=` declares types as Evidently's `DataDefinition`
+does: a type with declared columns holds exactly those; the other types are still inferred.
 """
 
 from __future__ import annotations
@@ -14,14 +15,15 @@ from collections.abc import Mapping
 
 import pandas as pd
 
+from argoscope.checks.arguments import COLUMN_TYPES, column_type
 from argoscope.checks.drift_stattests import CATEGORICAL, NUMERICAL, TEXT
 from argoscope.checks.results import CheckInputError
 
 UNTESTED = "untested"
 INTEGER_CARDINALITY_LIMIT = 10
-# The names `column_types=` and `--column-types` accept, Evidently's long and short forms.
-ALIASES = {"numerical": NUMERICAL, "num": NUMERICAL, "categorical": CATEGORICAL,
-           "cat": CATEGORICAL, "text": TEXT}
+# The names `column_types=` and `--column-types` accept (`arguments.COLUMN_TYPES`), as kinds.
+ALIASES = dict(zip(COLUMN_TYPES, (NUMERICAL, NUMERICAL, CATEGORICAL, CATEGORICAL, TEXT),
+                   strict=True))
 
 
 def infer(current: pd.Series) -> str:
@@ -46,21 +48,18 @@ def infer(current: pd.Series) -> str:
 
 
 def parse_declared(column_types: Mapping[str, str] | None) -> dict[str, str]:
-    """`column_types=` normalised to num/cat/text; an unknown type name is an input error."""
-    declared: dict[str, str] = {}
-    for column, given in (column_types or {}).items():
-        kind = ALIASES.get(str(given).strip().lower())
-        if kind is None:
-            raise CheckInputError(f"column {column!r}: unknown column type {given!r}; "
-                                  f"known: numerical, categorical, text")
-        declared[column] = kind
-    return declared
+    """`column_types=` normalised to num/cat/text; a type name that is not exactly one of
+    `ALIASES` is an input error with a hint."""
+    return {str(column): ALIASES[column_type(given, f"column {column!r}")]
+            for column, given in (column_types or {}).items()}
 
 
 def resolve(current: pd.DataFrame, columns: list[object] | None,
             column_types: Mapping[str, str] | None) -> dict[object, str]:
     """Each column to test with its type. Without `columns`, the columns Evidently's preset
-    tests (numerical, categorical, text); a named column Evidently would not test is an input
+    tests (numerical, categorical, text); a type `column_types` declares columns of holds
+    those columns only, the other types are inferred (Evidently's `DataDefinition` rule). A
+    column named in `columns` is always tested: one Evidently would not test is an input
     error that says how to declare its type."""
     declared = parse_declared(column_types)
     known = {str(c) for c in current.columns}
@@ -68,9 +67,14 @@ def resolve(current: pd.DataFrame, columns: list[object] | None,
         if name not in known:
             raise CheckInputError(f"column_types names column {name!r}, which is not in the data")
     chosen = list(current.columns) if columns is None else columns
+    # Evidently's DataDefinition: a type with declared columns has those columns only; the
+    # other types are inferred.
+    declared_kinds = set(declared.values())
     kinds: dict[object, str] = {}
     for column in chosen:
         kind = declared.get(str(column)) or infer(current[column])
+        if columns is None and str(column) not in declared and kind in declared_kinds:
+            continue
         dtype = current[column].dtype
         if kind == NUMERICAL and (not pd.api.types.is_numeric_dtype(dtype)
                                   or pd.api.types.is_bool_dtype(dtype)):

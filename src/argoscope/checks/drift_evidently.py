@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from argoscope.checks import drift_columns
+from argoscope.checks import arguments, drift_columns
 from argoscope.checks._engine import DriftOptions
 from argoscope.checks.drift_stattests import CATEGORICAL, NUMERICAL, TESTS, TEXT, TEXT_TESTS
 from argoscope.checks.results import CheckInputError, FeatureResult
@@ -83,14 +83,21 @@ def run(reference: pd.DataFrame, current: pd.DataFrame, columns: Sequence[object
         snapshot = Report([preset], include_tests=True).run(
             Dataset.from_pandas(cur, data_definition=definition),
             Dataset.from_pandas(ref, data_definition=definition))
-    except ValueError as exc:  # Evidently's own input checks (an empty column, a bad method)
-        raise CheckInputError(f"Evidently: {exc}") from None
+    except (ValueError, IndexError, TypeError, ArithmeticError) as exc:
+        # Evidently's own input checks (an empty column, a bad method) and what its libraries
+        # raise on degenerate data (a constant column, mixed objects): bad input, named.
+        raise CheckInputError(f"Evidently: {type(exc).__name__}: {exc}") from None
     raw: dict[str, Any] = snapshot.dict()
     if report_path is not None:
         Path(report_path).write_text(json.dumps(raw, default=str), encoding="utf-8")
     found = parse(raw)
-    return [replace(found[safe[label]], feature=str(label)) for label in labels
-            if safe[label] in found]
+    features = [replace(found[safe[label]], feature=str(label)) for label in labels
+                if safe[label] in found]
+    if threshold is not None or per_column_threshold:
+        for feature in features:  # a threshold given for whichever test Evidently chose
+            arguments.threshold(feature.method, feature.threshold,
+                                f"threshold for column {feature.feature!r}")
+    return features
 
 
 def parse(raw: Mapping[str, Any], columns: Sequence[str] | None = None

@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pandas as pd
 
-from argoscope.checks import drift_columns
+from argoscope.checks import arguments, drift_columns
 from argoscope.checks._engine import TEXT_DRIFT_ENGINE, DriftOptions, drift_engine
 from argoscope.checks.drift_stattests import (
     CATEGORICAL,
@@ -29,6 +29,7 @@ from argoscope.checks.drift_stattests import (
     TEXT,
     Merged,
     StatTest,
+    import_scipy,
     score_unit,
 )
 from argoscope.checks.results import CheckInputError, FeatureResult
@@ -93,15 +94,22 @@ def column_drift(reference: pd.Series, current: pd.Series, column: str, *,
     if method is None:
         test = default_test(ref, cur, kind, merged)
     else:
-        if method not in TESTS:
-            raise CheckInputError(f"column {column!r}: unknown drift method {method!r}; "
-                                  f"known: {sorted(TESTS, key=str.lower)}")
-        test = TESTS[method]
-        if kind not in test.kinds:
+        chosen = TESTS.get(arguments.drift_method(method, f"column {column!r}"))
+        if chosen is None or kind not in chosen.kinds:
             raise CheckInputError(f"column {column!r}: {method} does not apply to "
                                   f"{_KIND_NAMES[kind]} data")
-    limit = test.default_threshold if threshold is None else float(threshold)
-    score = test.func(ref, cur, kind, merged)
+        test = chosen
+    limit = test.default_threshold if threshold is None else arguments.threshold(
+        test.name, threshold, f"threshold for column {column!r}")
+    try:
+        score = test.func(ref, cur, kind, merged)
+    except CheckInputError as exc:
+        raise CheckInputError(f"column {column!r}: {exc}") from None
+    except (ArithmeticError, ValueError, IndexError, TypeError) as exc:
+        # Degenerate data (a constant column, too many bins, mixed objects): Evidently's
+        # libraries raise here too; say what could not be computed instead of their error.
+        raise CheckInputError(f"column {column!r}: {test.name} cannot be computed on this "
+                              f"data ({type(exc).__name__}: {exc})") from None
     return FeatureResult(column, test.name, score, limit, test.drifted(score, limit))
 
 
@@ -153,6 +161,7 @@ def dataset_drift(reference: pd.DataFrame, current: pd.DataFrame,
         return [one(column, kind) for column, kind in kinds.items()]
     # Columns are independent and numpy's sorts release the GIL: test them side by side.
     # Tests that draw from numpy's global generator stay sequential, so seeds still hold.
+    import_scipy()
     with ThreadPoolExecutor(max_workers=min(len(kinds), os.cpu_count() or 1)) as pool:
         return list(pool.map(one, kinds.keys(), kinds.values()))
 

@@ -9,6 +9,7 @@ Evidently's text-content tests are not here: text columns go through Evidently i
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -24,10 +25,23 @@ TEXT = "text"
 BOTH = (NUMERICAL, CATEGORICAL)
 
 
+# A first import of scipy from several threads at once (columns are tested in threads) can
+# fail half-way with a KeyError on 'scipy': scipy is imported under this lock only.
+_IMPORTING = threading.Lock()
+
+
 def _stats() -> Any:
-    import scipy.stats  # slow to import: only for the tests that need it
+    with _IMPORTING:
+        import scipy.stats  # slow to import: only for the tests that need it
 
     return scipy.stats
+
+
+def import_scipy() -> None:
+    """Import `scipy.special`, which every test may use, before columns are tested in threads
+    (`scipy.stats`, slow, is imported by the tests that need it, under the same lock)."""
+    with _IMPORTING:
+        import scipy.special  # noqa: F401
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,12 +172,24 @@ def wasserstein(reference: pd.Series, current: pd.Series, kind: str,
     # The std of the column as given (float16 stays float16), as Evidently's np.std does.
     norm = max(float(np.std(reference)), 0.001)
     merged = merged or Merged.of(reference, current)
-    values = np.asarray(merged.values, dtype=float)
-    # Between consecutive merged values, each sample's CDF is its count of values seen so far.
+    # Between consecutive merged values, each sample's CDF is its count of values seen so far
+    # (inside a run of ties the counts differ from scipy's, but the step there is 0).
     ref_cdf = np.cumsum(merged.from_reference)[:-1] / len(reference)
     cur_cdf = np.cumsum(~merged.from_reference)[:-1] / len(current)
-    distance_value = np.sum(np.multiply(np.abs(ref_cdf - cur_cdf), np.diff(values)))
+    # Summed exactly as the installed scipy sums it: the last bit can decide a verdict when
+    # the threshold equals the score.
+    distance_value = _scipy_dot(np.abs(ref_cdf - cur_cdf), np.diff(merged.values))
     return float(distance_value / norm)
+
+
+def _scipy_dot(x: np.ndarray, y: np.ndarray) -> float:
+    """The dot product `scipy.stats.wasserstein_distance` ends with: `np_vecdot` in the scipy
+    releases that have it (np.vecdot on numpy 2), `np.sum(np.multiply(...))` before."""
+    try:
+        from scipy._lib._util import np_vecdot  # what scipy's _cdf_distance itself calls
+    except ImportError:
+        return float(np.sum(np.multiply(x, y)))
+    return float(np_vecdot(x, y))
 
 
 def jensenshannon(reference: pd.Series, current: pd.Series, kind: str,
@@ -188,17 +214,27 @@ def kl_div(reference: pd.Series, current: pd.Series, kind: str, merged: Merged |
 
 def hellinger(reference: pd.Series, current: pd.Series, kind: str,
               merged: Merged | None) -> float:
+    """Evidently's Hellinger distance, summed term by term in Evidently's order (a Python
+    loop over its keys or bins), so the last bit matches and so does a verdict on the edge."""
+    import math
+
+    overlap = 0.0
     if kind == CATEGORICAL:
-        ref_counts, cur_counts = _keyed_counts(reference, current)
-        overlap = np.sum(np.sqrt(ref_counts / len(reference) * (cur_counts / len(current))))
+        # Evidently's keys: a set of both samples' values, iterated in the set's order.
+        keys = list(set(reference.unique()) | set(current.unique()))
+        ref_share = (reference.value_counts() / len(reference)).to_dict()
+        cur_share = (current.value_counts() / len(current)).to_dict()
+        for key in keys:
+            overlap += math.sqrt(float(ref_share.get(key, 0)) * float(cur_share.get(key, 0)))
     else:
-        keys = np.unique(np.concatenate([reference.to_numpy(), current.to_numpy()]))
-        bins = np.histogram_bin_edges(keys, bins="sturges")
+        distinct = np.unique(np.concatenate([reference.to_numpy(), current.to_numpy()]))
+        bins = np.histogram_bin_edges(distinct, bins="sturges")
         h1 = np.histogram(reference.to_numpy(), bins=bins, density=True)[0]
         h2 = np.histogram(current.to_numpy(), bins=bins, density=True)[0]
         width = (max(bins) - min(bins)) / (len(bins) - 1)
-        overlap = np.sum(np.sqrt(h1 * h2) * width)
-    return float(np.sqrt(1 - np.clip(overlap, 0, 1)))
+        for p1, p2 in zip(h1, h2, strict=True):
+            overlap += math.sqrt(float(p1) * float(p2)) * width
+    return float(math.sqrt(1 - np.clip(overlap, 0, 1)))
 
 
 def anderson(reference: pd.Series, current: pd.Series, kind: str,
@@ -329,8 +365,11 @@ def _mmd(kernel: np.ndarray, n_y: int, permute: bool) -> float:
     kxx = kernel[:-n_y, :-n_y]
     kyy = kernel[-n_y:, -n_y:]
     kxy = kernel[-n_y:, :-n_y]
-    return float(kxx.sum() / (n_x * (n_x - 1)) + kyy.sum() / (n_y * (n_y - 1))
-                 - 2.0 * kxy.mean())
+    # Evidently's order of operations (a reciprocal times the sum, not a division): the
+    # observed statistic ties with permuted ones bit for bit as in Evidently.
+    a = 1 / (n_x * (n_x - 1))
+    b = 1 / (n_y * (n_y - 1))
+    return float(a * kxx.sum() + b * kyy.sum() - 2.0 * kxy.mean())
 
 
 MMD_MAX_VALUES = 20_000  # a 20,000^2 float64 kernel is 3.2 GB, and several are held at once
@@ -340,6 +379,9 @@ def empirical_mmd(reference: pd.Series, current: pd.Series, kind: str,
                   merged: Merged | None) -> float:
     """Evidently's empirical MMD permutation test: an RBF kernel with the median heuristic and
     100 permutations from numpy's global generator (seed it for a repeatable p-value)."""
+    if len(reference) < 2 or len(current) < 2:
+        # Evidently divides by n * (n - 1) and raises ZeroDivisionError: say why instead.
+        raise CheckInputError("empirical_mmd needs at least two values per sample")
     if len(reference) + len(current) > MMD_MAX_VALUES:
         # Evidently builds the same (n + m)^2 kernel and runs out of memory; say so instead.
         raise CheckInputError(f"empirical_mmd builds a kernel of (n + m)^2 values; "

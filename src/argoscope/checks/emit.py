@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TextIO
 
+from argoscope.atomic import write_text
 from argoscope.checks.identity import RunIdentity
 from argoscope.checks.results import CheckResult, document
 
@@ -48,10 +49,7 @@ def gate_file_name(check: str) -> str:
 
 
 def _write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(text, encoding="utf-8")
-    partial.replace(path)  # readers never see half a document
+    write_text(path, text)  # readers never see half a document; no `.partial` left behind
 
 
 def document_text(results: Sequence[CheckResult]) -> str:

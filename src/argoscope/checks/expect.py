@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import difflib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from typing import Any
 
 import pandas as pd
 
 from argoscope.checks._engine import ExpectationEngineName, Outcome, expectation_engine
+from argoscope.checks.arguments import did_you_mean
+from argoscope.checks.conditions import refusal
+from argoscope.checks.expect_native import QUERY_PARSERS
 from argoscope.checks.expect_types import CONDITION_PARSERS, GE_TYPES, NATIVE_ARGS
+from argoscope.checks.parameters import is_parameter, resolve
 from argoscope.checks.results import CheckInputError, CheckResult, verdict
 from argoscope.checks.suites import Expectation, Suite, load_suite
 
@@ -40,9 +44,12 @@ def to_result(exp: Expectation, outcome: Outcome, error: str = "") -> CheckResul
                        message=message, details=details)
 
 
+# GE's `ResultFormat` values, as a string or under "result_format" in a dict.
+RESULT_FORMATS = ("BOOLEAN_ONLY", "BASIC", "SUMMARY", "COMPLETE")
+
+
 def _did_you_mean(word: str, known: Iterable[str]) -> str:
-    close = difflib.get_close_matches(word, list(known), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+    return did_you_mean(word, known)
 
 
 def _unknown_type(kind: str, where: str) -> CheckInputError:
@@ -68,6 +75,44 @@ def _bound_accepted(value: Any) -> bool:
     return False
 
 
+def check_condition(exp: Expectation, where: str, trust_suite: bool) -> None:
+    """A `row_condition` GE's pandas engine would hand to `DataFrame.query` must be in the
+    safe comparison grammar (`conditions`) unless the suite is trusted; an empty one is
+    refused, as GE refuses it."""
+    condition = exp.kwargs.get("row_condition")
+    if condition is None:
+        return
+    if isinstance(condition, str):
+        if exp.kwargs.get("condition_parser") not in QUERY_PARSERS:
+            return  # GE's own grammar: GE parses it and quotes what it builds
+        texts = [condition]
+    else:  # GE's Condition objects: only a pass-through filter reaches DataFrame.query as is
+        texts = list(_pass_through_filters(condition))
+    for text in texts:
+        why = refusal(text) if isinstance(text, str) else "is not a string"
+        if not why or (trust_suite and isinstance(text, str) and text.strip()):
+            continue
+        hint = "" if not isinstance(text, str) or not text.strip() else (
+            "; if the suite is trusted, trust_suite=True (--trust-suite) lets Great "
+            "Expectations' pandas engine evaluate it with DataFrame.query, which runs code")
+        raise CheckInputError(f"{where}: row_condition {text!r} {why}{hint}")
+
+
+def _pass_through_filters(condition: Any) -> Iterable[Any]:
+    """The `pass_through_filter` strings of a GE Condition (dict or object), nested too."""
+    if hasattr(condition, "dict") and not isinstance(condition, dict):
+        condition = condition.dict()  # a GE Condition object (pydantic)
+    if isinstance(condition, dict):
+        if condition.get("type") == "pass_through" or "pass_through_filter" in condition:
+            yield condition.get("pass_through_filter")
+        for value in condition.values():
+            if isinstance(value, (dict, list)):
+                yield from _pass_through_filters(value)
+    elif isinstance(condition, list):
+        for item in condition:
+            yield from _pass_through_filters(item)
+
+
 def check_arguments(exp: Expectation, where: str) -> None:
     """Refuse what GE refuses before anything runs: an unknown type, an argument the type does
     not take (a typo would otherwise be ignored), an unknown `condition_parser`, a `mostly`
@@ -75,6 +120,15 @@ def check_arguments(exp: Expectation, where: str) -> None:
     maximum. Values GE's fields coerce (`mostly: "0.9"`, `min_value: "3"`) are coerced alike."""
     if exp.type not in GE_TYPES:
         raise _unknown_type(exp.type, where)
+    if "mostly" in exp.kwargs and exp.kwargs["mostly"] is None:  # GE: none is not allowed
+        raise CheckInputError(f"{where}: mostly must be a number in [0, 1], not None")
+    result_format = exp.kwargs.get("result_format")
+    chosen_format = result_format.get("result_format") if isinstance(result_format, dict) \
+        else result_format
+    if result_format is not None and chosen_format not in RESULT_FORMATS:
+        raise CheckInputError(f"{where}: unknown result_format {chosen_format!r}"
+                              f"{_did_you_mean(str(chosen_format), RESULT_FORMATS)}; "
+                              f"known: {', '.join(RESULT_FORMATS)}")
     parser = exp.kwargs.get("condition_parser")
     if parser is not None and parser not in CONDITION_PARSERS:
         raise CheckInputError(f"{where}: unknown condition_parser {parser!r}; "
@@ -117,19 +171,29 @@ def check_arguments(exp: Expectation, where: str) -> None:
                                   f"max_value ({high})")
 
 
-def validate(frame: pd.DataFrame, suite: Any,
-             engine: ExpectationEngineName = "auto") -> list[CheckResult]:
+def validate(frame: pd.DataFrame, suite: Any, engine: ExpectationEngineName = "auto", *,
+             trust_suite: bool = False,
+             parameters: Mapping[str, Any] | None = None) -> list[CheckResult]:
     """Run every expectation of `suite` on `frame`.
 
     `native` refuses expectation types it lacks; `ge` always uses Great Expectations; `auto`
     (the default) runs natively when every expectation is supported and through GE otherwise.
+    A `row_condition` outside the safe comparison grammar (`argoscope.checks.conditions`) is
+    an input error unless `trust_suite`, when GE evaluates it (as code). GE's evaluation
+    parameters (`{"$PARAMETER": "now() - timedelta(days=1)"}`) are evaluated first, by a safe
+    evaluator (`parameters`), with `parameters` as the values of the names they use.
     """
     if not isinstance(frame, pd.DataFrame):
         raise CheckInputError(f"expectations need a pandas DataFrame, not {type(frame).__name__}")
     loaded: Suite = load_suite(suite)
     expectations = list(loaded.expectations)
     for index, exp in enumerate(expectations):
-        check_arguments(exp, f"suite {loaded.name!r}: expectations[{index}]")
+        where = f"suite {loaded.name!r}: expectations[{index}]"
+        if any(is_parameter(value) for value in exp.kwargs.values()):
+            exp = expectations[index] = replace(
+                exp, kwargs=resolve(exp.kwargs, parameters, where))
+        check_arguments(exp, where)
+        check_condition(exp, where, trust_suite)
     for exp in expectations:
         if exp.column is not None and exp.column not in frame.columns:
             raise CheckInputError(f"suite {loaded.name!r}: {exp.type} names column "

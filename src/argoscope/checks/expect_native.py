@@ -3,9 +3,10 @@
 Semantics follow Great Expectations 1.x: column-map expectations skip missing values
 (`unexpected_percent` is of the non-missing values, except for not-null), `mostly` is the
 share of considered values that must pass, and no considered values means success. A string
-`row_condition` selects rows with `DataFrame.query`, as GE's pandas engine does for the
-`pandas` parser (and for none); what GE reports as an error (min above max, comparing strings
-with numbers, the mean of strings) raises `ExpectationError`, reported as an `error` result.
+`row_condition` in the safe comparison grammar (`conditions`) selects rows with
+`DataFrame.query`, as GE's pandas engine does for the `pandas` parser (and for none); what
+GE reports as an error (min above max, comparing strings with numbers, the mean of strings)
+raises `ExpectationError`, reported as an `error` result.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from argoscope.checks._engine import Outcome
+from argoscope.checks.conditions import is_safe
 from argoscope.checks.results import CheckInputError
 from argoscope.checks.suites import Expectation
 
@@ -163,10 +165,15 @@ def column_set(frame: pd.DataFrame, exp: Expectation) -> Outcome:
     wanted = exp.kwargs.get("column_set") or []
     if not isinstance(wanted, (list, tuple, set)):
         raise CheckInputError(f"{exp.type}: column_set must be a list")
-    present = {str(c) for c in frame.columns}
-    wanted_set = {str(c) for c in wanted}
+    # Labels compare as they are (an integer label 0 is not the name "0"), and an explicit
+    # `exact_match: null` is falsy, so a subset test: both as GE's pandas metric does.
+    present = set(frame.columns)
+    try:
+        wanted_set = set(wanted)
+    except TypeError as exc:
+        raise CheckInputError(f"{exp.type}: column_set must hold column names ({exc})") from None
     exact = exp.kwargs.get("exact_match", True)
-    ok = present == wanted_set if exact in (True, None) else wanted_set <= present
+    ok = present == wanted_set if exact else wanted_set <= present
     mismatched = len(present ^ wanted_set)  # GE reports extra and missing columns alike
     return Outcome(ok, observed_value=float(mismatched))
 
@@ -220,6 +227,9 @@ def unsupported_reason(exp: Expectation, frame: pd.DataFrame) -> str:
         # GE's own condition grammar and Condition objects: GE applies them.
         return f"{exp.type} (row_condition for condition_parser " \
                f"{exp.kwargs.get('condition_parser')!r})"
+    if isinstance(condition, str) and condition and not is_safe(condition):
+        # Outside the safe grammar: only a trusted suite gets this far, and GE runs it.
+        return f"{exp.type} (a trusted row_condition outside the comparison grammar)"
     if exp.type == "expect_column_values_to_be_of_type":
         # GE checks object columns value by value with Python types: leave those to GE.
         column = exp.column
@@ -237,6 +247,8 @@ def _rows(frame: pd.DataFrame, exp: Expectation) -> pd.DataFrame:
     condition = exp.kwargs.get("row_condition")
     if not condition:
         return frame
+    if not is_safe(condition):  # checked at the boundary; never run code here, whatever calls
+        raise CheckInputError(f"row_condition {condition!r} is outside the comparison grammar")
     try:
         return frame.query(condition)
     except Exception as exc:  # a condition pandas cannot evaluate: GE errors the same way

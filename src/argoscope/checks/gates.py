@@ -6,7 +6,8 @@ import math
 import operator
 from collections.abc import Callable
 
-from argoscope.checks.results import CheckInputError, CheckResult, Severity, verdict
+from argoscope.checks import arguments
+from argoscope.checks.results import CheckResult, Severity, verdict
 
 OPERATORS: dict[str, Callable[[float, float], bool]] = {
     ">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le,
@@ -16,9 +17,13 @@ OPERATORS: dict[str, Callable[[float, float], bool]] = {
 
 def gate(name: str, value: float, op: str, threshold: float,
          severity: Severity = "critical") -> CheckResult:
-    """Compare `value` with `threshold`; a value that is not a finite number is an error."""
-    if op not in OPERATORS:
-        raise CheckInputError(f"gate {name!r}: operator must be one of {list(OPERATORS)}, not {op!r}")
+    """Compare `value` with `threshold`; a value that is not a finite number is an `error`
+    result (the metric is data), a wrong name, operator, threshold or severity an input
+    error (the call is wrong)."""
+    arguments.name(name, "gate name")
+    arguments.choice("gate operator", op, list(OPERATORS))
+    severity = arguments.severity(severity)
+    threshold = arguments.number(f"gate {name!r}: threshold", threshold)
     try:
         number = float(value)
     except (TypeError, ValueError):

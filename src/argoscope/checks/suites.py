@@ -53,11 +53,16 @@ class Suite:
 
 
 def _severity(raw: Any, where: str) -> Severity:
-    if raw in (None, "", "critical"):
+    from argoscope.checks.arguments import choice
+
+    if raw is None:
         return "critical"
-    if raw in ("warning", "info"):  # GE's "info" reports without failing, as a warning does
-        return "warning"
-    raise CheckInputError(f"{where}: severity must be critical or warning, not {raw!r}")
+    try:
+        chosen = choice("severity", raw, ("critical", "warning", "info"))
+    except CheckInputError as exc:
+        raise CheckInputError(f"{where}: {exc}") from None
+    # GE's "info" reports without failing, as a warning does.
+    return "critical" if chosen == "critical" else "warning"
 
 
 def _expectation(raw: Any, where: str) -> Expectation:

@@ -203,11 +203,15 @@ def serve(exporter: Exporter, host: str, port: int,
     """Follow every source and serve until SIGINT or SIGTERM."""
     stop = threading.Event()
     stats = exporter.model.stats
-    server = MetricsServer(exporter.registry(), host, port, lambda: stats.ready,
-                           on_error=stats.collect_error, on_refused=stats.connection_refused,
-                           on_deadline=stats.http_deadline,
-                           request_timeout=getattr(args, "http_request_timeout",
-                                                   DEFAULT_REQUEST_TIMEOUT_SECONDS))
+    try:  # binding: a port in use or not ours is bad input, named (exit 2)
+        server = MetricsServer(exporter.registry(), host, port, lambda: stats.ready,
+                               on_error=stats.collect_error, on_refused=stats.connection_refused,
+                               on_deadline=stats.http_deadline,
+                               request_timeout=getattr(args, "http_request_timeout",
+                                                       DEFAULT_REQUEST_TIMEOUT_SECONDS))
+    except OSError as error:
+        raise OSError(error.errno, error.strerror or str(error),
+                      f"--listen {host}:{port}") from None
     server.start()
     log.info("serving on http://%s:%d/metrics", host, server.port)
     threads = [

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from argoscope.cli_errors import CommandError
 from argoscope.local.cli import DEFAULT_STATE_DIR
 from argoscope.local.status import RUN_REPORT_FILE
 
@@ -63,6 +64,9 @@ def list_main(args: argparse.Namespace) -> int:
     """Print one line per run; exit 0 (an empty directory says so)."""
     from argoscope.local.runs import format_duration, list_runs
 
+    if not args.state_dir.is_dir():  # as `get` and `logs`: a missing directory is bad input
+        what = "not a directory" if args.state_dir.exists() else "no such directory"
+        raise CommandError(f"--state-dir {args.state_dir}: {what}")
     runs = list_runs(args.state_dir)
     if not runs:
         print(f"no runs in {args.state_dir}", file=sys.stderr)

@@ -13,9 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from argoscope.local.depends import DependsError, depends_expression, operands
+from argoscope.yamlsafe import YamlRefused, load_all
 
 API_VERSION = "argoproj.io/v1alpha1"
 KINDS = ("Workflow", "WorkflowTemplate")
@@ -79,11 +78,11 @@ class Manifest:
 
 def _documents(path: Path) -> list[dict[str, Any]]:
     try:
-        documents = list(yaml.safe_load_all(path.read_text(encoding="utf-8")))
-    except OSError as error:
+        documents = load_all(path.read_text(encoding="utf-8"), str(path))
+    except (OSError, UnicodeDecodeError) as error:
         raise ManifestError(f"{path}: cannot be read: {error}") from error
-    except yaml.YAMLError as error:
-        raise ManifestError(f"{path}: invalid YAML: {error}") from error
+    except YamlRefused as error:  # invalid YAML or an alias bomb
+        raise ManifestError(str(error)) from error
     return [d for d in documents if isinstance(d, dict)]
 
 

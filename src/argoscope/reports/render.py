@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from argoscope.atomic import write_text
+
 REPORT_PATH_ENV = "ARGOSCOPE_REPORT_PATH"
 INSTALL_HINT = "pip install 'argoscope[reports]'"
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -111,8 +113,4 @@ def embedded_step_report(html: str) -> str | None:
 
 def write_page(path: Path, html: str) -> Path:
     """Write a page atomically (readers never see half of it); returns the path."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(html, encoding="utf-8")
-    partial.replace(path)
-    return path
+    return write_text(path, html)

@@ -18,6 +18,7 @@ from typing import Any
 
 from argoscope import __version__
 from argoscope.checks.schema import PARAMETER as CHECKS_PARAMETER
+from argoscope.checks.schema import well_typed
 from argoscope.cost.prices import PriceBook
 from argoscope.cost.runs import RunCost, run_cost, state_pods
 from argoscope.local.status import RUN_REPORT_FILE, RUNS_DIR
@@ -101,7 +102,9 @@ def _results(node: Mapping[str, Any]) -> list[dict[str, Any]]:
         return [{"check": CHECKS_PARAMETER, "kind": "document", "status": "error",
                  "message": "the checks document is not valid JSON"}]
     results = document.get("results") if isinstance(document, Mapping) else None
-    return [dict(r) for r in results or [] if isinstance(r, Mapping)]
+    # Each field as the contract types it: a step's mistyped field is shown as missing.
+    return [well_typed(r) for r in (results if isinstance(results, list) else [])
+            if isinstance(r, Mapping)]
 
 
 def _templates(workflow: Mapping[str, Any]) -> dict[str, dict[str, Any]]:

@@ -24,19 +24,25 @@ def load_workflow(run: str, *, state_dir: Path | None = None,
             known = sorted(p.stem for p in (state_dir / "workflows").glob("*.json"))
             raise RunNotFound(f"run {run!r} is not in {state_dir / 'workflows'} "
                               f"(runs there: {', '.join(known) or 'none'})")
-        loaded = json.loads(path.read_text(encoding="utf-8"))
+        try:
+            loaded = json.loads(path.read_text(encoding="utf-8"))
+        except (ValueError, RecursionError) as error:  # JSONDecodeError and bad UTF-8
+            raise ValueError(f"{path}: not a JSON Workflow object ({error})") from None
         if not isinstance(loaded, dict):
             raise ValueError(f"{path}: not a Workflow object")
         return loaded
     if dump is None:
         raise ValueError("give a state directory or a dump")
-    text = dump.read_text(encoding="utf-8")
+    try:
+        text = dump.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise ValueError(f"{dump}: not UTF-8 text ({error.reason})") from None
     try:
         document = json.loads(text)
-    except json.JSONDecodeError:
-        import yaml
+    except (json.JSONDecodeError, RecursionError):
+        from argoscope.yamlsafe import load_one
 
-        document = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        document = load_one(text, str(dump))  # YAML, aliases bounded; ValueError if neither
     items = document.get("items") if isinstance(document, Mapping) and "items" in document \
         else [document]
     workflows = [i for i in items or [] if isinstance(i, Mapping) and i.get("kind") == "Workflow"]

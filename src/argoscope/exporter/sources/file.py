@@ -17,12 +17,9 @@ import yaml
 from argoscope.exporter.model import Model
 from argoscope.exporter.objects import decode_json
 from argoscope.exporter.sources import SourceError
+from argoscope.yamlsafe import YamlRefused, load_all
 
 SUFFIXES = (".json", ".yaml", ".yml")
-# libyaml's loader is an order of magnitude faster than the pure-Python one on large dumps.
-_LIBYAML = bool(getattr(yaml, "__with_libyaml__", False))
-ALIAS_EXPANSION_FACTOR = 10
-ALIAS_EXPANSION_SLACK = 10_000
 
 
 def _files(path: Path) -> list[Path]:
@@ -48,45 +45,13 @@ def _flatten(document: Any) -> Iterator[Any]:
         yield document
 
 
-def _expanded_size(node: yaml.Node, sizes: dict[int, int]) -> int:
-    """Nodes in `node` once every alias is expanded (shared nodes counted each time)."""
-    known = sizes.get(id(node))
-    if known is not None:
-        return known
-    size = 1
-    if isinstance(node, yaml.SequenceNode):
-        size += sum(_expanded_size(child, sizes) for child in node.value)
-    elif isinstance(node, yaml.MappingNode):
-        size += sum(_expanded_size(key, sizes) + _expanded_size(value, sizes)
-                    for key, value in node.value)
-    sizes[id(node)] = size
-    return size
-
-
 def load_yaml(content: str, where: str) -> list[Any]:
-    """Every document of a YAML text, with libyaml when present; aliases bounded.
-
-    A document is composed into nodes first (aliases are shared nodes there, so composing is
-    cheap even for an alias bomb), then measured as if its aliases were expanded: more than
-    ten times its own nodes (plus some slack) is refused before anything is built from it.
-    """
-    loader = yaml.CSafeLoader(content) if _LIBYAML else yaml.SafeLoader(content)
-    documents: list[Any] = []
+    """Every document of a YAML text, aliases bounded (`argoscope.yamlsafe`); SourceError
+    for invalid YAML or an alias bomb."""
     try:
-        while loader.check_node():
-            node = loader.get_node()
-            if node is None:
-                continue
-            sizes: dict[int, int] = {}
-            expanded = _expanded_size(node, sizes)
-            if expanded > ALIAS_EXPANSION_FACTOR * len(sizes) + ALIAS_EXPANSION_SLACK:
-                raise SourceError(
-                    f"{where}: YAML aliases expand to {expanded:,} nodes from {len(sizes):,}; "
-                    "refused (an alias bomb?)")
-            documents.append(loader.construct_document(node))
-    finally:
-        loader.dispose()
-    return documents
+        return load_all(content, where)
+    except YamlRefused as error:
+        raise SourceError(str(error)) from None
 
 
 def read_objects(path: Path) -> list[Any]:
