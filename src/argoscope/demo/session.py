@@ -14,6 +14,7 @@ from argoscope.demo import polling, summary
 from argoscope.demo.scenarios import RunReport, run_scenarios, write_reports
 from argoscope.demo.services import DemoServices
 from argoscope.demo.state import WORKFLOW_FILE, find_repo
+from argoscope.local.names import printable
 
 
 class Demo:
@@ -47,7 +48,8 @@ class Demo:
 
     def say(self, text: str) -> None:
         """One line to the user."""
-        print(text, file=self.out, flush=True)
+        # Summaries quote step output (reasons, log tails): escape sequences are shown, not run.
+        print(printable(text, keep_newlines=True), file=self.out, flush=True)
 
     def __enter__(self) -> Demo:
         """Start the exporter (before any run, so it counts them), then Alertmanager and

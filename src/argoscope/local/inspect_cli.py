@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from argoscope.local.cli import DEFAULT_STATE_DIR
+from argoscope.local.names import printable
 from argoscope.local.status import RUN_REPORT_FILE
 
 if TYPE_CHECKING:  # the module stays light to import: `argoscope --help` loads it
@@ -70,7 +71,7 @@ def list_main(args: argparse.Namespace) -> int:
     width = max(len(r.name) for r in runs)
     print(f"{'NAME':{width}}  {'STATUS':{_PHASE_WIDTH}}  {'STARTED':23}  DURATION")
     for run in runs:
-        print(f"{run.name:{width}}  {run.phase:{_PHASE_WIDTH}}  {_when(run.started):23}  "
+        print(f"{printable(run.name):{width}}  {run.phase:{_PHASE_WIDTH}}  {_when(run.started):23}  "
               f"{format_duration(run.duration)}")
     return 0
 
@@ -135,10 +136,10 @@ def get_main(args: argparse.Namespace) -> int:
     fields = header_fields(run)
     width = max(len(name) for name, _ in fields) + 2
     for name, value in fields:
-        print(f"{name + ':':{width}}{value}")
+        print(printable(f"{name + ':':{width}}{value}"))
     print()
     for line in step_lines(run):
-        print(line)
+        print(printable(line))
     return 0
 
 
@@ -170,6 +171,8 @@ def logs_main(args: argparse.Namespace) -> int:
                     continue
                 if not text.strip():
                     continue
-                print(f"== {attempt.name} {stream} ({path})")
+                print(printable(f"== {attempt.name} {stream} ({path})"))
+                # Step output as text: escape sequences shown, never obeyed by the terminal.
+                text = printable(text, keep_newlines=True)
                 sys.stdout.write(text if text.endswith("\n") else text + "\n")
     return 0
