@@ -19,6 +19,7 @@ from argoscope.local.status import FAILED, RUNS_DIR, WORKFLOWS_DIR
 
 # Re-exported: readers of runs (the demo) name the stopped message from here.
 from argoscope.local.status import STOPPED_MESSAGE as STOPPED_MESSAGE
+from argoscope.local.verdict import Verdict
 from argoscope.timefmt import parse_time
 
 _ATTEMPT_SUFFIX = re.compile(r"\(\d+\)$")
@@ -48,6 +49,7 @@ class CheckResult:
     message: str = ""
     drifted: tuple[str, ...] = ()
     feature_count: int = 0
+    severity: str = "critical"
 
     def describe(self) -> str:
         """What a person needs: the value against its threshold, and drifted features."""
@@ -108,7 +110,8 @@ def _check(entry: Mapping[str, Any]) -> CheckResult:
         op=str(entry["op"]) if entry.get("op") else None,
         message=str(entry.get("message") or ""),
         drifted=tuple(str(f.get("feature")) for f in features if f.get("drifted")),
-        feature_count=len(features))
+        feature_count=len(features),
+        severity="warning" if entry.get("severity") == "warning" else "critical")
 
 
 @dataclass
@@ -245,6 +248,13 @@ class Run:
     def all_steps(self) -> list[Step]:
         """Every task at every depth, the root excluded."""
         return [step for depth, step in self.root.walk() if depth > 0] or [self.root]
+
+    def verdict(self) -> Verdict:
+        """The run's one-line verdict: its phase, the step that failed it, its checks."""
+        failures = [f for f in self.failures() if not f.stopped]
+        return Verdict.of(self.phase, ((c.status, c.severity) for step in self.all_steps()
+                                       for c in step.checks),
+                          failures[0].step if failures else "")
 
     def failures(self) -> list[Failure]:
         """The steps whose failure failed the run (not attempts a retry recovered)."""
