@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from argoscope.local.cli import DEFAULT_STATE_DIR
 from argoscope.local.names import printable
+from argoscope.local.summary import state_hint
 from argoscope.local.status import RUN_REPORT_FILE
 
 if TYPE_CHECKING:  # the module stays light to import: `argoscope --help` loads it
@@ -76,12 +77,14 @@ def list_main(args: argparse.Namespace) -> int:
     return 0
 
 
-def header_fields(run: Run) -> list[tuple[str, str]]:
-    """`get`'s header as (field, value) pairs, so callers and later fields can extend it."""
+def header_fields(run: Run, hint: str = "") -> list[tuple[str, str]]:
+    """`get`'s header as (field, value) pairs, so callers and later fields can extend it;
+    `hint` is what a suggested command needs to find the state directory (`--state-dir`)."""
     from argoscope.local.runs import format_duration
 
     end = run.finished if run.finished is not None else time.time()
-    fields = [("Name", run.name), ("Namespace", run.namespace), ("Status", run.phase)]
+    fields = [("Name", run.name), ("Namespace", run.namespace), ("Status", run.phase),
+              ("Verdict", run.verdict().line)]
     if run.message:
         fields.append(("Message", run.message))
     fields += [("Started", _when(run.started)), ("Finished", _when(run.finished)),
@@ -92,7 +95,7 @@ def header_fields(run: Run) -> list[tuple[str, str]]:
     # The run report lives beside the logs once `argoscope report` (or the demo) wrote it.
     report = run.log_dir / RUN_REPORT_FILE
     fields.append(("Report", str(report) if report.is_file()
-                   else f"none yet (argoscope report {run.name} writes {report})"))
+                   else f"none yet (argoscope report {run.name}{hint} writes {report})"))
     return fields
 
 
@@ -133,7 +136,7 @@ def get_main(args: argparse.Namespace) -> int:
     except RunNotFound as error:
         print(f"argoscope get: {error}", file=sys.stderr)
         return 2
-    fields = header_fields(run)
+    fields = header_fields(run, state_hint(args.state_dir))
     width = max(len(name) for name, _ in fields) + 2
     for name, value in fields:
         print(printable(f"{name + ':':{width}}{value}"))

@@ -19,11 +19,12 @@ from typing import Any
 from argoscope import __version__
 from argoscope.checks.schema import PARAMETER as CHECKS_PARAMETER
 from argoscope.local.status import RUN_REPORT_FILE, RUNS_DIR
+from argoscope.local.names import workflow_name_problem
 from argoscope.local.verdict import Verdict
 from argoscope.reports import documents
 from argoscope.reports.aggregates import Distribution
 from argoscope.reports.render import render, require, write_page
-from argoscope.reports.sources import load_workflow
+from argoscope.reports.sources import load_workflow, resolve_run
 from argoscope.reports.step import checks_view
 from argoscope.timefmt import parse_time
 
@@ -397,12 +398,17 @@ def write_run_report(state_dir: str | Path | None, run: str, out: str | Path | N
     """Write the report of `run` and return its path.
 
     From the local runner's `state_dir` (default output: `DIR/runs/<run>/report.html`, beside
-    the run's logs) or, with `dump`, from a Workflow in a `kubectl get -o json` file (default
+    the run's logs; `run` is a name, a unique prefix or `@latest`) or, with `dump`, from a Workflow in a `kubectl get -o json` file (default
     output: `<run>.html` in the current directory). Raises RunNotFound, ValueError for bad
     input and ReportsUnavailable when the `reports` extra is missing.
     """
     state = Path(state_dir) if state_dir is not None else None
+    if state is not None:
+        run = resolve_run(state, run)  # `@latest`, a prefix: the name of a recorded run
     workflow = load_workflow(run, state_dir=state, dump=Path(dump) if dump else None)
+    problem = workflow_name_problem(run)
+    if out is None and problem is not None:  # the name becomes a file name: Argo's names only
+        raise ValueError(f"{problem}; give the page's path with -o")
     if out is None:
         out = state / RUNS_DIR / run / RUN_REPORT_FILE if state is not None else Path(f"{run}.html")
     return write_page(Path(out), render_run_report(workflow, state))
