@@ -99,8 +99,11 @@ class PodRunner:
         paths = PathMap(node_dir / "fs")
         for mount in (template[body_key].get("volumeMounts") or []):
             local = self._volume_dir(str(mount["name"]))
-            local.mkdir(parents=True, exist_ok=True)
             paths.mount(str(mount["mountPath"]), local)
+            problem = self._unsafe_path(paths, [], {}, body_key)
+            if problem is not None:  # before anything is created for it
+                return problem
+            local.mkdir(parents=True, exist_ok=True)
         scope = {**self.global_scope, **{f"inputs.parameters.{k}": v for k, v in inputs.items()},
                  "pod.name": node.pod or "", "retries": str(attempt), "node.name": node.name}
         outputs = (template.get("outputs") or {}).get("parameters") or []
