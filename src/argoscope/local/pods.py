@@ -111,6 +111,9 @@ class PodRunner:
             output_paths: dict[str, Path] = {}
             for param in outputs:
                 container_path = substitute(str(param["valueFrom"]["path"]), scope)
+                problem = self._unsafe_path(paths, [paths.resolve(container_path)], {}, body_key)
+                if problem is not None:  # before its directory is created
+                    return problem
                 output_paths[str(param["name"])] = paths.add_file(container_path)
                 scope[f"outputs.parameters.{param['name']}.path"] = container_path
             for artifact in (template.get("outputs") or {}).get("artifacts") or []:
