@@ -151,6 +151,15 @@ def test_a_path_that_needs_quoting_is_never_spliced_into_a_script(tmp_path: Path
     assert not list(tmp_path.rglob("pwned"))
     # A plain state directory runs the same script.
     assert LocalRun(load(manifest), RunOptions(state_dir=tmp_path / "plain")).run() == "Succeeded"
+    # A path inside a shell command is refused as well; a whole argument is passed as it is.
+    for command, phase in (('[sh, -c, "echo hi > /data/out"]', "Error"),
+                           ("[cp, /dev/null, /data/out]", "Succeeded")):
+        container = (f"- name: main\n  container:\n    image: busybox\n    command: {command}\n"
+                     "    volumeMounts: [{name: work, mountPath: /data}]\n")
+        manifest.write_text(workflow_yaml(container).replace(
+            "spec:\n", "spec:\n  volumes:\n  - name: work\n    emptyDir: {}\n", 1))
+        assert LocalRun(load(manifest), RunOptions(state_dir=state)).run() == phase
+    assert not list(tmp_path.rglob("pwned"))
 
 
 @settings(max_examples=100)

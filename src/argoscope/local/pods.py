@@ -30,6 +30,8 @@ from argoscope.local.status import PODS_DIR, STOPPED_MESSAGE, Node, pod_object, 
 _RESULT_LIMIT = 256 * 1024
 # What shlex.quote leaves unquoted: a path of these characters reads the same in any shell.
 _SHELL_SAFE = re.compile(r"[\w@%+=:,./-]+", re.ASCII)
+# An argument that is one path, maybe after `--flag=`: the process gets it unparsed.
+_WHOLE_PATH = re.compile(r"(?:--?[\w-]+=)?/[^\s'\"`$;&|<>()]*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,12 +222,18 @@ class PodRunner:
                 inside(self.place.state_dir, local)
             except OutsideStateDir as error:
                 return f"refused: {error}"
-        source = str(body.get("source", "")) if body_key == "script" else ""
+        # Text a program reads as code: a script's source, and any command or argument in
+        # which a path is only a part (`sh -c "cp x /data/y"`). A whole argument that is the
+        # path (`--data-dir /data`) goes to the process as it is and needs no quoting.
+        code = [str(body.get("source", ""))] if body_key == "script" else []
+        code += [str(a) for a in [*(body.get("command") or []), *(body.get("args") or [])]]
         for prefix, local in paths.entries.items():
-            if prefix != "/" and prefix in source and not _SHELL_SAFE.fullmatch(str(local)):
+            if prefix == "/" or _SHELL_SAFE.fullmatch(str(local)):
+                continue
+            if any(prefix in text and not _WHOLE_PATH.fullmatch(text) for text in code):
                 return (f"refused: the local path {printable(str(local))!r} for {prefix} "
-                        "would need quoting inside the script's source; use a --state-dir "
-                        "whose path has only letters, digits and _ @ % + = : , . / -")
+                        "would need quoting inside the step's command or source; use a "
+                        "--state-dir whose path has only letters, digits and _ @ % + = : , . / -")
         return None
 
     def _volume_dir(self, name: str) -> Path:

@@ -283,9 +283,17 @@ def step_name(display_name: str) -> str:
     return _ATTEMPT_SUFFIX.sub("", display_name)
 
 
+# A Workflow object larger than this is not read (the runner's own stay far below it).
+MAX_WORKFLOW_BYTES = 32 * 1024 * 1024
+
+
 def load_run(path: Path, state_dir: Path | None = None) -> Run:
-    """Read one Workflow object the runner wrote."""
-    workflow = json.loads(path.read_text(encoding="utf-8"))
+    """Read one Workflow object the runner wrote (ValueError when over MAX_WORKFLOW_BYTES)."""
+    with path.open("rb") as handle:
+        data = handle.read(MAX_WORKFLOW_BYTES + 1)
+    if len(data) > MAX_WORKFLOW_BYTES:
+        raise ValueError(f"{path}: larger than {MAX_WORKFLOW_BYTES // (1024 * 1024)} MiB")
+    workflow = json.loads(data)
     state = state_dir if state_dir is not None else path.parent.parent
     metadata = workflow.get("metadata") or {}
     status = workflow.get("status") or {}

@@ -16,12 +16,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from argoscope.local.runs import MAX_WORKFLOW_BYTES as MAX_RUN_BYTES
 from argoscope.reports.aggregates import Distribution, Summary
 
 STEP_DOCUMENT_SCHEMA = "argoscope.step-report/v1"
 # Size limits: a Workflow object (Argo's own objects stay under etcd's 1.5 MiB; a local run
 # with many steps is larger), a dump of many Workflows, one step's data document, a log tail.
-MAX_WORKFLOW_BYTES = 32 * 1024 * 1024
+MAX_WORKFLOW_BYTES = MAX_RUN_BYTES
 MAX_DUMP_BYTES = 256 * 1024 * 1024
 MAX_STEP_DOCUMENT_BYTES = 8 * 1024 * 1024
 MAX_LOG_TAIL_BYTES = 64 * 1024

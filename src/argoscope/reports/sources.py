@@ -25,6 +25,9 @@ def resolve_run(state_dir: Path, wanted: str) -> str:
     from argoscope.local.runs import RunNotFound as NoSuchRun
     from argoscope.local.runs import find_run
 
+    folder = state_dir / "workflows"
+    if folder.is_dir() and f"{wanted}.json" in {p.name for p in folder.iterdir()}:
+        return wanted  # listed there by that very name: read (with its limit) as it is
     try:
         return find_run(state_dir, wanted).name
     except NoSuchRun as error:
