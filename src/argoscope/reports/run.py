@@ -38,6 +38,10 @@ LOG_TAIL_LINES = 6
 # Page bounds (docs/design.md): steps on the timeline and in the tables; a check document
 # larger than this is not read (Argo caps an output parameter far below it).
 MAX_STEPS = 300
+# Every attempt stays visible, however short, and a skipped step's marker too; both stay
+# inside the track (the stylesheet's minimum widths in pixels match these at a phone's width).
+MIN_BAR_PERCENT = 1.5
+MARKER_PERCENT = 3.5
 MAX_CHECK_DOCUMENT_BYTES = 1024 * 1024
 MAX_STEP_DOCUMENTS = 8
 # Argo's resourcesDuration units: a CPU and 100 MiB of memory (and a GPU) held for a second.
@@ -327,15 +331,17 @@ def _timeline(steps: list[Step], run_started: float | None,
         for attempt in step.attempts:
             begin = attempt.started or start
             finish = attempt.finished or end
+            width = max(MIN_BAR_PERCENT, 100.0 * (finish - begin) / span)
             bars.append({"phase": attempt.phase, "name": attempt.name,
-                         "left": 100.0 * (begin - start) / span,
-                         "width": max(1.0, 100.0 * (finish - begin) / span),
+                         "left": min(100.0 * (begin - start) / span, 100.0 - width),
+                         "width": width,
                          "duration": attempt.duration, "offset": begin - start,
                          "message": attempt.message})
         if not step.attempts:  # skipped or omitted: a marker where the decision fell
             moment = step.started or step.finished or end
             bars.append({"phase": step.phase, "name": step.name,
-                         "left": min(97.0, 100.0 * (moment - start) / span), "width": 3.0,
+                         "left": min(100.0 - MARKER_PERCENT, 100.0 * (moment - start) / span),
+                         "width": MARKER_PERCENT,
                          "duration": None, "offset": moment - start, "message": step.message})
         lanes.append({"step": step.name, "phase": step.phase, "bars": bars,
                       "attempts": len(step.attempts)})
