@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from argoscope.local.cli import DEFAULT_STATE_DIR
 from argoscope.local.names import printable
-from argoscope.local.summary import state_hint
 from argoscope.local.status import RUN_REPORT_FILE
+from argoscope.local.summary import state_hint
 
 if TYPE_CHECKING:  # the module stays light to import: `argoscope --help` loads it
     from argoscope.local.runs import Run

@@ -18,8 +18,8 @@ from typing import Any
 
 from argoscope import __version__
 from argoscope.checks.schema import PARAMETER as CHECKS_PARAMETER
-from argoscope.local.status import RUN_REPORT_FILE, RUNS_DIR
 from argoscope.local.names import workflow_name_problem
+from argoscope.local.status import RUN_REPORT_FILE, RUNS_DIR
 from argoscope.local.verdict import Verdict
 from argoscope.reports import documents
 from argoscope.reports.aggregates import Distribution
@@ -272,6 +272,27 @@ def _dependencies(task: Mapping[str, Any], names: set[str]) -> set[str]:
     return found & names
 
 
+def _depths(needs: Mapping[str, set[str]]) -> dict[str, int]:
+    """Each task's depth: 0 without dependencies, else one more than its deepest one, in one
+    pass over the tasks in dependency order (Kahn's); tasks on a cycle, which Argo refuses,
+    keep the depth reached before it."""
+    depth = dict.fromkeys(needs, 0)
+    waiting = {name: len(parents - {name}) for name, parents in needs.items()}
+    children: dict[str, list[str]] = {name: [] for name in needs}
+    for name, parents in needs.items():
+        for parent in parents - {name}:
+            children[parent].append(name)
+    ready = [name for name, count in waiting.items() if count == 0]
+    while ready:
+        name = ready.pop()
+        for child in children[name]:
+            depth[child] = max(depth[child], depth[name] + 1)
+            waiting[child] -= 1
+            if waiting[child] == 0:
+                ready.append(child)
+    return depth
+
+
 def dag_order(workflow: Mapping[str, Any]) -> dict[str, int]:
     """Each DAG task's place in the order a person reads a pipeline: by depth (a task after
     everything it depends on), then as the template lists them. Entry point's DAG first."""
@@ -286,15 +307,9 @@ def dag_order(workflow: Mapping[str, Any]) -> dict[str, int]:
                  if isinstance(t, Mapping) and t.get("name")]
         names = {str(t["name"]) for t in tasks}
         needs = {str(t["name"]): _dependencies(t, names) for t in tasks}
-        depth: dict[str, int] = {}
-
-        def level(name: str, seen: frozenset[str] = frozenset()) -> int:
-            if name not in depth:
-                parents = needs.get(name, set()) - seen - {name}
-                depth[name] = 1 + max((level(p, seen | {name}) for p in parents), default=-1)
-            return depth[name]
-
-        for position, name in sorted(enumerate(needs), key=lambda p: (level(p[1]), p[0])):
+        depth = _depths(needs)
+        listed = {name: index for index, name in enumerate(needs)}
+        for name in sorted(needs, key=lambda n: (depth[n], listed[n])):
             order.setdefault(name, len(order))
     return order
 
@@ -404,9 +419,10 @@ def write_run_report(state_dir: str | Path | None, run: str, out: str | Path | N
     """Write the report of `run` and return its path.
 
     From the local runner's `state_dir` (default output: `DIR/runs/<run>/report.html`, beside
-    the run's logs; `run` is a name, a unique prefix or `@latest`) or, with `dump`, from a Workflow in a `kubectl get -o json` file (default
-    output: `<run>.html` in the current directory). Raises RunNotFound, ValueError for bad
-    input and ReportsUnavailable when the `reports` extra is missing.
+    the run's logs; `run` is a name, a unique prefix or `@latest`) or, with `dump`, from a
+    Workflow in a `kubectl get -o json` file (default output: `<run>.html` in the current
+    directory; a name that is not a valid Workflow name needs `out`). Raises RunNotFound,
+    ValueError for bad input and ReportsUnavailable when the `reports` extra is missing.
     """
     state = Path(state_dir) if state_dir is not None else None
     if state is not None:

@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from argoscope import __version__
-from argoscope.checks.identity import RunIdentity
 from argoscope.checks.drift_stattests import TESTS
+from argoscope.checks.identity import RunIdentity
 from argoscope.checks.results import STATUSES, CheckResult
 from argoscope.local.verdict import Verdict
 from argoscope.reports import documents
@@ -180,7 +180,7 @@ def checks_view(results: Sequence[CheckResult | Mapping[str, Any]],
             features = _features(entry)
             by_feature = {f["feature"]: f for f in features}
             captured = {d.feature: d for d in (distributions or {}).get(str(entry["check"]), [])}
-            figures = []
+            figures: list[dict[str, Any]] = []
             ordered = [str(f["feature"]) for f in features] or list(captured)
             for name in ordered:
                 distribution = captured.get(name)
