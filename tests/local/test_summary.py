@@ -5,8 +5,8 @@ as printed, from another directory, even when the state directory's path needs q
 from __future__ import annotations
 
 import json
+import os
 import re
-import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -43,6 +43,14 @@ def argoscope(*args: str, cwd: Path | None = None) -> subprocess.CompletedProces
                           text=True, timeout=120, check=False, cwd=cwd)
 
 
+def as_printed(command: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """A suggested command run as a person pastes it: through a shell whose PATH lacks the
+    virtualenv (a fresh shell), from `cwd`."""
+    env = {**os.environ, "PATH": "/usr/bin:/bin"}
+    return subprocess.run(command, shell=True, capture_output=True, text=True, timeout=120,
+                          check=False, cwd=cwd, env=env)
+
+
 def test_run_says_succeeded_but_checks_failed_and_every_suggestion_runs(tmp_path: Path) -> None:
     checks = tmp_path / "checks.json"
     checks.write_text(json.dumps(CHECKS))
@@ -60,10 +68,11 @@ def test_run_says_succeeded_but_checks_failed_and_every_suggestion_runs(tmp_path
     body = html.split("<body>", 1)[1]
     assert body.lstrip().startswith('<p class="verdict bad"')
     assert "Succeeded</span> — 1 critical check failed, 1 warning" in body.split("</p>", 1)[0]
-    # The suggested command runs as printed, from anywhere.
-    suggested = re.search(r"^next: (argoscope .+)$", out, re.M).group(1)  # type: ignore[union-attr]
-    words = shlex.split(suggested)
-    got = argoscope(*words[1:], cwd=Path("/"))
+    # The suggested command runs as printed, pasted into a fresh shell in the same directory
+    # (the virtualenv not on PATH: it names the script).
+    suggested = re.search(r"^next: (\S+ get \S+ --state-dir '[^']*'\"'\"'[^']*')",
+                          out, re.M).group(1)  # type: ignore[union-attr]
+    got = as_printed(suggested, Path.cwd())
     assert got.returncode == 0, got.stderr
     assert re.search(r"^Verdict: +Succeeded — 1 critical check failed, 1 warning$", got.stdout,
                      re.M), got.stdout
@@ -71,9 +80,9 @@ def test_run_says_succeeded_but_checks_failed_and_every_suggestion_runs(tmp_path
     # Before a report exists, `get` names the command that writes it; it runs as printed.
     page.unlink()
     got = argoscope("get", "@latest", "--state-dir", str(state))
-    hint = re.search(r"none yet \((argoscope report .+) writes", got.stdout)
+    hint = re.search(r"none yet \((\S+ report .+) writes", got.stdout)
     assert hint, got.stdout
-    written = argoscope(*shlex.split(hint.group(1))[1:], cwd=Path("/"))
+    written = as_printed(hint.group(1), Path.cwd())
     assert written.returncode == 0, written.stderr
     assert Path(written.stdout.strip()) == page and page.is_file()
 

@@ -10,6 +10,7 @@ from typing import Any
 from argoscope import harness
 from argoscope.demo.scenarios import SCENARIOS, RunReport
 from argoscope.demo.services import DemoServices
+from argoscope.local.names import command
 from argoscope.local.summary import run_block
 
 INSTALL_HINT = ("install them to see alerts: `make tools` (Debian/Ubuntu, as root: apt-get "
@@ -75,10 +76,10 @@ def summary_lines(reports: Sequence[RunReport], state_dir: Path, state_hint: str
     failed = next((r.run for r in reports if r.run.failures()), None)
     if failed is not None:
         step = failed.failures()[0].step
-        yield (f"next: argoscope get {failed.name}{state_hint}   (then: argoscope "
+        yield (f"next: {command()} get {failed.name}{state_hint}   (then: {command()} "
                f"logs {failed.name} {step}{state_hint})")
     else:
-        yield f"next: argoscope list{state_hint}"
+        yield f"next: {command()} list{state_hint}"
 
 
 def service_lines(services: DemoServices, serving: bool) -> Iterator[str]:

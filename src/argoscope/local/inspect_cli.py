@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from argoscope.local.cli import DEFAULT_STATE_DIR
-from argoscope.local.names import printable
+from argoscope.local.names import command, printable
 from argoscope.local.status import RUN_REPORT_FILE
 from argoscope.local.summary import state_hint
 
@@ -95,7 +95,7 @@ def header_fields(run: Run, hint: str = "") -> list[tuple[str, str]]:
     # The run report lives beside the logs once `argoscope report` (or the demo) wrote it.
     report = run.log_dir / RUN_REPORT_FILE
     fields.append(("Report", str(report) if report.is_file()
-                   else f"none yet (argoscope report {run.name}{hint} writes {report})"))
+                   else f"none yet ({command()} report {run.name}{hint} writes {report})"))
     return fields
 
 

@@ -12,6 +12,9 @@ is checked once more against the state directory (`inside`), so no other rule ca
 from __future__ import annotations
 
 import re
+import shlex
+import shutil
+import sys
 from pathlib import Path
 
 # Kubernetes' DNS-1123 subdomain (k8s.io/apimachinery validation.IsDNS1123Subdomain).
@@ -76,3 +79,20 @@ def printable(text: str, *, keep_newlines: bool = False) -> str:
     Newlines and tabs stay when `keep_newlines` (log text printed line by line)."""
     pattern = _CONTROL if keep_newlines else _CONTROL_ALL
     return pattern.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+def command() -> str:
+    """How to run argoscope from the shell a person is in, for the commands a summary
+    suggests: `argoscope` when that name on PATH is this installation, else this
+    environment's own script (`.venv/bin/argoscope` in a checkout after `make demo`), else
+    `python -m argoscope.cli` with this interpreter; quoted for a shell."""
+    script = Path(sys.executable).parent / "argoscope"
+    found = shutil.which("argoscope")
+    if found and (not script.is_file() or Path(found).resolve() == script.resolve()):
+        return "argoscope"
+    if script.is_file():
+        try:
+            return shlex.quote(str(script.absolute().relative_to(Path.cwd())))
+        except ValueError:
+            return shlex.quote(str(script.absolute()))
+    return f"{shlex.quote(sys.executable)} -m argoscope.cli"

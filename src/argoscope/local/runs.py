@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from argoscope.checks.schema import PARAMETER as CHECKS_PARAMETER
+from argoscope.local.names import command
 from argoscope.local.status import FAILED, RUNS_DIR, WORKFLOWS_DIR
 
 # Re-exported: readers of runs (the demo) name the stopped message from here.
@@ -403,5 +404,5 @@ def failure_lines(run: Run, state_hint: str = "", tail: int = 10) -> list[str]:
         if failure.log_path is not None:
             lines.append(f"  log: {failure.log_path}")
     if lines:
-        lines.append(f"more: argoscope get {run.name}{state_hint}")
+        lines.append(f"more: {command()} get {run.name}{state_hint}")
     return lines

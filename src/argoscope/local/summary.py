@@ -8,6 +8,7 @@ import shlex
 from collections.abc import Iterator
 from pathlib import Path
 
+from argoscope.local.names import command
 from argoscope.local.runs import Run, failure_lines, format_duration
 
 _SHORT = {"Succeeded": "ok", "Skipped": "skipped", "Omitted": "omitted"}
@@ -52,7 +53,8 @@ def run_block(run: Run, hint: str, page: Path | None, label: str = "",
 def next_line(run: Run, hint: str) -> str:
     """The commands that show more, copy-pasteable (the state directory included)."""
     failures = [f for f in run.failures() if not f.stopped]
+    name = command()
     if failures:
-        return (f"next: argoscope get {run.name}{hint}   (then: argoscope logs {run.name} "
+        return (f"next: {name} get {run.name}{hint}   (then: {name} logs {run.name} "
                 f"{shlex.quote(failures[0].step)}{hint})")
-    return f"next: argoscope get {run.name}{hint}"
+    return f"next: {name} get {run.name}{hint}"
