@@ -77,6 +77,8 @@ def test_a_users_files_survive_whatever_marker_is_there(user: list[str], marker:
             assert not refused
             kept = {p for p in before if p.parts[0] not in STATE_ENTRIES}
             assert after == kept | {Path(STATE_MARKER)}
+        elif marker == "own":  # --keep-state on its own directory: adds, deletes nothing
+            assert not refused and before == after and made_by_demo(state)
         else:
             # Nothing the demo did not create is deleted, and it never marks such a directory.
             assert before <= after
