@@ -189,7 +189,9 @@ def test_oversized_inputs_are_refused_naming_the_limit(tmp_path: Path,
     assert len(documents.read_tail(log)) <= documents.MAX_LOG_TAIL_BYTES
 
 
-def test_report_names_a_run_as_get_does(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_report_names_a_run_as_get_does(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
     for name, started in (("older-run", "2026-01-01T00:00:00Z"), ("newer-run", "2026-01-02T00:00:00Z")):
         body = workflow("c", "f", "m")
         body["metadata"]["name"] = name
@@ -202,6 +204,18 @@ def test_report_names_a_run_as_get_does(tmp_path: Path, capsys: pytest.CaptureFi
     assert "older-run" in capsys.readouterr().out
     # A path is never a run's name: nothing outside the state directory is read.
     assert main(["report", "../workflows/newer-run", "--state-dir", str(tmp_path)]) == 2
+    capsys.readouterr()
+    # In a dump as well, @latest is the run that started last.
+    dump = tmp_path / "dump.json"
+    dump.write_text(json.dumps({"kind": "List", "items": [
+        json.loads((tmp_path / "workflows" / f"{n}.json").read_text())
+        for n in ("newer-run", "older-run")]}))
+    out = tmp_path / "latest.html"
+    assert main(["report", "@latest", "--dump", str(dump), "-o", str(out)]) == 0
+    assert "Run newer-run" in out.read_text()
+    assert main(["report", "@latest", "--dump", str(dump)]) == 0  # named after the run
+    assert Path(capsys.readouterr().out.strip().splitlines()[-1]) == Path("newer-run.html")
+    assert "Run newer-run" in (tmp_path / "newer-run.html").read_text()
 
 
 def test_a_dump_whose_name_is_a_path_needs_an_explicit_output(tmp_path: Path) -> None:

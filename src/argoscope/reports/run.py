@@ -203,7 +203,8 @@ def _step_document(directory: Path | None) -> tuple[dict[str, list[Distribution]
     page in its directory), and the step report page beside it."""
     if directory is None or not directory.is_dir():
         return None, None
-    candidates = sorted(p for p in directory.glob("*.json") if p.is_file() and not p.is_symlink())
+    candidates = sorted((p for p in directory.glob("*.json") if p.is_file() and not p.is_symlink()),
+                        key=lambda p: (p.name != "report.json", p.name))  # ours first
     for path in candidates[:MAX_STEP_DOCUMENTS]:
         found = documents.read_step_document(path)
         if found is not None:
@@ -428,6 +429,7 @@ def write_run_report(state_dir: str | Path | None, run: str, out: str | Path | N
     if state is not None:
         run = resolve_run(state, run)  # `@latest`, a prefix: the name of a recorded run
     workflow = load_workflow(run, state_dir=state, dump=Path(dump) if dump else None)
+    run = str((workflow.get("metadata") or {}).get("name") or run) if state is None else run
     problem = workflow_name_problem(run)
     if out is None and problem is not None:  # the name becomes a file name: Argo's names only
         raise ValueError(f"{problem}; give the page's path with -o")

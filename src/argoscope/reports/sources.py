@@ -76,6 +76,9 @@ def load_workflow(run: str, *, state_dir: Path | None = None,
     items = document.get("items") if isinstance(document, Mapping) and "items" in document \
         else [document]
     workflows = [i for i in items or [] if isinstance(i, Mapping) and i.get("kind") == "Workflow"]
+    if run == "@latest" and workflows:  # as `get` reads it: the run that started last
+        return dict(max(workflows, key=lambda i: str((i.get("status") or {}).get("startedAt")
+                                                     or "")))
     for item in workflows:
         if (item.get("metadata") or {}).get("name") == run:
             return dict(item)
