@@ -34,6 +34,11 @@ def resolve_run(state_dir: Path, wanted: str) -> str:
         raise RunNotFound(str(error)) from None
 
 
+def _started(workflow: Mapping[str, Any]) -> str:
+    status = workflow.get("status")
+    return str((status.get("startedAt") if isinstance(status, Mapping) else None) or "")
+
+
 def _yaml(text: str, where: Path) -> Any:
     """The first YAML document of a dump: through the exporter's loader (aliases bounded) when
     the exporter extra is installed, else PyYAML's safe loader."""
@@ -77,8 +82,8 @@ def load_workflow(run: str, *, state_dir: Path | None = None,
         else [document]
     workflows = [i for i in items or [] if isinstance(i, Mapping) and i.get("kind") == "Workflow"]
     if run == "@latest" and workflows:  # as `get` reads it: the run that started last
-        return dict(max(workflows, key=lambda i: str((i.get("status") or {}).get("startedAt")
-                                                     or "")))
+        latest: Mapping[str, Any] = max(workflows, key=_started)
+        return dict(latest)
     for item in workflows:
         if (item.get("metadata") or {}).get("name") == run:
             return dict(item)
