@@ -161,6 +161,17 @@ def test_a_data_document_that_is_not_ours_draws_nothing(tmp_path: Path, document
     assert "<svg" not in page
 
 
+def test_a_huge_step_document_is_not_read(tmp_path: Path) -> None:
+    node = tmp_path / "runs" / "wf" / "nodes" / "wf-1"
+    node.mkdir(parents=True)
+    with (node / "report.json").open("wb") as handle:  # 200 MB, sparse
+        handle.truncate(200 * 1024 * 1024)
+    with pytest.raises(documents.DocumentTooLarge, match="larger than 8 MiB"):
+        documents.read_limited(node / "report.json", documents.MAX_STEP_DOCUMENT_BYTES)
+    page = render_run_report(workflow("c", "f", "m"), tmp_path)
+    assert "<svg" not in page and "The distributions are in the step's" in page
+
+
 def test_a_hundred_thousand_features_make_a_bounded_page(tmp_path: Path) -> None:
     features = [{"feature": f"feature-{i:06d}", "method": "ks", "score": (i + 1) / 1e6,
                  "threshold": 0.05, "drifted": i < 50_000} for i in range(100_000)]
