@@ -1,4 +1,5 @@
-"""What a person sees of the package: `dir(argoscope.checks)` lists what it exports, and
+"""What a person sees of the package: `dir(argoscope.checks)` lists what it exports, each expectation
+names its parameters (bounded), and
 results land under the working directory unless the step runs in a pod, under the local
 runner, or `$ARGOSCOPE_CHECKS_PATH` says otherwise."""
 
@@ -8,10 +9,14 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import argoscope.checks
 from argoscope.checks import Checks
 from argoscope.checks.emit import DEFAULT_PATH, LOCAL_DEFAULT_PATH, PATH_ENV, document_path
+from argoscope.checks.expect import described
+from argoscope.checks.suites import Expectation
 from argoscope.local.paths import PATH_MAP_ENV
 
 
@@ -42,3 +47,17 @@ def test_a_laptop_run_writes_under_the_working_directory(
     written = tmp_path / LOCAL_DEFAULT_PATH
     assert json.loads(written.read_text())["results"][0]["check"] == "accuracy"
     assert (written.parent / "accuracy").read_text().strip() == "0.9"
+
+
+@settings(max_examples=50)
+@given(column=st.text(max_size=60), values=st.lists(st.integers() | st.text(max_size=30),
+                                                    max_size=50),
+       mostly=st.floats(0, 1))
+def test_each_expectation_names_its_parameters_within_bounds(column: str, values: list[object],
+                                                             mostly: float) -> None:
+    exp = Expectation("expect_column_values_to_be_in_set",
+                      {"value_set": values, "mostly": mostly, "column": column})
+    text = described(exp)
+    assert text.startswith("expect_column_values_to_be_in_set(column=") and len(text) <= 200
+    if len(text) < 200:  # the column first, then the other arguments by name
+        assert f"column={column!r}"[:30] in text and "mostly=" in text and "value_set=[" in text
