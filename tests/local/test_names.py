@@ -201,3 +201,32 @@ def test_escape_sequences_from_a_step_are_shown_never_obeyed(tmp_path: Path) -> 
         assert "\x1b" not in shown and "\x07" not in shown
     assert "\\x1b[31mred" in ran.stdout and "\\x1b[31mred" in got.stdout
     assert "\\x1b]0;owned\\x07" in logs.stdout
+
+
+@pytest.mark.parametrize("field", ["name", "id"])
+def test_names_in_a_recorded_run_never_lead_readers_outside_the_state_directory(
+        tmp_path: Path, field: str, capsys: pytest.CaptureFixture[str]) -> None:
+    secret = tmp_path / "secret" / "nodes" / "n1"
+    secret.mkdir(parents=True)
+    (secret / "stdout.log").write_text("SECRET-OUTSIDE\n")
+    (secret / "stderr.log").write_text("SECRET-OUTSIDE\n")
+    state = tmp_path / "state"
+    (state / "workflows").mkdir(parents=True)
+    (state / "runs" / "wf" / "nodes").mkdir(parents=True)  # as a real state directory has
+    # state/runs/<name>/nodes/<id>: either may climb to tmp/secret/nodes/n1.
+    name, node_id = (("../../secret", "n1") if field == "name"
+                     else ("wf", "../../../../secret/nodes/n1"))
+    node = {"id": node_id, "name": "wf.step", "displayName": "step", "type": "Pod",
+            "phase": "Failed", "boundaryID": name, "message": "Error (exit code 1)"}
+    (state / "workflows" / "wf.json").write_text(json.dumps({
+        "kind": "Workflow", "metadata": {"name": name, "namespace": "argo"},
+        "spec": {"entrypoint": "main", "templates": [{"name": "main", "dag": {"tasks": [
+            {"name": "step", "template": "step"}]}}]},
+        "status": {"phase": "Failed", "startedAt": "2026-01-01T00:00:00Z", "nodes": {
+            name: {"id": name, "name": name, "displayName": name, "type": "DAG",
+                   "phase": "Failed", "children": [node_id]}, node_id: node}}}))
+    for command in (["logs", "@latest"], ["get", "@latest"], ["report", "wf"]):
+        main([*command, "--state-dir", str(state)])
+    shown = capsys.readouterr()
+    assert "SECRET-OUTSIDE" not in shown.out + shown.err
+    assert "SECRET-OUTSIDE" not in (state / "runs" / "wf" / "report.html").read_text()

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from argoscope.checks.schema import PARAMETER as CHECKS_PARAMETER
-from argoscope.local.names import command
+from argoscope.local.names import OutsideStateDir, command, inside
 from argoscope.local.status import FAILED, RUNS_DIR, WORKFLOWS_DIR
 
 # Re-exported: readers of runs (the demo) name the stopped message from here.
@@ -288,6 +288,16 @@ def step_name(display_name: str) -> str:
 MAX_WORKFLOW_BYTES = 32 * 1024 * 1024
 
 
+def contained(state_dir: Path, path: Path) -> Path:
+    """`path` when it lies inside the state directory; else a path there that does not exist,
+    so a name or node id in a Workflow object (`../../x`) never makes a reader leave it."""
+    try:
+        inside(state_dir, path)
+    except OutsideStateDir:
+        return state_dir / RUNS_DIR / ".outside-the-state-directory"
+    return path
+
+
 def load_run(path: Path, state_dir: Path | None = None) -> Run:
     """Read one Workflow object the runner wrote (ValueError when over MAX_WORKFLOW_BYTES)."""
     with path.open("rb") as handle:
@@ -299,7 +309,7 @@ def load_run(path: Path, state_dir: Path | None = None) -> Run:
     metadata = workflow.get("metadata") or {}
     status = workflow.get("status") or {}
     name = str(metadata.get("name", path.stem))
-    log_dir = state / RUNS_DIR / name
+    log_dir = contained(state, state / RUNS_DIR / name)
     nodes: dict[str, Mapping[str, Any]] = dict(status.get("nodes") or {})
     grouped = {child for node in nodes.values() if node.get("type") in ("Retry", "TaskGroup")
                for child in node.get("children") or []}
@@ -312,7 +322,7 @@ def load_run(path: Path, state_dir: Path | None = None) -> Run:
         return Attempt(str(node["id"]), str(node.get("displayName", "")),
                        str(node.get("phase")), parse_time(node.get("startedAt")),
                        parse_time(node.get("finishedAt")), str(node.get("message") or ""),
-                       log_dir / "nodes" / str(node["id"]), checks)
+                       contained(state, log_dir / "nodes" / str(node["id"])), checks)
 
     def build(node: Mapping[str, Any]) -> Step:
         kind = str(node.get("type"))

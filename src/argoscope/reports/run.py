@@ -19,6 +19,7 @@ from typing import Any
 from argoscope import __version__
 from argoscope.checks.schema import PARAMETER as CHECKS_PARAMETER
 from argoscope.local.names import workflow_name_problem
+from argoscope.local.runs import contained
 from argoscope.local.status import RUN_REPORT_FILE, RUNS_DIR
 from argoscope.local.verdict import Verdict
 from argoscope.reports import documents
@@ -182,7 +183,8 @@ def _when_decision(task: Mapping[str, Any], node: Mapping[str, Any] | None,
 def _node_dir(state_dir: Path | None, workflow: str, node_id: str) -> Path | None:
     if state_dir is None:
         return None
-    return state_dir / "runs" / workflow / "nodes" / node_id
+    # A name or node id (`../../x`) never makes the report read outside the state directory.
+    return contained(state_dir, state_dir / RUNS_DIR / workflow / "nodes" / node_id)
 
 
 def _log_tail(directory: Path | None) -> str:
