@@ -109,6 +109,11 @@ def test_the_local_runner_walkthrough_runs_as_written(tmp_path: Path) -> None:
 
     done = argoscope(tmp_path, run)
     assert done.returncode == 0, done.stderr
+    # It ends with the summary the README shows: the verdict first, then where the report is.
+    assert re.search(r"^ml-reference-pipeline-\w+  Succeeded — all \d+ checks passed",
+                     done.stdout, re.M), done.stdout
+    assert re.search(r"^  report: .*/runs/ml-reference-pipeline-\w+/report\.html$", done.stdout,
+                     re.M)
     exposition = argoscope(tmp_path, once)
     assert re.search(r'argoscope_workflow_runs_total\{.*phase="Succeeded".*\} 1\.0',
                      exposition.stdout), exposition.stdout[-2000:]

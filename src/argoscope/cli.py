@@ -27,6 +27,7 @@ SUBCOMMAND_MODULES: tuple[str, ...] = (
     "argoscope.checks.cli",         # check
     "argoscope.demo",               # demo
     "argoscope.reports.cli",        # report
+    "argoscope.pipeline.rollback_cli",  # rollback
 )
 
 # Optional dependencies (top-level import name) and the extra that installs each.

@@ -57,8 +57,8 @@ class Served:
 
 def _leave_an_earlier_demo(state: Path) -> None:
     """What a previous demo leaves: a failed run and a registry with a version in it."""
-    (state / "workflows").mkdir(parents=True)
-    (state / STATE_MARKER).write_text("earlier demo\n")
+    prepare_state_dir(state, keep=False)  # a demo made it (its marker names this directory)
+    (state / "workflows").mkdir()
     (state / "workflows" / f"{OLD_RUN}.json").write_text(json.dumps({
         "apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow",
         "metadata": {"name": OLD_RUN, "namespace": "argo-local"},

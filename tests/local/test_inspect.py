@@ -77,7 +77,7 @@ def test_failure_names_the_failing_step_its_reason_and_log(tmp_path: Path) -> No
     assert "line two" in err  # the tail of its stderr
     log = Path(re.search(r"^  log: (.+)$", err, re.M).group(1))  # type: ignore[union-attr]
     assert log.is_file() and "critical checks failed" in log.read_text()
-    assert re.search(r"^more: argoscope get flow-\w+ --state-dir ", err, re.M)
+    assert re.search(r"^more: \S*argoscope get flow-\w+ --state-dir ", err, re.M)
     # No node id in what the person reads.
     workflow_line = next(line for line in err.splitlines() if line.startswith("workflow flow-"))
     assert workflow_line.endswith(" Failed"), workflow_line

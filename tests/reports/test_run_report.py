@@ -39,7 +39,12 @@ def test_drifted_run_shows_features_gate_and_skipped_deployment(
     drifted = [f["feature"] for f in drift["features"] if f["drifted"]]
     assert drifted and all(name.startswith("mean ") for name in drifted[:5])
     captions = re.findall(r"<figcaption><strong>([^<]+)</strong>", html)
-    assert captions[:len(drifted)] == sorted(drifted)
+    # Most drifted first: p-values rise (lower means drift) down the drifted features.
+    by_name = {f["feature"]: f for f in drift["features"]}
+    assert sorted(captions[:len(drifted)]) == sorted(drifted)
+    strengths = [by_name[name]["score"] / by_name[name]["threshold"]
+                 for name in captions[:len(drifted)]]
+    assert strengths == sorted(strengths)
     assert re.search(r"accuracy\s*&gt;\s*0\.85", html)
 
 

@@ -60,10 +60,17 @@ def test_report_shows_every_kind_of_check_with_drifted_features_first(tmp_path: 
     assert re.search(r"accuracy\s*&gt;\s*0\.85", html) and "0.74" in html
     # One chart per feature, drifted ones first.
     captions = re.findall(r"<figcaption><strong>([^<]+)</strong>", html)
-    drifted = sorted(f["feature"] for f in drift["features"] if f["drifted"])
-    stable = sorted(f["feature"] for f in drift["features"] if not f["drifted"])
-    assert "moved" in drifted and "steady" in stable
-    assert captions == drifted + stable
+    drifted = [f for f in drift["features"] if f["drifted"]]
+    stable = [f for f in drift["features"] if not f["drifted"]]
+    assert "moved" in {f["feature"] for f in drifted} and "steady" in {f["feature"] for f in stable}
+    # Drifted first, each group from the most drifted: a p-value lower, a distance higher.
+    def strength(feature: dict[str, object]) -> float:
+        score, threshold = float(feature["score"]), float(feature["threshold"])  # type: ignore[arg-type]
+        p_value = feature["method"] in ("ks", "chisquare", "z")
+        return score / threshold if p_value else threshold / max(score, 1e-300)
+    expected = [f["feature"] for group in (drifted, stable)
+                for f in sorted(group, key=lambda f: (strength(f), f["feature"]))]
+    assert captions == expected
     assert html.count("<svg") == 4
     # Aggregates only: no row's value reaches the page.
     assert "0.1234567" not in html and RARE not in html and "(other)" in html

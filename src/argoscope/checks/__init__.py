@@ -15,6 +15,11 @@ if TYPE_CHECKING:
 __all__ = ["CheckFailed", "CheckInputError", "CheckResult", "Checks", "FeatureResult"]
 
 
+def __dir__() -> list[str]:
+    # The lazily imported names are part of the package: `dir()` and completion show them.
+    return sorted({*__all__, *(name for name in globals() if name.startswith("__"))})
+
+
 def __getattr__(name: str) -> Any:
     if name == "Checks":
         from argoscope.checks.api import Checks

@@ -23,6 +23,8 @@ from argoscope.checks.results import CheckResult, document
 log = logging.getLogger("argoscope.checks")
 
 DEFAULT_PATH = "/tmp/argoscope/checks.json"
+# Outside a pod (a laptop, a notebook, CI) results go under the working directory instead.
+LOCAL_DEFAULT_PATH = "argoscope-results/checks.json"
 PATH_ENV = "ARGOSCOPE_CHECKS_PATH"
 OUTPUTS_ENV = "ARGOSCOPE_OUTPUTS_DIR"
 # The document is a summary the exporter reads from the Workflow status: features are capped.
@@ -31,9 +33,19 @@ _SAFE_NAME = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
 def document_path(env: Mapping[str, str] | None = None) -> Path:
-    """Where the document goes: `$ARGOSCOPE_CHECKS_PATH`, else /tmp/argoscope/checks.json."""
+    """Where the document goes: `$ARGOSCOPE_CHECKS_PATH`; else, in a pod (Kubernetes sets
+    `KUBERNETES_SERVICE_HOST`), /tmp/argoscope/checks.json, what the templates declare; under
+    `argoscope run`, where the runner maps that path; elsewhere
+    `argoscope-results/checks.json` under the working directory."""
     env = os.environ if env is None else env
-    return Path(env.get(PATH_ENV) or DEFAULT_PATH)
+    if env.get(PATH_ENV):
+        return Path(env[PATH_ENV])
+    if env.get("KUBERNETES_SERVICE_HOST"):
+        return Path(DEFAULT_PATH)
+    from argoscope.local.paths import local_path
+
+    mapped = local_path(DEFAULT_PATH, env)
+    return Path(mapped) if mapped != DEFAULT_PATH else Path(LOCAL_DEFAULT_PATH)
 
 
 def outputs_dir(env: Mapping[str, str] | None = None) -> Path:

@@ -33,15 +33,32 @@ def to_result(exp: Expectation, outcome: Outcome, error: str = "") -> CheckResul
         mostly = float(exp.kwargs.get("mostly", 1.0))
         value: float | None = outcome.unexpected_percent
         threshold: float | None = round(100.0 * (1.0 - mostly), 12)
-        message = f"{exp.type}: {outcome.unexpected_count:.0f} unexpected values"
+        message = f"{described(exp)}: {outcome.unexpected_count:.0f} unexpected values"
     else:
         value = outcome.observed_value
         threshold = exp.kwargs.get("max_value", exp.kwargs.get("min_value"))
         threshold = float(threshold) if isinstance(threshold, (int, float)) else None
-        message = exp.type
+        message = described(exp)
     return CheckResult(exp.name, "expectation", verdict(outcome.success, exp.severity),
                        value=value, threshold=threshold, severity=exp.severity,
                        message=message, details=details)
+
+
+def described(exp: Expectation, limit: int = 200) -> str:
+    """`type(column='age', min_value=0, mostly=0.99)`: what was expected, as Data Docs show it
+    (the column first; long value sets cut), so a report can show each expectation's
+    parameters and group expectations that differ only in their column."""
+    def short(value: Any) -> str:
+        if isinstance(value, (list, tuple, set, frozenset)):
+            items = list(value)
+            shown = ", ".join(short(v) for v in items[:8])
+            return f"[{shown}{', …' if len(items) > 8 else ''}]"
+        text = repr(value)
+        return text if len(text) <= 40 else text[:39] + "…"
+    keys = sorted(exp.kwargs, key=lambda k: (k != "column", k))
+    params = ", ".join(f"{key}={short(exp.kwargs[key])}" for key in keys)
+    text = f"{exp.type}({params})"
+    return text if len(text) <= limit else text[:limit - 2] + "…)"
 
 
 # GE's `ResultFormat` values, as a string or under "result_format" in a dict.

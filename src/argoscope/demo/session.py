@@ -3,7 +3,6 @@ own module (`services`, `scenarios`, `polling`, `summary`); this only puts them 
 
 from __future__ import annotations
 
-import shlex
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +13,8 @@ from argoscope.demo import polling, summary
 from argoscope.demo.scenarios import RunReport, run_scenarios, write_reports
 from argoscope.demo.services import DemoServices
 from argoscope.demo.state import WORKFLOW_FILE, find_repo
+from argoscope.local.names import printable
+from argoscope.local.summary import state_hint
 
 
 class Demo:
@@ -24,8 +25,7 @@ class Demo:
         self.repo = repo or find_repo()
         self.state_dir = state_dir.resolve()
         # How `argoscope get/logs` find this state directory, as the user gave it.
-        self.state_hint = "" if state_dir == Path(".argoscope") else \
-            f" --state-dir {shlex.quote(str(state_dir))}"
+        self.state_hint = state_hint(state_dir)
         self.out = out or sys.stdout
         self.services = DemoServices(self.repo, self.state_dir, use_prometheus)
         self.reports: list[RunReport] = []
@@ -47,7 +47,8 @@ class Demo:
 
     def say(self, text: str) -> None:
         """One line to the user."""
-        print(text, file=self.out, flush=True)
+        # Summaries quote step output (reasons, log tails): escape sequences are shown, not run.
+        print(printable(text, keep_newlines=True), file=self.out, flush=True)
 
     def __enter__(self) -> Demo:
         """Start the exporter (before any run, so it counts them), then Alertmanager and

@@ -10,7 +10,8 @@ from typing import Any
 from argoscope import harness
 from argoscope.demo.scenarios import SCENARIOS, RunReport
 from argoscope.demo.services import DemoServices
-from argoscope.local.runs import failure_lines, format_duration
+from argoscope.local.names import command
+from argoscope.local.summary import run_block
 
 INSTALL_HINT = ("install them to see alerts: `make tools` (Debian/Ubuntu, as root: apt-get "
                 "install prometheus prometheus-alertmanager), or put the official release "
@@ -32,29 +33,11 @@ def missing_note(missing: Sequence[str]) -> str:
 
 
 def run_lines(reports: Sequence[RunReport], state_hint: str) -> Iterator[str]:
-    """Each run: phase, duration, retries, steps, the checks that did not pass with their
-    value against the threshold, and why a failed run failed."""
+    """Each run: its verdict, duration, retries, steps, the checks that did not pass with
+    their value against the threshold, why a failed run failed, and its report."""
     for report in reports:
-        run = report.run
-        retries = sum(step.retries for step in run.all_steps())
-        yield (f"{report.scenario.name:8} {run.name}  {run.phase}"
-               f"  ({format_duration(run.duration)}"
-               f"{f', {retries} retries' if retries else ''})")
-        yield "         steps: " + ", ".join(
-            f"{step.name} {_short(step.phase)}" for step in run.steps)
-        checks = [(step.name, check) for step in run.all_steps() for check in step.checks]
-        bad = [(step, check) for step, check in checks if check.status != "passed"]
-        if not checks:
-            yield "         checks: none reported (no step got as far as its checks)"
-        else:
-            yield f"         checks: {len(checks) - len(bad)} of {len(checks)} passed"
-            for step, check in bad:
-                yield f"           {check.status}: {step}/{check.check}: {check.describe()}"
-        for line in failure_lines(run, state_hint):
-            if not line.startswith("more:"):
-                yield f"         {line}"
-        if report.page is not None:
-            yield f"         report: {report.page}"
+        yield from run_block(report.run, state_hint, report.page, label=report.scenario.name,
+                             indent="")
 
 
 def alert_lines(firing: Sequence[Mapping[str, Any]]) -> Iterator[str]:
@@ -93,10 +76,10 @@ def summary_lines(reports: Sequence[RunReport], state_dir: Path, state_hint: str
     failed = next((r.run for r in reports if r.run.failures()), None)
     if failed is not None:
         step = failed.failures()[0].step
-        yield (f"next: argoscope get {failed.name}{state_hint}   (then: argoscope "
+        yield (f"next: {command()} get {failed.name}{state_hint}   (then: {command()} "
                f"logs {failed.name} {step}{state_hint})")
     else:
-        yield f"next: argoscope list{state_hint}"
+        yield f"next: {command()} list{state_hint}"
 
 
 def service_lines(services: DemoServices, serving: bool) -> Iterator[str]:
@@ -118,7 +101,3 @@ def service_lines(services: DemoServices, serving: bool) -> Iterator[str]:
             yield f"{label + ':':19}{url}"
     if services.missing:
         yield f"{' and '.join(services.missing)} not installed: {INSTALL_HINT}"
-
-
-def _short(phase: str) -> str:
-    return {"Succeeded": "ok", "Skipped": "skipped", "Omitted": "omitted"}.get(phase, phase)

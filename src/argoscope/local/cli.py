@@ -7,7 +7,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-DEFAULT_STATE_DIR = ".argoscope"
+from argoscope.local.names import printable
+from argoscope.local.summary import DEFAULT_STATE_DIR as DEFAULT_STATE_DIR
 
 
 def _parameter(text: str) -> tuple[str, str]:
@@ -51,6 +52,7 @@ def main(args: argparse.Namespace) -> int:
     from argoscope.local.manifest import ManifestError, load
     from argoscope.local.progress import TerminalProgress
     from argoscope.local.runner import DEFAULT_NAMESPACE, LocalRun, RunOptions
+    from argoscope.local.summary import state_hint
 
     if args.parallelism is not None and args.parallelism < 1:
         print("argoscope run: --parallelism must be at least 1", file=sys.stderr)
@@ -69,14 +71,15 @@ def main(args: argparse.Namespace) -> int:
         options = RunOptions(state_dir=args.state_dir, parameters=dict(args.parameters),
                              parallelism=args.parallelism,
                              namespace=args.namespace or DEFAULT_NAMESPACE)
-        hint = "" if str(args.state_dir) == DEFAULT_STATE_DIR else f" --state-dir {args.state_dir}"
+        hint = state_hint(args.state_dir)
         run = LocalRun(manifest, options, TerminalProgress(state_hint=hint))
     except ManifestError as error:
-        print(f"argoscope run: {error}", file=sys.stderr)
+        print(f"argoscope run: {printable(str(error))}", file=sys.stderr)
         return 2
     phase = run.run()
     if book is not None:
         _print_cost(args.state_dir, run.name, book)
+    summarise(run.workflow_path, args.state_dir, hint, prices=book)
     return 0 if phase == "Succeeded" else 1
 
 
@@ -88,3 +91,33 @@ def _print_cost(state_dir: Path, name: str, book: Any) -> None:
 
     workflow = json.loads((state_dir / "workflows" / f"{name}.json").read_text(encoding="utf-8"))
     print(format_cost(run_cost(workflow, state_pods(state_dir, name), book)))
+
+
+def summarise(workflow_path: Path, state_dir: Path, hint: str, *, prices: Any = None) -> None:
+    """Write the run's HTML report (priced with `prices`, a PriceBook) and print the summary
+    the demo prints for each run: the verdict, failed checks with value against threshold, the
+    failing step, the report."""
+    from argoscope.local.runs import load_run
+    from argoscope.local.summary import next_line, run_block
+
+    page: Path | None = None
+    note = ""
+    try:
+        from argoscope.reports.render import ReportsUnavailable
+        from argoscope.reports.run import write_run_report
+    except ModuleNotFoundError as error:  # the base install: the summary stands without it
+        note = f"report: not written ({error.name} is missing: pip install 'argoscope[reports]')"
+    else:
+        try:
+            page = write_run_report(state_dir, workflow_path.stem, prices=prices)
+        except ReportsUnavailable as error:
+            note = f"report: not written ({error})"
+        except (OSError, ValueError, LookupError) as error:
+            note = f"report: not written ({type(error).__name__}: {error})"
+    try:
+        run = load_run(workflow_path, state_dir)
+    except (OSError, ValueError, KeyError, TypeError):
+        return  # the progress lines above already said how the run ended
+    lines = ["", "== summary", *run_block(run, hint, page), *([f"  {note}"] if note else []),
+             next_line(run, hint)]
+    print(printable("\n".join(lines), keep_newlines=True), flush=True)

@@ -13,7 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 from argoscope.cli_errors import CommandError
 from argoscope.local.cli import DEFAULT_STATE_DIR
+from argoscope.local.names import command, printable
 from argoscope.local.status import RUN_REPORT_FILE
+from argoscope.local.summary import state_hint
 
 if TYPE_CHECKING:  # the module stays light to import: `argoscope --help` loads it
     from argoscope.local.runs import Run
@@ -74,17 +76,19 @@ def list_main(args: argparse.Namespace) -> int:
     width = max(len(r.name) for r in runs)
     print(f"{'NAME':{width}}  {'STATUS':{_PHASE_WIDTH}}  {'STARTED':23}  DURATION")
     for run in runs:
-        print(f"{run.name:{width}}  {run.phase:{_PHASE_WIDTH}}  {_when(run.started):23}  "
+        print(f"{printable(run.name):{width}}  {run.phase:{_PHASE_WIDTH}}  {_when(run.started):23}  "
               f"{format_duration(run.duration)}")
     return 0
 
 
-def header_fields(run: Run) -> list[tuple[str, str]]:
-    """`get`'s header as (field, value) pairs, so callers and later fields can extend it."""
+def header_fields(run: Run, hint: str = "") -> list[tuple[str, str]]:
+    """`get`'s header as (field, value) pairs, so callers and later fields can extend it;
+    `hint` is what a suggested command needs to find the state directory (`--state-dir`)."""
     from argoscope.local.runs import format_duration
 
     end = run.finished if run.finished is not None else time.time()
-    fields = [("Name", run.name), ("Namespace", run.namespace), ("Status", run.phase)]
+    fields = [("Name", run.name), ("Namespace", run.namespace), ("Status", run.phase),
+              ("Verdict", run.verdict().line)]
     if run.message:
         fields.append(("Message", run.message))
     fields += [("Started", _when(run.started)), ("Finished", _when(run.finished)),
@@ -95,7 +99,7 @@ def header_fields(run: Run) -> list[tuple[str, str]]:
     # The run report lives beside the logs once `argoscope report` (or the demo) wrote it.
     report = run.log_dir / RUN_REPORT_FILE
     fields.append(("Report", str(report) if report.is_file()
-                   else f"none yet (argoscope report {run.name} writes {report})"))
+                   else f"none yet ({command()} report {run.name}{hint} writes {report})"))
     return fields
 
 
@@ -136,13 +140,13 @@ def get_main(args: argparse.Namespace) -> int:
     except RunNotFound as error:
         print(f"argoscope get: {error}", file=sys.stderr)
         return 2
-    fields = header_fields(run)
+    fields = header_fields(run, state_hint(args.state_dir))
     width = max(len(name) for name, _ in fields) + 2
     for name, value in fields:
-        print(f"{name + ':':{width}}{value}")
+        print(printable(f"{name + ':':{width}}{value}"))
     print()
     for line in step_lines(run):
-        print(line)
+        print(printable(line))
     return 0
 
 
@@ -174,6 +178,8 @@ def logs_main(args: argparse.Namespace) -> int:
                     continue
                 if not text.strip():
                     continue
-                print(f"== {attempt.name} {stream} ({path})")
+                print(printable(f"== {attempt.name} {stream} ({path})"))
+                # Step output as text: escape sequences shown, never obeyed by the terminal.
+                text = printable(text, keep_newlines=True)
                 sys.stdout.write(text if text.endswith("\n") else text + "\n")
     return 0

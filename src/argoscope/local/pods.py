@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import threading
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from argoscope.local.graph import NodeGraph
+from argoscope.local.names import OutsideStateDir, inside, printable
 from argoscope.local.params import ParameterError, as_text, substitute, substitute_all
 from argoscope.local.paths import PATH_MAP_ENV, PathMap
 from argoscope.local.process import ProcessGroup, ProcessResult
@@ -26,6 +28,10 @@ from argoscope.local.status import PODS_DIR, STOPPED_MESSAGE, Node, pod_object, 
 
 # The most of a step's stdout kept as its `outputs.result` (Argo keeps 256 KiB too).
 _RESULT_LIMIT = 256 * 1024
+# What shlex.quote leaves unquoted: a path of these characters reads the same in any shell.
+_SHELL_SAFE = re.compile(r"[\w@%+=:,./-]+", re.ASCII)
+# An argument that is one path, maybe after `--flag=`: the process gets it unparsed.
+_WHOLE_PATH = re.compile(r"(?:--?[\w-]+=)?/[^\s'\"`$;&|<>()]*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,8 +101,11 @@ class PodRunner:
         paths = PathMap(node_dir / "fs")
         for mount in (template[body_key].get("volumeMounts") or []):
             local = self._volume_dir(str(mount["name"]))
-            local.mkdir(parents=True, exist_ok=True)
             paths.mount(str(mount["mountPath"]), local)
+            problem = self._unsafe_path(paths, [], {}, body_key)
+            if problem is not None:  # before anything is created for it
+                return problem
+            local.mkdir(parents=True, exist_ok=True)
         scope = {**self.global_scope, **{f"inputs.parameters.{k}": v for k, v in inputs.items()},
                  "pod.name": node.pod or "", "retries": str(attempt), "node.name": node.name}
         outputs = (template.get("outputs") or {}).get("parameters") or []
@@ -104,6 +113,9 @@ class PodRunner:
             output_paths: dict[str, Path] = {}
             for param in outputs:
                 container_path = substitute(str(param["valueFrom"]["path"]), scope)
+                problem = self._unsafe_path(paths, [paths.resolve(container_path)], {}, body_key)
+                if problem is not None:  # before its directory is created
+                    return problem
                 output_paths[str(param["name"])] = paths.add_file(container_path)
                 scope[f"outputs.parameters.{param['name']}.path"] = container_path
             for artifact in (template.get("outputs") or {}).get("artifacts") or []:
@@ -113,6 +125,11 @@ class PodRunner:
             body = substitute_all(dict(template[body_key]), scope)
         except ParameterError as error:
             return str(error)
+        written = [*output_paths.values(), node_dir,
+                   self.place.state_dir / PODS_DIR / f"{node.pod or node.id}.json"]
+        problem = self._unsafe_path(paths, written, body, body_key)
+        if problem is not None:
+            return problem
         body = paths.rewrite_all(body)
         node_dir.mkdir(parents=True, exist_ok=True)
         argv = [str(a) for a in (body.get("command") or [])]
@@ -186,6 +203,38 @@ class PodRunner:
             host=self.place.host, container=container, phase=phase, exit_code=exit_code,
             times=None if result is None else (result.started, result.finished))
         write_json(self.place.state_dir / PODS_DIR / f"{node.pod}.json", pod)
+
+    def _unsafe_path(self, paths: PathMap, outputs: Iterable[Path], body: Mapping[str, Any],
+                     body_key: str) -> str | None:
+        """Why this pod's paths cannot be used, or None.
+
+        Every local path but a hostPath volume's must lie inside the state directory (an
+        output path `/../../x` or a claim named `../x` must not write elsewhere), and a path
+        spliced into a script's source must need no quoting there: the runner cannot know
+        whether the source reads it in a shell, inside a string or elsewhere.
+        """
+        host_paths = [Path(str(v["hostPath"]["path"])) for v in self.place.volumes
+                      if isinstance(v.get("hostPath"), Mapping) and "path" in v["hostPath"]]
+        for local in [*paths.entries.values(), *outputs]:
+            if any(local == h or h in local.parents for h in host_paths):
+                continue
+            try:
+                inside(self.place.state_dir, local)
+            except OutsideStateDir as error:
+                return f"refused: {error}"
+        # Text a program reads as code: a script's source, and any command or argument in
+        # which a path is only a part (`sh -c "cp x /data/y"`). A whole argument that is the
+        # path (`--data-dir /data`) goes to the process as it is and needs no quoting.
+        code = [str(body.get("source", ""))] if body_key == "script" else []
+        code += [str(a) for a in [*(body.get("command") or []), *(body.get("args") or [])]]
+        for prefix, local in paths.entries.items():
+            if prefix == "/" or _SHELL_SAFE.fullmatch(str(local)):
+                continue
+            if any(prefix in text and not _WHOLE_PATH.fullmatch(text) for text in code):
+                return (f"refused: the local path {printable(str(local))!r} for {prefix} "
+                        "would need quoting inside the step's command or source; use a "
+                        "--state-dir whose path has only letters, digits and _ @ % + = : , . / -")
+        return None
 
     def _volume_dir(self, name: str) -> Path:
         for volume in self.place.volumes:

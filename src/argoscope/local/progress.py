@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 from typing import Protocol, TextIO
 
+from argoscope.local.names import printable
 from argoscope.local.runs import failure_lines, load_run
 from argoscope.local.status import FAILED, STOPPED_MESSAGE, Node
 
@@ -57,6 +58,8 @@ class TerminalProgress:
         self.started = time.time()
 
     def _line(self, text: str) -> None:
+        # Names, messages and log tails come from steps: no escape sequence reaches the terminal.
+        text = printable(text, keep_newlines=True)
         if self.tty:
             self.stream.write("\r\033[K")
         self.stream.write(text + "\n")

@@ -24,6 +24,13 @@ from typing import Any
 from argoscope.local.executor import TemplateExecutor
 from argoscope.local.graph import NodeGraph
 from argoscope.local.manifest import Manifest, ManifestError
+from argoscope.local.names import (
+    OutsideStateDir,
+    generate_name_problem,
+    inside,
+    namespace_problem,
+    workflow_name_problem,
+)
 from argoscope.local.params import as_text
 from argoscope.local.pods import PodPlace, PodRunner
 from argoscope.local.process import ProcessGroup
@@ -64,12 +71,20 @@ class LocalRun:
         # Absolute: steps run in their own working directories, where a relative state
         # directory (the default `.argoscope`) would point somewhere else.
         self.state_dir = options.state_dir.absolute()
+        problem = namespace_problem(options.namespace)
+        if problem is not None:
+            raise ManifestError(problem)
         self.processes = ProcessGroup()
         self.uid = str(uuid.uuid4())
         self.created = time.time()
         self.name = self._choose_name()
-        self.run_dir = self.state_dir / RUNS_DIR / self.name
-        self.workflow_path = self.state_dir / WORKFLOWS_DIR / f"{self.name}.json"
+        try:  # the name is valid already; this holds every other rule to the boundary too
+            self.run_dir = self.state_dir / RUNS_DIR / self.name
+            self.workflow_path = self.state_dir / WORKFLOWS_DIR / f"{self.name}.json"
+            inside(self.state_dir, self.run_dir)
+            inside(self.state_dir, self.workflow_path)
+        except OutsideStateDir as error:
+            raise ManifestError(str(error)) from error
         self.parameters = self._workflow_parameters()
         global_scope = {
             "workflow.name": self.name,
@@ -104,11 +119,17 @@ class LocalRun:
         fixed = self.options.name or own_name
         folder = self.state_dir / WORKFLOWS_DIR
         if fixed:
+            problem = workflow_name_problem(str(fixed))
+            if problem is not None:
+                raise ManifestError(f"metadata.name: {problem}")
             if (folder / f"{fixed}.json").exists():
                 raise ManifestError(f"workflow {fixed!r} already exists in {folder}: remove it, "
                                     "or use metadata.generateName")
             return str(fixed)
-        prefix = meta.get("generateName") or f"{self.manifest.template_name or 'workflow'}-"
+        prefix = str(meta.get("generateName") or f"{self.manifest.template_name or 'workflow'}-")
+        problem = generate_name_problem(prefix)
+        if problem is not None:
+            raise ManifestError(f"metadata.generateName: {problem}")
         while True:
             name = prefix + "".join(random.choice(_NAME_ALPHABET) for _ in range(5))
             if not (folder / f"{name}.json").exists():

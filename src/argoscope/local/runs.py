@@ -15,10 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from argoscope.checks.schema import PARAMETER as CHECKS_PARAMETER
+from argoscope.local.names import OutsideStateDir, command, inside
 from argoscope.local.status import FAILED, RUNS_DIR, WORKFLOWS_DIR
 
 # Re-exported: readers of runs (the demo) name the stopped message from here.
 from argoscope.local.status import STOPPED_MESSAGE as STOPPED_MESSAGE
+from argoscope.local.verdict import Verdict
 from argoscope.timefmt import parse_time
 
 _ATTEMPT_SUFFIX = re.compile(r"\(\d+\)$")
@@ -48,6 +50,7 @@ class CheckResult:
     message: str = ""
     drifted: tuple[str, ...] = ()
     feature_count: int = 0
+    severity: str = "critical"
 
     def describe(self) -> str:
         """What a person needs: the value against its threshold, and drifted features."""
@@ -108,7 +111,8 @@ def _check(entry: Mapping[str, Any]) -> CheckResult:
         op=str(entry["op"]) if entry.get("op") else None,
         message=str(entry.get("message") or ""),
         drifted=tuple(str(f.get("feature")) for f in features if f.get("drifted")),
-        feature_count=len(features))
+        feature_count=len(features),
+        severity="warning" if entry.get("severity") == "warning" else "critical")
 
 
 @dataclass
@@ -246,6 +250,13 @@ class Run:
         """Every task at every depth, the root excluded."""
         return [step for depth, step in self.root.walk() if depth > 0] or [self.root]
 
+    def verdict(self) -> Verdict:
+        """The run's one-line verdict: its phase, the step that failed it, its checks."""
+        failures = [f for f in self.failures() if not f.stopped]
+        return Verdict.of(self.phase, ((c.status, c.severity) for step in self.all_steps()
+                                       for c in step.checks),
+                          failures[0].step if failures else "")
+
     def failures(self) -> list[Failure]:
         """The steps whose failure failed the run (not attempts a retry recovered)."""
         if self.phase not in FAILED:
@@ -273,14 +284,32 @@ def step_name(display_name: str) -> str:
     return _ATTEMPT_SUFFIX.sub("", display_name)
 
 
+# A Workflow object larger than this is not read (the runner's own stay far below it).
+MAX_WORKFLOW_BYTES = 32 * 1024 * 1024
+
+
+def contained(state_dir: Path, path: Path) -> Path:
+    """`path` when it lies inside the state directory; else a path there that does not exist,
+    so a name or node id in a Workflow object (`../../x`) never makes a reader leave it."""
+    try:
+        inside(state_dir, path)
+    except OutsideStateDir:
+        return state_dir / RUNS_DIR / ".outside-the-state-directory"
+    return path
+
+
 def load_run(path: Path, state_dir: Path | None = None) -> Run:
-    """Read one Workflow object the runner wrote."""
-    workflow = json.loads(path.read_text(encoding="utf-8"))
+    """Read one Workflow object the runner wrote (ValueError when over MAX_WORKFLOW_BYTES)."""
+    with path.open("rb") as handle:
+        data = handle.read(MAX_WORKFLOW_BYTES + 1)
+    if len(data) > MAX_WORKFLOW_BYTES:
+        raise ValueError(f"{path}: larger than {MAX_WORKFLOW_BYTES // (1024 * 1024)} MiB")
+    workflow = json.loads(data)
     state = state_dir if state_dir is not None else path.parent.parent
     metadata = workflow.get("metadata") or {}
     status = workflow.get("status") or {}
     name = str(metadata.get("name", path.stem))
-    log_dir = state / RUNS_DIR / name
+    log_dir = contained(state, state / RUNS_DIR / name)
     nodes: dict[str, Mapping[str, Any]] = dict(status.get("nodes") or {})
     grouped = {child for node in nodes.values() if node.get("type") in ("Retry", "TaskGroup")
                for child in node.get("children") or []}
@@ -293,7 +322,7 @@ def load_run(path: Path, state_dir: Path | None = None) -> Run:
         return Attempt(str(node["id"]), str(node.get("displayName", "")),
                        str(node.get("phase")), parse_time(node.get("startedAt")),
                        parse_time(node.get("finishedAt")), str(node.get("message") or ""),
-                       log_dir / "nodes" / str(node["id"]), checks)
+                       contained(state, log_dir / "nodes" / str(node["id"])), checks)
 
     def build(node: Mapping[str, Any]) -> Step:
         kind = str(node.get("type"))
@@ -385,5 +414,5 @@ def failure_lines(run: Run, state_hint: str = "", tail: int = 10) -> list[str]:
         if failure.log_path is not None:
             lines.append(f"  log: {failure.log_path}")
     if lines:
-        lines.append(f"more: argoscope get {run.name}{state_hint}")
+        lines.append(f"more: {command()} get {run.name}{state_hint}")
     return lines

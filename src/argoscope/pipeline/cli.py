@@ -35,7 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
                           help="directory the steps share (a volume on a cluster)")
         step.add_argument("--checks-path", type=Path, default=None,
                           help="where the argoscope-checks document goes (default "
-                               "$ARGOSCOPE_CHECKS_PATH, else /tmp/argoscope/checks.json)")
+                               "$ARGOSCOPE_CHECKS_PATH, else /tmp/argoscope/checks.json in "
+                               "a pod, argoscope-results/checks.json elsewhere)")
     ingest = steps["data-ingestion"]
     ingest.add_argument("--dataset", default="breast_cancer", help="breast_cancer or wine")
     ingest.add_argument("--seed", type=int, default=7,

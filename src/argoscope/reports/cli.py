@@ -20,7 +20,9 @@ def register(subparsers: Any) -> None:
                     "(retries as separate bars, failure reasons), every step's checks (with "
                     "the step reports the local runner kept), the `when:` decisions and GPU "
                     "use. Needs the reports extra: pip install 'argoscope[reports]'.")
-    parser.add_argument("run", metavar="RUN", help="the run (Workflow) name")
+    parser.add_argument("run", metavar="RUN",
+                        help="the run (Workflow) name; in a state directory also a unique "
+                             "prefix of it, or @latest")
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--state-dir", type=Path, default=None,
                         help=f"the local runner's state directory (default: {DEFAULT_STATE_DIR})")

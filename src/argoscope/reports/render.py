@@ -18,8 +18,10 @@ from argoscope.atomic import write_text
 REPORT_PATH_ENV = "ARGOSCOPE_REPORT_PATH"
 INSTALL_HINT = "pip install 'argoscope[reports]'"
 TEMPLATES = Path(__file__).resolve().parent / "templates"
-START_MARK = "<!--argoscope:step-report-->"
-END_MARK = "<!--/argoscope:step-report-->"
+# Every page carries this policy: nothing is fetched, run, framed or submitted, whatever a
+# value on the page holds; only the inline stylesheet, style attributes and data: images.
+CONTENT_SECURITY_POLICY = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+                           "base-uri 'none'; form-action 'none'")
 
 
 class ReportsUnavailable(RuntimeError):
@@ -57,6 +59,8 @@ def environment() -> Any:
     env.filters["num"] = number
     env.filters["pct"] = percent
     env.filters["seconds"] = seconds
+    env.filters["duration"] = duration
+    env.globals["csp"] = CONTENT_SECURITY_POLICY
     env.globals["stylesheet"] = (TEMPLATES / "report.css").read_text(encoding="utf-8")
     return env
 
@@ -67,7 +71,7 @@ def render(template: str, **context: Any) -> str:
 
 
 def markup(html: str) -> Any:
-    """Trusted markup (an SVG from the chart library, an embedded step report)."""
+    """Trusted markup: only an SVG argoscope's chart code drew (its text escaped by leather)."""
     require()
     from markupsafe import Markup
 
@@ -96,6 +100,8 @@ def seconds(value: Any) -> str:
     if value is None:
         return "—"
     amount = float(value)
+    if amount == 0:
+        return "0 s"
     if amount < 1:
         return f"{amount * 1000:.0f} ms"
     if amount < 60:
@@ -103,12 +109,17 @@ def seconds(value: Any) -> str:
     return f"{int(amount // 60)} min {amount % 60:.0f} s"
 
 
-def embedded_step_report(html: str) -> str | None:
-    """The checks section of a step report page, to embed in a run report."""
-    start, end = html.find(START_MARK), html.find(END_MARK)
-    if start < 0 or end < start:
-        return None
-    return html[start + len(START_MARK):end]
+def duration(value: Any) -> str:
+    """A duration measured between Argo's whole-second timestamps: under a second is `< 1 s`
+    (never `0 ms`, which those timestamps cannot tell), else as `seconds` says it."""
+    if value is None:
+        return "—"
+    amount = float(value)
+    if amount < 1:
+        return "< 1 s"
+    if amount < 60:
+        return f"{amount:.0f} s"
+    return seconds(amount)
 
 
 def write_page(path: Path, html: str) -> Path:

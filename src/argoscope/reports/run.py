@@ -18,12 +18,16 @@ from typing import Any
 
 from argoscope import __version__
 from argoscope.checks.schema import PARAMETER as CHECKS_PARAMETER
-from argoscope.checks.schema import well_typed
 from argoscope.cost.prices import PriceBook
 from argoscope.cost.runs import RunCost, run_cost, state_pods
+from argoscope.local.names import workflow_name_problem
+from argoscope.local.runs import contained
 from argoscope.local.status import RUN_REPORT_FILE, RUNS_DIR
-from argoscope.reports.render import embedded_step_report, markup, render, require, write_page
-from argoscope.reports.sources import load_workflow
+from argoscope.local.verdict import Verdict
+from argoscope.reports import documents
+from argoscope.reports.aggregates import Distribution
+from argoscope.reports.render import render, require, write_page
+from argoscope.reports.sources import load_workflow, resolve_run
 from argoscope.reports.step import checks_view
 from argoscope.timefmt import parse_time
 
@@ -34,6 +38,19 @@ _OUTPUT_REF = re.compile(r"^\{\{\s*tasks\.(?P<task>[^.]+)\.outputs\.parameters\.
                          r"\s*\}\}\s*(?P<op>>=|<=|==|!=|>|<)\s*(?P<limit>[-+0-9.eE]+)$")
 _NEGATED = {">": "≤", ">=": "<", "<": "≥", "<=": ">", "==": "≠", "!=": "="}
 LOG_TAIL_LINES = 6
+# Page bounds (docs/design.md): steps on the timeline and in the tables; a check document
+# larger than this is not read (Argo caps an output parameter far below it).
+MAX_STEPS = 300
+# Every attempt stays visible, however short, and a skipped step's marker too; both stay
+# inside the track (the stylesheet's minimum widths in pixels match these at a phone's width).
+MIN_BAR_PERCENT = 1.5
+MARKER_PERCENT = 3.5
+MAX_CHECK_DOCUMENT_BYTES = 1024 * 1024
+MAX_STEP_DOCUMENTS = 8
+# Argo's resourcesDuration units: a CPU and 100 MiB of memory (and a GPU) held for a second.
+RESOURCE_UNITS = {"cpu": ("CPU", "core-seconds", 1.0),
+                  "memory": ("memory", "GiB-seconds", 100 / 1024),
+                  GPU_RESOURCE: ("GPU", "GPU-seconds", 1.0)}
 
 
 @dataclass
@@ -67,7 +84,7 @@ class Step:
     finished: float | None = None
     attempts: list[Attempt] = field(default_factory=list)
     results: list[dict[str, Any]] = field(default_factory=list)
-    report_html: str | None = None
+    distributions: dict[str, list[Distribution]] | None = None
     report_path: Path | None = None
     gpu_requested: str | None = None
     gpu_seconds: int | None = None
@@ -96,15 +113,16 @@ def _results(node: Mapping[str, Any]) -> list[dict[str, Any]]:
     raw = _parameters(node).get(CHECKS_PARAMETER)
     if not raw:
         return []
+    if len(raw) > MAX_CHECK_DOCUMENT_BYTES:
+        return [{"check": CHECKS_PARAMETER, "kind": "document", "status": "error",
+                 "message": f"the checks document is larger than "
+                            f"{MAX_CHECK_DOCUMENT_BYTES // 1024} KiB; not read"}]
     try:
         document = json.loads(raw)
-    except json.JSONDecodeError:
+    except (ValueError, RecursionError):
         return [{"check": CHECKS_PARAMETER, "kind": "document", "status": "error",
                  "message": "the checks document is not valid JSON"}]
-    results = document.get("results") if isinstance(document, Mapping) else None
-    # Each field as the contract types it: a step's mistyped field is shown as missing.
-    return [well_typed(r) for r in (results if isinstance(results, list) else [])
-            if isinstance(r, Mapping)]
+    return documents.results(document)
 
 
 def _templates(workflow: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
@@ -167,14 +185,15 @@ def _when_decision(task: Mapping[str, Any], node: Mapping[str, Any] | None,
 def _node_dir(state_dir: Path | None, workflow: str, node_id: str) -> Path | None:
     if state_dir is None:
         return None
-    return state_dir / "runs" / workflow / "nodes" / node_id
+    # A name or node id (`../../x`) never makes the report read outside the state directory.
+    return contained(state_dir, state_dir / RUNS_DIR / workflow / "nodes" / node_id)
 
 
 def _log_tail(directory: Path | None) -> str:
     if directory is None:
         return ""
     try:
-        lines = (directory / "stderr.log").read_text(encoding="utf-8", errors="replace")
+        lines = documents.read_tail(directory / "stderr.log")
     except OSError:
         return ""
     # JSON check-result lines are in the checks section already; the tail is for the failure.
@@ -182,16 +201,19 @@ def _log_tail(directory: Path | None) -> str:
     return "\n".join(kept[-LOG_TAIL_LINES:])
 
 
-def _step_report(directory: Path | None) -> tuple[str | None, Path | None]:
+def _step_document(directory: Path | None) -> tuple[dict[str, list[Distribution]] | None,
+                                                    Path | None]:
+    """The distributions of the step's data document (never its HTML: a step can leave any
+    page in its directory), and the step report page beside it."""
     if directory is None or not directory.is_dir():
         return None, None
-    for page in sorted(directory.glob("*.html")):
-        try:
-            section = embedded_step_report(page.read_text(encoding="utf-8"))
-        except OSError:
-            continue
-        if section is not None:
-            return section, page
+    candidates = sorted((p for p in directory.glob("*.json") if p.is_file() and not p.is_symlink()),
+                        key=lambda p: (p.name != "report.json", p.name))  # ours first
+    for path in candidates[:MAX_STEP_DOCUMENTS]:
+        found = documents.read_step_document(path)
+        if found is not None:
+            page = path.with_suffix(".html")
+            return found, page if page.is_file() else None
     return None, None
 
 
@@ -233,16 +255,68 @@ def build_steps(workflow: Mapping[str, Any], state_dir: Path | None = None) -> l
             results = _results(attempt_node)
             if results:
                 step.results = results
-            section, page = _step_report(directory)
-            if section is not None:
-                step.report_html, step.report_path = section, page
+            found, page = _step_document(directory)
+            if found is not None:
+                step.distributions, step.report_path = found, page
         if not step.results and kind == "Retry":
             step.results = _results(node)
         step.gpu_seconds = gpu_total or None
         steps.append(step)
-    steps.sort(key=lambda s: (s.started is None, s.started or 0.0, s.name))
+    order = dag_order(workflow)
+    steps.sort(key=lambda s: (order.get(s.name, len(order)), s.started is None,
+                              s.started or 0.0, s.name))
     _attach_when(workflow, nodes, steps)
     return steps
+
+
+def _dependencies(task: Mapping[str, Any], names: set[str]) -> set[str]:
+    found = {str(d) for d in task.get("dependencies") or []}
+    depends = task.get("depends")
+    if isinstance(depends, str):  # `a && (b.Succeeded || c.Failed)`: the task names in it
+        found |= {word.split(".")[0] for word in re.findall(r"[A-Za-z0-9][\w.-]*", depends)}
+    return found & names
+
+
+def _depths(needs: Mapping[str, set[str]]) -> dict[str, int]:
+    """Each task's depth: 0 without dependencies, else one more than its deepest one, in one
+    pass over the tasks in dependency order (Kahn's); tasks on a cycle, which Argo refuses,
+    keep the depth reached before it."""
+    depth = dict.fromkeys(needs, 0)
+    waiting = {name: len(parents - {name}) for name, parents in needs.items()}
+    children: dict[str, list[str]] = {name: [] for name in needs}
+    for name, parents in needs.items():
+        for parent in parents - {name}:
+            children[parent].append(name)
+    ready = [name for name, count in waiting.items() if count == 0]
+    while ready:
+        name = ready.pop()
+        for child in children[name]:
+            depth[child] = max(depth[child], depth[name] + 1)
+            waiting[child] -= 1
+            if waiting[child] == 0:
+                ready.append(child)
+    return depth
+
+
+def dag_order(workflow: Mapping[str, Any]) -> dict[str, int]:
+    """Each DAG task's place in the order a person reads a pipeline: by depth (a task after
+    everything it depends on), then as the template lists them. Entry point's DAG first."""
+    templates = _templates(workflow)
+    spec = (workflow.get("status") or {}).get("storedWorkflowTemplateSpec") \
+        or workflow.get("spec") or {}
+    entry = str(spec.get("entrypoint") or "")
+    ordered = sorted(templates.values(), key=lambda t: t.get("name") != entry)
+    order: dict[str, int] = {}
+    for template in ordered:
+        tasks = [t for t in (template.get("dag") or {}).get("tasks") or []
+                 if isinstance(t, Mapping) and t.get("name")]
+        names = {str(t["name"]) for t in tasks}
+        needs = {str(t["name"]): _dependencies(t, names) for t in tasks}
+        depth = _depths(needs)
+        listed = {name: index for index, name in enumerate(needs)}
+        for name in sorted(needs, key=lambda n: (depth[n], listed[n])):
+            order.setdefault(name, len(order))
+    return order
 
 
 def _attach_when(workflow: Mapping[str, Any], nodes: Mapping[str, Mapping[str, Any]],
@@ -277,17 +351,20 @@ def _timeline(steps: list[Step], run_started: float | None,
         for attempt in step.attempts:
             begin = attempt.started or start
             finish = attempt.finished or end
+            width = max(MIN_BAR_PERCENT, 100.0 * (finish - begin) / span)
             bars.append({"phase": attempt.phase, "name": attempt.name,
-                         "left": 100.0 * (begin - start) / span,
-                         "width": max(0.4, 100.0 * (finish - begin) / span),
+                         "left": min(100.0 * (begin - start) / span, 100.0 - width),
+                         "width": width,
                          "duration": attempt.duration, "offset": begin - start,
                          "message": attempt.message})
         if not step.attempts:  # skipped or omitted: a marker where the decision fell
-            moment = step.started or start
+            moment = step.started or step.finished or end
             bars.append({"phase": step.phase, "name": step.name,
-                         "left": min(99.0, 100.0 * (moment - start) / span), "width": 1.0,
+                         "left": min(100.0 - MARKER_PERCENT, 100.0 * (moment - start) / span),
+                         "width": MARKER_PERCENT,
                          "duration": None, "offset": moment - start, "message": step.message})
-        lanes.append({"step": step.name, "phase": step.phase, "bars": bars})
+        lanes.append({"step": step.name, "phase": step.phase, "bars": bars,
+                      "attempts": len(step.attempts)})
     ticks = [span * i / 4 for i in range(5)]
     return {"lanes": lanes, "ticks": ticks, "span": span, "start": start}
 
@@ -299,26 +376,48 @@ def render_run_report(workflow: Mapping[str, Any], state_dir: Path | None = None
     metadata = workflow.get("metadata") or {}
     status = workflow.get("status") or {}
     steps = build_steps(workflow, state_dir)
+    steps_dropped = max(0, len(steps) - MAX_STEPS)
+    steps = steps[:MAX_STEPS]
     started, finished = _time(status.get("startedAt")), _time(status.get("finishedAt"))
     for step in steps:
-        step.view = checks_view(step.results, charts=False)
-        if step.report_html is not None:
-            step.report_html = markup(step.report_html)
+        step.view = checks_view(step.results, step.distributions,
+                                charts=step.distributions is not None)
+    phase = str(status.get("phase") or "Unknown")
+    failed_step = next((s.name for s in steps if s.phase in ("Failed", "Error")), "")
+    verdict = Verdict.of(phase, ((str(r["status"]), str(r.get("severity")))
+                                 for s in steps for r in s.view.all()),
+                         failed_step if phase in ("Failed", "Error") else "")
     arguments = (workflow.get("spec") or {}).get("arguments") or {}
     parameters = [(p.get("name"), p.get("value")) for p in arguments.get("parameters") or []
                   if isinstance(p, Mapping)]
     retries = sum(max(0, len(s.attempts) - 1) for s in steps)
     return render(
         "run.html.j2", name=metadata.get("name", ""), namespace=metadata.get("namespace", ""),
-        phase=status.get("phase", "Unknown"), message=status.get("message", ""),
+        phase=phase, message=documents.text(status.get("message")), verdict=verdict,
+        steps_dropped=steps_dropped, failed_checks=[
+            (s.name, r) for s in steps for r in s.view.all()
+            if r["status"] in ("failed", "error")],
         started=status.get("startedAt"), finished=status.get("finishedAt"),
         duration=(finished - started) if started and finished else None,
         parameters=[p for p in parameters if p[1] not in (None, "")], steps=steps,
         timeline=_timeline(steps, started, finished), retries=retries,
         decisions=[s.when for s in steps if s.when],
         gpu_steps=[s for s in steps if s.gpu_requested or s.gpu_seconds],
-        resources=status.get("resourcesDuration") or {}, cost=cost,
+        resources=resources(status.get("resourcesDuration")), cost=cost,
         written=datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"), version=__version__)
+
+
+def resources(durations: Any) -> list[str]:
+    """Argo's `resourcesDuration` in words with units: `CPU 9 core-seconds`,
+    `memory 2.8 GiB-seconds` (Argo counts memory in 100 MiB-seconds)."""
+    shown = []
+    for key, value in (durations.items() if isinstance(durations, Mapping) else []):
+        amount = documents.number(value)
+        if amount is None:
+            continue
+        label, unit, scale = RESOURCE_UNITS.get(str(key), (str(key), "unit-seconds", 1.0))
+        shown.append(f"{documents.text(label, 60)} {amount * scale:.3g} {unit}")
+    return shown
 
 
 def write_run_report(state_dir: str | Path | None, run: str, out: str | Path | None = None,
@@ -326,13 +425,21 @@ def write_run_report(state_dir: str | Path | None, run: str, out: str | Path | N
     """Write the report of `run` and return its path.
 
     From the local runner's `state_dir` (default output: `DIR/runs/<run>/report.html`, beside
-    the run's logs) or, with `dump`, from a Workflow in a `kubectl get -o json` file (default
-    output: `<run>.html` in the current directory). Raises RunNotFound, ValueError for bad
-    input and ReportsUnavailable when the `reports` extra is missing. With `prices`, the page
-    shows each step's cost (pods from the state directory; a dump has none: unpriced).
+    the run's logs; `run` is a name, a unique prefix or `@latest`) or, with `dump`, from a
+    Workflow in a `kubectl get -o json` file (default output: `<run>.html` in the current
+    directory; a name that is not a valid Workflow name needs `out`). Raises RunNotFound,
+    ValueError for bad input and ReportsUnavailable when the `reports` extra is missing. With
+    `prices`, the page shows each step's cost (pods from the state directory; a dump has
+    none: unpriced).
     """
     state = Path(state_dir) if state_dir is not None else None
+    if state is not None:
+        run = resolve_run(state, run)  # `@latest`, a prefix: the name of a recorded run
     workflow = load_workflow(run, state_dir=state, dump=Path(dump) if dump else None)
+    run = str((workflow.get("metadata") or {}).get("name") or run) if state is None else run
+    problem = workflow_name_problem(run)
+    if out is None and problem is not None:  # the name becomes a file name: Argo's names only
+        raise ValueError(f"{problem}; give the page's path with -o")
     if out is None:
         out = state / RUNS_DIR / run / RUN_REPORT_FILE if state is not None else Path(f"{run}.html")
     cost = None
