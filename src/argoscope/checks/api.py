@@ -6,7 +6,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from argoscope.checks import emit as emission
 from argoscope.checks import telemetry
@@ -19,6 +19,8 @@ from argoscope.checks._engine import (
 from argoscope.checks.gates import gate as make_gate
 from argoscope.checks.identity import RunIdentity
 from argoscope.checks.results import CheckFailed, CheckResult, FeatureResult, Severity, verdict
+from argoscope.checks.scale.route import ENGINES as SCALE_ENGINES
+from argoscope.checks.scale.route import pick
 from argoscope.reports.render import report_path_from_env
 
 if TYPE_CHECKING:
@@ -74,7 +76,7 @@ class Checks:
         self.results.append(result)
         return result
 
-    def expect(self, frame: pd.DataFrame, suite: Any,
+    def expect(self, frame: pd.DataFrame | Any, suite: Any,
                engine: ExpectationEngineName = "auto") -> list[CheckResult]:
         """Run an expectation suite (GE JSON path, dict, list or ExpectationSuite) on `frame`.
 
@@ -91,8 +93,8 @@ class Checks:
         self.results.extend(results)
         return results
 
-    def drift(self, reference: pd.DataFrame, current: pd.DataFrame, *, name: str = "drift",
-              columns: Sequence[str] | None = None,
+    def drift(self, reference: pd.DataFrame | Any, current: pd.DataFrame | Any, *,
+              name: str = "drift", columns: Sequence[str] | None = None,
               engine: DriftEngineName = "native", method: str | None = None,
               threshold: float | None = None,
               per_column_method: Mapping[str, str] | None = None,
@@ -105,17 +107,20 @@ class Checks:
         Fails when at least `drift_share` of the columns drifted. Column types are Evidently's
         own inference unless `column_types` declares them (``{"age": "numerical"}``;
         numerical, categorical or text). `engine="evidently"` runs Evidently itself and can
-        keep its full JSON report at `report_path`.
+        keep its full JSON report at `report_path`. Spark and Dask frames run on their own
+        engine (`engine="spark"`/`"dask"`, see docs/scale.md): each feature then says whether
+        it is `exact`, and an approximate one its `error_bound`.
         """
         options = DriftOptions(columns, method, threshold, per_column_method,
                                per_column_threshold, drift_share, column_types, report_path)
         try:
+            engine = cast(DriftEngineName, pick(engine, (reference, current), "native"))
             features = drift_engine(engine).run(reference, current, options)
             result = drift_result(name, features, drift_share, severity)
         except Exception as exc:  # recorded as an error result, raised at emit
             result = CheckResult(name, "drift", "error", threshold=drift_share,
                                  severity=severity, message=str(exc))
-        if self.report_path is not None:
+        if self.report_path is not None and engine not in SCALE_ENGINES:  # pandas only
             self._capture_distributions(name, reference, current, result)
         return self.add(result)
 

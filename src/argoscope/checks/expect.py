@@ -6,13 +6,15 @@ import contextlib
 import datetime as dt
 import difflib
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 
 from argoscope.checks._engine import ExpectationEngineName, Outcome, expectation_engine
 from argoscope.checks.expect_types import CONDITION_PARSERS, GE_TYPES, NATIVE_ARGS
 from argoscope.checks.results import CheckInputError, CheckResult, verdict
+from argoscope.checks.scale.route import ENGINES as SCALE_ENGINES
+from argoscope.checks.scale.route import pick
 from argoscope.checks.suites import Expectation, Suite, load_suite
 
 
@@ -37,7 +39,8 @@ def to_result(exp: Expectation, outcome: Outcome, error: str = "") -> CheckResul
         message = exp.type
     return CheckResult(exp.name, "expectation", verdict(outcome.success, exp.severity),
                        value=value, threshold=threshold, severity=exp.severity,
-                       message=message, details=details)
+                       message=message, details=details, exact=outcome.exact,
+                       error_bound=outcome.error_bound)
 
 
 def _did_you_mean(word: str, known: Iterable[str]) -> str:
@@ -123,8 +126,10 @@ def validate(frame: pd.DataFrame, suite: Any,
 
     `native` refuses expectation types it lacks; `ge` always uses Great Expectations; `auto`
     (the default) runs natively when every expectation is supported and through GE otherwise.
+    A Spark or Dask frame runs on its own engine (`spark`, `dask`: `argoscope.checks.scale`).
     """
-    if not isinstance(frame, pd.DataFrame):
+    engine = cast(ExpectationEngineName, pick(engine, (frame,), "auto"))  # Spark/Dask: theirs
+    if engine not in SCALE_ENGINES and not isinstance(frame, pd.DataFrame):
         raise CheckInputError(f"expectations need a pandas DataFrame, not {type(frame).__name__}")
     loaded: Suite = load_suite(suite)
     expectations = list(loaded.expectations)
