@@ -353,7 +353,7 @@ class ScaleDrift:
                                                 max(ref.moments.std, 0.001))
                 drifted = test.drifted(estimate.value - estimate.bound, limit)
             return FeatureResult(column.name, test.name, estimate.value, limit, drifted,
-                                 exact=estimate.bound == 0, error_bound=estimate.bound)
+                                 exact=estimate.exact, error_bound=estimate.bound)
         raise CheckInputError(
             f"column {column.name!r} has more than {self.limits.exact_budget} distinct values "
             f"(the exact budget), beyond which {test.name} cannot run; raise exact_budget or "

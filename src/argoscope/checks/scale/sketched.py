@@ -29,6 +29,7 @@ class Estimate:
 
     value: float
     bound: float
+    exact: bool = False  # the sketches still held every value (then the bound is 0)
 
 
 def _cdfs(reference: bytes, current: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
@@ -44,7 +45,7 @@ def _cdfs(reference: bytes, current: bytes) -> tuple[np.ndarray, np.ndarray, np.
 def ks_distance(reference: bytes, current: bytes) -> Estimate:
     """The KS distance between the two sketched samples."""
     _, ref_cdf, cur_cdf, bound = _cdfs(reference, current)
-    return Estimate(float(np.max(np.abs(ref_cdf - cur_cdf))), bound)
+    return Estimate(float(np.max(np.abs(ref_cdf - cur_cdf))), bound, bound == 0)
 
 
 def ks_p_value_estimate(reference: bytes, current: bytes, n_ref: int, n_cur: int
@@ -55,7 +56,7 @@ def ks_p_value_estimate(reference: bytes, current: bytes, n_ref: int, n_cur: int
     p = ks_p_value(distance.value, n_ref, n_cur)
     highest = ks_p_value(max(distance.value - distance.bound, 0.0), n_ref, n_cur)
     lowest = ks_p_value(min(distance.value + distance.bound, 1.0), n_ref, n_cur)
-    return Estimate(p, max(highest - p, p - lowest)), highest
+    return Estimate(p, max(highest - p, p - lowest), distance.exact), highest
 
 
 def wasserstein(reference: bytes, current: bytes, low: float, high: float,
@@ -63,4 +64,4 @@ def wasserstein(reference: bytes, current: bytes, low: float, high: float,
     """The normed Wasserstein distance between the two sketched samples."""
     points, ref_cdf, cur_cdf, bound = _cdfs(reference, current)
     distance = float(np.sum(np.abs(ref_cdf[:-1] - cur_cdf[:-1]) * np.diff(points)) / norm)
-    return Estimate(distance, bound * (float(high) - float(low)) / norm)
+    return Estimate(distance, bound * (float(high) - float(low)) / norm, bound == 0)
