@@ -19,6 +19,7 @@ from argoscope.checks.scale.drift import ScaleDrift, ScaleLimits
 from tests.checks.scale.conftest import write_parquet
 from tests.checks.scale.support import drift_pair, exactness, same, without_exactness
 
+
 def _documents(engine: tuple[str, Any], folder: Path, reference: pd.DataFrame,
                current: pd.DataFrame, limits: ScaleLimits | None = None,
                **options: Any) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -44,7 +44,7 @@ def _frame(n: int, seed: int) -> pd.DataFrame:
 
 
 def test_a_twelve_expectation_suite_gives_the_native_document(engine, tmp_path):
-    name, read = engine
+    _, read = engine
     folder = write_parquet(_frame(2000, 1), tmp_path / "data", 6)
     native = document(validate(pd.read_parquet(folder), SUITE, "native"))
     scaled = document(validate(read(folder), SUITE))  # the engine follows the frame's type

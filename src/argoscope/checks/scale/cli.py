@@ -91,11 +91,10 @@ def dask_reader(scheduler: str | None) -> Iterator[Reader]:
 
     with contextlib.ExitStack() as stack:
         if scheduler:
-            client = stack.enter_context(Client(scheduler, set_as_default=True))
+            stack.enter_context(Client(scheduler, set_as_default=True))  # type: ignore[no-untyped-call]
         else:
-            cluster = stack.enter_context(LocalCluster(dashboard_address=None))
-            client = stack.enter_context(Client(cluster, set_as_default=True))
-        del client
+            cluster = stack.enter_context(LocalCluster(dashboard_address=None))  # type: ignore[no-untyped-call]
+            stack.enter_context(Client(cluster, set_as_default=True))  # type: ignore[no-untyped-call]
 
         def read(path_text: str) -> Any:
             path = _existing(path_text)

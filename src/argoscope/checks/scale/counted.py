@@ -9,6 +9,7 @@ equal to the native test on the same rows (1e-9 relative).
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -17,7 +18,7 @@ from argoscope.checks.drift_stattests import CATEGORICAL, NUMERICAL, _rel_entr_s
 from argoscope.checks.results import CheckInputError
 from argoscope.checks.scale.summary import Moments
 
-Table = pd.Series
+Table: TypeAlias = pd.Series  # value -> count, sorted by value
 
 
 def aligned(reference: Table, current: Table) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -199,9 +199,9 @@ class _Column:
         return test
 
     def _default(self) -> StatTest:
-        tables = self.reference.table is not None and self.current.table is not None
-        distinct = len(self.reference.table.index.union(self.current.table.index)) \
-            if tables else None  # type: ignore[union-attr]
+        ref, cur = self.reference.table, self.current.table
+        distinct = len(ref.index.union(cur.index)) if ref is not None and cur is not None \
+            else None
         many = distinct is None or distinct > 5
         if self.reference.usable <= SMALL_REFERENCE:
             if self.kind == NUMERICAL and many:

@@ -231,10 +231,10 @@ class ScaleExpectations:
                            exact=True)
         if exp.type in ADDITIVE or exp.type == UNIQUE:
             considered = tally.total - tally.missing
-            percent = 100.0 * tally.unexpected / considered if considered else None
+            share = 100.0 * tally.unexpected / considered if considered else None  # GE: undefined
             return Outcome(native._mostly_success(considered, tally.unexpected, mostly),
                            float(tally.total), float(tally.missing), float(tally.unexpected),
-                           percent, exact=True)
+                           share, exact=True)
         if exp.type == ROW_COUNT:
             return Outcome(native._bounds(tally.rows, exp.kwargs),
                            observed_value=float(tally.rows), exact=True)

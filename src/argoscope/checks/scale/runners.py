@@ -131,13 +131,13 @@ class DaskRunner:
 
     def fold(self, frame: Any, map_fn: Callable[[pd.DataFrame], State],
              merge_fn: Callable[[State, State], State]) -> State | None:
-        import dask
+        from dask.delayed import delayed
 
-        states = [dask.delayed(map_fn)(part) for part in frame.to_delayed()]
+        states = [delayed(map_fn)(part) for part in frame.to_delayed()]
         if not states:
             return None
         while len(states) > 1:
-            states = [dask.delayed(partial(_dask_merge, merge_fn))(*states[i:i + MERGE_FAN_IN])
+            states = [delayed(partial(_dask_merge, merge_fn))(*states[i:i + MERGE_FAN_IN])
                       for i in range(0, len(states), MERGE_FAN_IN)]
         return states[0].compute()  # type: ignore[no-any-return]
 
