@@ -11,7 +11,7 @@ Dask).
 from __future__ import annotations
 
 import pickle
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from functools import partial
 from typing import Any, Protocol, TypeVar
 
@@ -44,7 +44,8 @@ class Runner(Protocol):
         ...
 
 
-def _fold_list(states: list[Any], merge_fn: Callable[[Any, Any], Any]) -> Any:
+def _fold_list(states: Iterable[Any], merge_fn: Callable[[Any, Any], Any]) -> Any:
+    # States are merged as they come, so a partition's batches stream through one state.
     merged = None
     for state in states:
         merged = state if merged is None else merge_fn(merged, state)
@@ -53,15 +54,15 @@ def _fold_list(states: list[Any], merge_fn: Callable[[Any, Any], Any]) -> Any:
 
 def _spark_map(map_fn: Callable[[pd.DataFrame], Any], merge_fn: Callable[[Any, Any], Any],
                batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-    merged = _fold_list([map_fn(batch) for batch in batches], merge_fn)
+    merged = _fold_list((map_fn(batch) for batch in batches), merge_fn)
     if merged is not None:
         yield pd.DataFrame({"state": [pickle.dumps(merged)]})
 
 
 def _spark_merge(merge_fn: Callable[[Any, Any], Any],
                  batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-    states = [pickle.loads(blob) for batch in batches for blob in batch["state"]]
-    merged = _fold_list(states, merge_fn)
+    merged = _fold_list((pickle.loads(blob) for batch in batches for blob in batch["state"]),
+                        merge_fn)
     if merged is not None:
         yield pd.DataFrame({"state": [pickle.dumps(merged)]})
 
