@@ -19,8 +19,7 @@ from argoscope.checks._engine import (
 from argoscope.checks.gates import gate as make_gate
 from argoscope.checks.identity import RunIdentity
 from argoscope.checks.results import CheckFailed, CheckResult, FeatureResult, Severity, verdict
-from argoscope.checks.scale.route import ENGINES as SCALE_ENGINES
-from argoscope.checks.scale.route import pick
+from argoscope.checks.scale.route import engine_of, pick
 from argoscope.reports.render import report_path_from_env
 
 if TYPE_CHECKING:
@@ -120,7 +119,7 @@ class Checks:
         except Exception as exc:  # recorded as an error result, raised at emit
             result = CheckResult(name, "drift", "error", threshold=drift_share,
                                  severity=severity, message=str(exc))
-        if self.report_path is not None and engine not in SCALE_ENGINES:  # pandas only
+        if self.report_path is not None and engine_of(reference) is None:  # pandas only
             self._capture_distributions(name, reference, current, result)
         return self.add(result)
 

@@ -67,6 +67,7 @@ def drift_pair(n_ref: int, n_cur: int, seed: int) -> tuple[pd.DataFrame, pd.Data
             "category": rng.choice(["a", "b", "c"] if not shift else ["a", "b", "c", "d"], n),
             "two_cats": rng.choice(["yes", "no"], n, p=[0.5, 0.5] if not shift else [0.8, 0.2]),
             "flag": rng.random(n) < (0.5 + shift / 4),
+            "odd name.with dots": rng.gamma(2 + shift, 1, n),  # Spark must quote it
         })
 
     return frame(n_ref, 0.0), frame(n_cur, 0.7)

@@ -85,6 +85,13 @@ def _add(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> dict[str, np.nda
     return {column: a[column] + b[column] for column in a}
 
 
+def _select(engine: Runner, frame: Any, columns: list[str]) -> Any:
+    """Only `columns` of `frame` (Spark quotes names, so dots and spaces are names too)."""
+    if engine.name == "dask":
+        return frame[columns]
+    return frame.select(*["`" + column.replace("`", "``") + "`" for column in columns])
+
+
 def _numeric(dtype: Any) -> bool:
     return bool(pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype))
 
@@ -250,7 +257,7 @@ class ScaleDrift:
 
     def _summaries(self, engine: Runner, frame: Any, chosen: list[str],
                    numerical: frozenset[str]) -> Summaries:
-        selected = frame[chosen] if engine.name == "dask" else frame.select(*chosen)
+        selected = _select(engine, frame, chosen)
         found = engine.fold(selected, partial(_summarize_frame, numerical, self.limits),
                             partial(_merge_frames, self.limits.exact_budget))
         return found or {column: ColumnSummary() for column in chosen}
@@ -276,7 +283,7 @@ class ScaleDrift:
         found = []
         for frame in (reference, current):
             names = list(edges)
-            selected = frame[names] if engine.name == "dask" else frame.select(*names)
+            selected = _select(engine, frame, names)
             found.append(engine.fold(selected, partial(_histograms, edges), _add) or {})
         return {name: (found[0][name], found[1][name]) for name in edges}
 

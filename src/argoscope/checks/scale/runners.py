@@ -52,9 +52,22 @@ def _fold_list(states: Iterable[Any], merge_fn: Callable[[Any, Any], Any]) -> An
     return merged
 
 
+def _named(names: list[str], batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+    for batch in batches:
+        batch.columns = names
+        yield batch
+
+
+def _positional(frame: Any) -> tuple[Any, list[str]]:
+    """The frame with columns renamed `_0`, `_1`, ...: `mapInPandas` looks its columns up
+    unquoted, so a name with a dot would not resolve; partitions get the names back."""
+    names = list(frame.columns)
+    return frame.toDF(*[f"_{index}" for index in range(len(names))]), names
+
+
 def _spark_map(map_fn: Callable[[pd.DataFrame], Any], merge_fn: Callable[[Any, Any], Any],
-               batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-    merged = _fold_list((map_fn(batch) for batch in batches), merge_fn)
+               names: list[str], batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+    merged = _fold_list((map_fn(batch) for batch in _named(names, batches)), merge_fn)
     if merged is not None:
         yield pd.DataFrame({"state": [pickle.dumps(merged)]})
 
@@ -67,9 +80,9 @@ def _spark_merge(merge_fn: Callable[[Any, Any], Any],
         yield pd.DataFrame({"state": [pickle.dumps(merged)]})
 
 
-def _present(select: Callable[[pd.DataFrame], pd.Series],
+def _present(select: Callable[[pd.DataFrame], pd.Series], names: list[str],
              batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-    for batch in batches:
+    for batch in _named(names, batches):
         values = select(batch).dropna()
         yield pd.DataFrame({"value": values.map(_key).astype(object)})
 
@@ -97,7 +110,8 @@ class SparkRunner:
 
     def fold(self, frame: Any, map_fn: Callable[[pd.DataFrame], State],
              merge_fn: Callable[[State, State], State]) -> State | None:
-        states = frame.mapInPandas(partial(_spark_map, map_fn, merge_fn), "state binary")
+        safe, names = _positional(frame)
+        states = safe.mapInPandas(partial(_spark_map, map_fn, merge_fn, names), "state binary")
         merged = states.repartition(SPARK_MERGE_TASKS).mapInPandas(
             partial(_spark_merge, merge_fn), "state binary")
         return _fold_list([pickle.loads(row["state"]) for row in merged.collect()],  # type: ignore[no-any-return]
@@ -106,7 +120,8 @@ class SparkRunner:
     def duplicated(self, frame: Any, select: Callable[[pd.DataFrame], pd.Series]) -> int:
         from pyspark.sql import functions as F
 
-        keys = frame.mapInPandas(partial(_present, select), "value string")
+        safe, names = _positional(frame)
+        keys = safe.mapInPandas(partial(_present, select, names), "value string")
         row = keys.groupBy("value").count().where(F.col("count") > 1) \
             .agg(F.sum("count").alias("n")).collect()[0]
         return int(row["n"] or 0)
