@@ -111,6 +111,7 @@ def child_spark(data: Path, workers: int, tool: str) -> dict[str, Any]:
         result = checks.drift(reference, current, severity="warning")
         out["drift_s"] = time.perf_counter() - start
         out["drift_status"] = result.status
+        out["drift_exact"] = all(feature.exact for feature in result.features)
         start = time.perf_counter()
         checks.expect(current, suite())
         out["expect_s"] = time.perf_counter() - start
@@ -172,7 +173,8 @@ def child_dask(data: Path, workers: int) -> dict[str, Any]:
         expect_s = time.perf_counter() - start
         peaks = client.run(lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     return {"rows": rows, "drift_s": drift_s, "expect_s": expect_s,
-            "drift_status": result.status, "peak_mib": {"worker": max(peaks.values())}}
+            "drift_status": result.status, "peak_mib": {"worker": max(peaks.values())},
+            "drift_exact": all(feature.exact for feature in result.features)}
 
 
 def run_child(*args: str) -> dict[str, Any]:
@@ -185,6 +187,10 @@ def run_child(*args: str) -> dict[str, Any]:
 
 def _rate(rows: float, seconds: float | None, workers: int) -> str:
     return "-" if not seconds else f"{rows / seconds / workers:,.0f}"
+
+
+def _exact(flag: bool | None) -> str:
+    return "-" if flag is None else "yes" if flag else "sketched (bounded)"
 
 
 def main() -> int:
@@ -204,8 +210,9 @@ def main() -> int:
              f"{args.rows:,} rows per sample x 6 columns, {args.files} Parquet files per sample; "
              "drift reads both samples, the 12-expectation suite the current one. Rows/s per "
              "worker; peak RSS per worker process.", "",
-             "| engine | tool | workers | drift rows/s/worker | suite rows/s/worker | peak MiB |",
-             "|---|---|---|---|---|---|"]
+             "| engine | tool | workers | drift rows/s/worker | drift exact | "
+             "suite rows/s/worker | peak MiB |",
+             "|---|---|---|---|---|---|---|"]
     found: dict[tuple[str, str, int], dict[str, Any]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp)
@@ -218,12 +225,13 @@ def main() -> int:
             found[(engine, tool, workers)] = result
             if "error" in result:
                 lines.append(f"| {engine} | {tool} | {workers} | could not run: "
-                             f"{result['error']} | | |")
+                             f"{result['error']} | | | |")
                 continue
             rows = result["rows"]
             peaks = ", ".join(f"{k} {v:,.0f}" for k, v in result["peak_mib"].items())
             lines.append(f"| {engine} | {tool} | {workers} | "
                          f"{_rate(rows, result.get('drift_s'), workers)} | "
+                         f"{_exact(result.get('drift_exact'))} | "
                          f"{_rate(rows / 2, result.get('expect_s'), workers)} | {peaks} |")
             print(lines[-1], flush=True)
     lines.append("")
