@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 import subprocess
 import sys
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -39,7 +40,7 @@ def _tree_merge(parts: list, budget: int, left_first: bool):
 def test_any_split_merged_in_any_tree_is_the_whole(column, cuts, budget, left_first):
     series = pd.Series(column, dtype=float)
     bounds = sorted({0, len(series), *[c for c in cuts if c < len(series)]})
-    parts = [summarize(series.iloc[a:b], True, budget, 200) for a, b in zip(bounds, bounds[1:])]
+    parts = [summarize(series.iloc[a:b], True, budget, 200) for a, b in pairwise(bounds)]
     merged = _tree_merge(parts, budget, left_first)
     whole = summarize(series, True, budget, 200)
     assert (merged.rows, merged.non_null, merged.usable) == (whole.rows, whole.non_null,
