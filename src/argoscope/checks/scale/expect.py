@@ -187,7 +187,7 @@ class ScaleExpectations:
         reasons = []
         for exp in expectations:
             if exp.type not in SUPPORTED:
-                reasons.append(f"{exp.type} (not at scale)")
+                reasons.append(f"{exp.type} (not on {self.name}: run it on a pandas sample)")
             elif reason := native.unsupported_reason(exp, meta):
                 reasons.append(reason)
         return reasons
