@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from argoscope.checks.expect import validate
-from argoscope.checks.results import document
+from argoscope.checks.results import CheckInputError, document
 from argoscope.checks.scale.drift import ScaleLimits
 from argoscope.checks.scale.expect import ScaleExpectations
 from argoscope.checks.suites import load_suite
@@ -73,3 +74,14 @@ def test_a_median_beyond_the_budget_is_bounded_and_holds_the_exact_one(engine, t
         assert not error and outcome.exact is False and outcome.error_bound
         assert abs(outcome.observed_value - exact) <= outcome.error_bound
         assert outcome.success is success
+
+
+def test_a_type_the_engine_lacks_is_an_input_error_naming_it(engine, tmp_path):
+    name, read = engine
+    folder = write_parquet(_frame(50, 3), tmp_path / "data", 2)
+    with pytest.raises(CheckInputError, match=f"expect_column_values_to_be_increasing "
+                                              rf"\(not on {name}"):
+        validate(read(folder), [{"type": "expect_column_values_to_be_increasing",
+                                 "kwargs": {"column": "id"}}])
+    with pytest.raises(CheckInputError, match=f"engine='{name}'"):
+        validate(read(folder), SUITE, "native")
