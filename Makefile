@@ -11,13 +11,14 @@ STAMP  := $(VENV)/.installed
 DEMO_STAMP := $(VENV)/.installed-demo
 PIP    := $(BIN)/python -m pip install --disable-pip-version-check --progress-bar on
 
-.PHONY: demo test lint typecheck bench generate tools browser venv clean
+.PHONY: demo test lint typecheck bench generate tools browser java venv clean
 
 venv: $(STAMP)
 
 $(STAMP): pyproject.toml
 	@echo "== installing argoscope with its test extras into $(VENV) (everything: engines, \
-	dashboards, linters, validators; about 400 MB to download, 1.4 GB on disk; several minutes)"
+	Spark and Dask, dashboards, linters, validators; about 900 MB to download, 2.4 GB on disk; \
+	several minutes)"
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(PIP) --upgrade pip
 	$(PIP) -e '.[test]'
@@ -46,6 +47,18 @@ tools:
 	  fi; \
 	fi
 
+# Java for Spark (the checks-at-scale tests run a local Spark session), only where missing.
+java:
+	@if ! command -v java >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "== installing Debian openjdk-17-jre-headless for Spark (about 45 MB; under a minute)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y \
+	      --no-install-recommends openjdk-17-jre-headless; \
+	  else \
+	    echo "note: java missing and cannot be installed here (need root and apt-get)"; \
+	  fi; \
+	fi
+
 # Chromium, the headless browser the report tests render pages with (the demo does not need it).
 browser:
 	@if ! command -v chromium >/dev/null; then \
@@ -58,7 +71,7 @@ browser:
 	  fi; \
 	fi
 
-test: venv tools browser
+test: venv tools browser java
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 	$(MAKE) --no-print-directory lint
 

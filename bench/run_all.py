@@ -18,6 +18,7 @@ BENCHMARKS = [
     ("bench_series.py", []),
     ("bench_scrape_peak.py", []),
     ("bench_reports.py", []),
+    ("bench_scale.py", []),
 ]
 
 

@@ -30,17 +30,22 @@ if TYPE_CHECKING:
     from argoscope.checks.results import FeatureResult
     from argoscope.checks.suites import Expectation
 
-ExpectationEngineName = Literal["auto", "native", "ge"]
-DriftEngineName = Literal["native", "evidently"]
+ExpectationEngineName = Literal["auto", "native", "ge", "spark", "dask"]
+DriftEngineName = Literal["native", "evidently", "spark", "dask"]
 EXPECTATION_ENGINES: tuple[ExpectationEngineName, ...] = get_args(ExpectationEngineName)
 DRIFT_ENGINES: tuple[DriftEngineName, ...] = get_args(DriftEngineName)
 TEXT_DRIFT_ENGINE: DriftEngineName = "evidently"
 
-# Each implementation module exposes its engine as `ENGINE`.
+# Each implementation module exposes its engine as `ENGINE` (or as the attribute after `:`);
+# spark and dask are the distributed engines of `argoscope.checks.scale`.
 _EXPECTATION_MODULES: dict[str, str] = {"native": "argoscope.checks.expect_native",
-                                        "ge": "argoscope.checks.expect_ge"}
+                                        "ge": "argoscope.checks.expect_ge",
+                                        "spark": "argoscope.checks.scale.expect:SPARK",
+                                        "dask": "argoscope.checks.scale.expect:DASK"}
 _DRIFT_MODULES: dict[str, str] = {"native": "argoscope.checks.drift_native",
-                                  "evidently": "argoscope.checks.drift_evidently"}
+                                  "evidently": "argoscope.checks.drift_evidently",
+                                  "spark": "argoscope.checks.scale.drift:SPARK",
+                                  "dask": "argoscope.checks.scale.drift:DASK"}
 
 
 @dataclass(slots=True)
@@ -53,6 +58,10 @@ class Outcome:
     unexpected_count: float | None = None
     unexpected_percent: float | None = None
     observed_value: float | None = None
+    # Set by the distributed engines only (argoscope.checks.scale): whether the outcome is
+    # exact and, if not, how far the observed value can be from the exact one.
+    exact: bool | None = None
+    error_bound: float | None = None
 
 
 @runtime_checkable
@@ -101,7 +110,8 @@ class DriftEngine(Protocol):
 def _named(kind: str, name: str, modules: Mapping[str, str], known: Sequence[str]) -> object:
     if name not in modules:
         raise CheckInputError(f"unknown {kind} engine {name!r}; known: {', '.join(known)}")
-    return importlib.import_module(modules[name]).ENGINE
+    module, _, attribute = modules[name].partition(":")
+    return getattr(importlib.import_module(module), attribute or "ENGINE")
 
 
 def drift_engine(name: str) -> DriftEngine:

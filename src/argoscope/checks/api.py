@@ -6,7 +6,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from argoscope.checks import arguments, telemetry
 from argoscope.checks import emit as emission
@@ -20,6 +20,7 @@ from argoscope.checks._engine import (
 from argoscope.checks.gates import gate as make_gate
 from argoscope.checks.identity import RunIdentity
 from argoscope.checks.results import CheckFailed, CheckResult, FeatureResult, Severity, verdict
+from argoscope.checks.scale.route import engine_of, pick
 from argoscope.reports.render import report_path_from_env
 
 if TYPE_CHECKING:
@@ -75,7 +76,7 @@ class Checks:
         self.results.append(result)
         return result
 
-    def expect(self, frame: pd.DataFrame, suite: Any,
+    def expect(self, frame: pd.DataFrame | Any, suite: Any,
                engine: ExpectationEngineName = "auto", *, trust_suite: bool = False,
                parameters: Mapping[str, Any] | None = None) -> list[CheckResult]:
         """Run an expectation suite (GE JSON path, dict, list or ExpectationSuite) on `frame`.
@@ -105,8 +106,8 @@ class Checks:
         self.results.extend(results)
         return results
 
-    def drift(self, reference: pd.DataFrame, current: pd.DataFrame, *, name: str = "drift",
-              columns: Sequence[str] | None = None,
+    def drift(self, reference: pd.DataFrame | Any, current: pd.DataFrame | Any, *,
+              name: str = "drift", columns: Sequence[str] | None = None,
               engine: DriftEngineName = "native", method: str | None = None,
               threshold: float | None = None,
               per_column_method: Mapping[str, str] | None = None,
@@ -119,9 +120,11 @@ class Checks:
         Fails when at least `drift_share` of the columns drifted. Column types are Evidently's
         own inference unless `column_types` declares them (``{"age": "numerical"}``;
         numerical, categorical or text). `engine="evidently"` runs Evidently itself and can
-        keep its full JSON report at `report_path`. Arguments are checked first (see
-        `argoscope.checks.arguments`): a mistake raises CheckInputError; what only the data
-        can refuse is recorded as a critical `error` result.
+        keep its full JSON report at `report_path`. Spark and Dask frames run on their own
+        engine (`engine="spark"`/`"dask"`, see docs/scale.md): each feature then says whether
+        it is `exact`, and an approximate one its `error_bound`. Arguments are checked first
+        (see `argoscope.checks.arguments`): a mistake raises CheckInputError; what only the
+        data can refuse is recorded as a critical `error` result.
         """
         arguments.name(name, "name")
         severity = arguments.severity(severity)
@@ -133,12 +136,13 @@ class Checks:
         options = DriftOptions(columns, method, threshold, per_column_method,
                                per_column_threshold, drift_share, column_types, report_path)
         try:
+            engine = cast(DriftEngineName, pick(engine, (reference, current), "native"))
             features = drift_engine(engine).run(reference, current, options)
             result = drift_result(name, features, drift_share, severity)
         except Exception as exc:  # recorded as an error result, raised at emit
             result = CheckResult(name, "drift", "error", threshold=drift_share,
                                  severity=severity, message=str(exc))
-        if self.report_path is not None:
+        if self.report_path is not None and engine_of(reference) is None:  # pandas only
             self._capture_distributions(name, reference, current, result)
         return self.add(result)
 

@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from argoscope.checks._engine import DRIFT_ENGINES, EXPECTATION_ENGINES
+from argoscope.checks.scale import cli as scale_cli
+from argoscope.checks.scale.route import ENGINES as SCALE_ENGINES
 from argoscope.cli_errors import report
 
 if TYPE_CHECKING:
@@ -33,7 +35,8 @@ def register(subparsers: Any) -> None:
     expect.add_argument("--suite", required=True, help="Great Expectations suite JSON")
     expect.add_argument("data", help="CSV or Parquet file")
     expect.add_argument("--engine", choices=EXPECTATION_ENGINES, default="auto",
-                        help="native, Great Expectations, or native when it can (default)")
+                        help="native, Great Expectations, or native when it can (default); "
+                             "spark or dask read PATH (a Parquet file or directory) at scale")
     expect.add_argument("--parameter", action="append", default=[], metavar="NAME=VALUE",
                         help="a value for GE's {\"$PARAMETER\": ...} expressions (repeatable; "
                              "VALUE is read as JSON when it parses, else as text)")
@@ -42,6 +45,7 @@ def register(subparsers: Any) -> None:
                              "comparison grammar (calls, @-references): they run as code, so "
                              "only for a suite you trust as code")
     expect.add_argument("--out", help="write the argoscope-checks document here ('-': stdout)")
+    scale_cli.add_arguments(expect)
     expect.set_defaults(handler=run_expect)
 
     drift = commands.add_parser("drift", help="compare a current file with a reference")
@@ -49,7 +53,8 @@ def register(subparsers: Any) -> None:
     drift.add_argument("--current", required=True, help="current CSV or Parquet file")
     drift.add_argument("--engine", choices=DRIFT_ENGINES, default="native",
                        help="native (default; Evidently's text tests still run through "
-                            "Evidently) or evidently, the reference engine")
+                            "Evidently) or evidently, the reference engine; spark or dask "
+                            "read the Parquet files or directories at scale")
     drift.add_argument("--columns", help="comma-separated columns (default: every column whose "
                        "type Evidently tests)")
     drift.add_argument("--method", help="test for every column (default: Evidently's choice)")
@@ -62,6 +67,7 @@ def register(subparsers: Any) -> None:
     drift.add_argument("--name", default="drift", help="check name (default: drift)")
     drift.add_argument("--report", help="with --engine evidently: keep its JSON report here")
     drift.add_argument("--out", help="write the argoscope-checks document here ('-': stdout)")
+    scale_cli.add_arguments(drift)
     drift.set_defaults(handler=run_drift)
 
 
@@ -138,6 +144,8 @@ def run_expect(args: argparse.Namespace) -> int:
     from argoscope.checks.expect import validate
     from argoscope.checks.results import CheckInputError
 
+    if args.engine in SCALE_ENGINES:  # Parquet read and checked by Spark or Dask
+        return scale_cli.run_expect(args, _finish, _parameters)
     try:
         frame = read_table(args.data)
         results = validate(frame, args.suite, args.engine, trust_suite=args.trust_suite,
@@ -187,6 +195,8 @@ def run_drift(args: argparse.Namespace) -> int:
     from argoscope.checks.api import drift_result
     from argoscope.checks.results import CheckInputError
 
+    if args.engine in SCALE_ENGINES:  # Parquet read and checked by Spark or Dask
+        return scale_cli.run_drift(args, _finish, _column_types)
     columns = [c.strip() for c in args.columns.split(",") if c.strip()] if args.columns else None
     try:
         column_types = _column_types(args.column_types)

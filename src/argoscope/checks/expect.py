@@ -6,7 +6,7 @@ import contextlib
 import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 
@@ -17,6 +17,8 @@ from argoscope.checks.expect_native import QUERY_PARSERS
 from argoscope.checks.expect_types import CONDITION_PARSERS, GE_TYPES, NATIVE_ARGS
 from argoscope.checks.parameters import is_parameter, resolve
 from argoscope.checks.results import CheckInputError, CheckResult, verdict
+from argoscope.checks.scale.route import ENGINES as SCALE_ENGINES
+from argoscope.checks.scale.route import pick
 from argoscope.checks.suites import Expectation, Suite, load_suite
 
 
@@ -41,7 +43,8 @@ def to_result(exp: Expectation, outcome: Outcome, error: str = "") -> CheckResul
         message = described(exp)
     return CheckResult(exp.name, "expectation", verdict(outcome.success, exp.severity),
                        value=value, threshold=threshold, severity=exp.severity,
-                       message=message, details=details)
+                       message=message, details=details, exact=outcome.exact,
+                       error_bound=outcome.error_bound)
 
 
 def described(exp: Expectation, limit: int = 200) -> str:
@@ -199,8 +202,10 @@ def validate(frame: pd.DataFrame, suite: Any, engine: ExpectationEngineName = "a
     an input error unless `trust_suite`, when GE evaluates it (as code). GE's evaluation
     parameters (`{"$PARAMETER": "now() - timedelta(days=1)"}`) are evaluated first, by a safe
     evaluator (`parameters`), with `parameters` as the values of the names they use.
+    A Spark or Dask frame runs on its own engine (`spark`, `dask`: `argoscope.checks.scale`).
     """
-    if not isinstance(frame, pd.DataFrame):
+    engine = cast(ExpectationEngineName, pick(engine, (frame,), "auto"))  # Spark/Dask: theirs
+    if engine not in SCALE_ENGINES and not isinstance(frame, pd.DataFrame):
         raise CheckInputError(f"expectations need a pandas DataFrame, not {type(frame).__name__}")
     loaded: Suite = load_suite(suite)
     expectations = list(loaded.expectations)

@@ -102,7 +102,7 @@ class _Evaluator:
                 return parse(text)
             except ValueError:
                 continue
-        from dateutil import parser  # type: ignore[import-untyped]  # pandas' own dependency
+        from dateutil import parser  # type: ignore[import-untyped,unused-ignore]  # pandas' own dependency
 
         try:
             return parser.parse(text)

@@ -10,7 +10,8 @@ from typing import Any
 from argoscope.checks.schema import SCHEMA, SEVERITIES, STATUSES, Severity, Status
 
 __all__ = ["SCHEMA", "SEVERITIES", "STATUSES", "CheckFailed", "CheckInputError", "CheckResult",
-           "FeatureResult", "Severity", "Status", "document", "finite_or_none", "verdict"]
+           "FeatureResult", "Severity", "Status", "document", "finite_or_none", "verdict",
+           "with_exactness"]
 
 # Messages are summaries; anything longer is cut so the document stays small.
 MAX_MESSAGE = 300
@@ -40,12 +41,17 @@ class FeatureResult:
     score: float
     threshold: float
     drifted: bool
+    # Set by the distributed engines only (argoscope.checks.scale): whether `score` is exact,
+    # and for an approximate one how far, in the score's own units, it can be from the exact.
+    exact: bool | None = None
+    error_bound: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The feature entry of the document."""
-        return {"feature": self.feature, "method": self.method,
-                "score": finite_or_none(self.score), "threshold": self.threshold,
-                "drifted": self.drifted}
+        out: dict[str, Any] = {"feature": self.feature, "method": self.method,
+                               "score": finite_or_none(self.score), "threshold": self.threshold,
+                               "drifted": self.drifted}
+        return with_exactness(out, self.exact, self.error_bound)
 
 
 @dataclass(slots=True)
@@ -63,6 +69,10 @@ class CheckResult:
     features: list[FeatureResult] = field(default_factory=list)
     # Engine-specific counts (element_count, unexpected_count, ...): numbers only, never data.
     details: dict[str, float] = field(default_factory=dict)
+    # As on FeatureResult: set by the distributed engines only; `error_bound` is in the
+    # units of `value`.
+    exact: bool | None = None
+    error_bound: float | None = None
 
     @property
     def blocking(self) -> bool:
@@ -83,7 +93,18 @@ class CheckResult:
             out["features"] = [feature.to_dict() for feature in self.features]
         if self.details:
             out["details"] = {k: finite_or_none(v) for k, v in self.details.items()}
-        return out
+        return with_exactness(out, self.exact, self.error_bound)
+
+
+def with_exactness(entry: dict[str, Any], exact: bool | None,
+                   error_bound: float | None) -> dict[str, Any]:
+    """`entry` with `exact` and `error_bound` when an engine said how exact it is; the keys
+    are absent otherwise, so documents from the in-memory engines do not change."""
+    if exact is not None:
+        entry["exact"] = exact
+        if not exact:
+            entry["error_bound"] = finite_or_none(error_bound)
+    return entry
 
 
 def document(results: list[CheckResult]) -> dict[str, Any]:
