@@ -25,6 +25,7 @@ SUBCOMMAND_MODULES: tuple[str, ...] = (
     "argoscope.checks.cli",         # check
     "argoscope.demo",               # demo
     "argoscope.reports.cli",        # report
+    "argoscope.slo.cli",            # slo
 )
 
 # Optional dependencies (top-level import name) and the extra that installs each.
