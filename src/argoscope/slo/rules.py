@@ -68,7 +68,7 @@ def _condition(objective: Objective, condition: Condition) -> str:
 
 def _thresholds(objective: Objective, severity: str) -> str:
     return " or ".join(
-        f"{c.factor(objective.window_s):.3g}x over {window_name(c.long_s)} and "
+        f"{c.factor(objective.window_s):.4g}x over {window_name(c.long_s)} and "
         f"{window_name(c.short_s)}" for c in CONDITIONS if c.severity == severity)
 
 
