@@ -146,7 +146,9 @@ def test_recording_rule_name(rule: Rule) -> None:
 
 
 def test_recorded_names_are_unique() -> None:
-    names = [rule.body["record"] for rule in RECORDS]
+    """Unique by name and rule labels: each SLO records the same names under its `slo`."""
+    names = [(rule.body["record"], tuple(sorted(rule.body.get("labels", {}).items())))
+             for rule in RECORDS]
     assert len(names) == len(set(names))
 
 

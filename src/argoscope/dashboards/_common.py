@@ -35,9 +35,10 @@ PIPELINE_UID = "argoscope-pipeline"
 GPU_UID = "argoscope-gpu-efficiency"
 QUALITY_UID = "argoscope-data-quality"
 EXPORTER_UID = "argoscope-exporter-health"
+SLO_UID = "argoscope-slo"
 
 # Dashboards without a `step` variable (links to them do not pass one).
-WITHOUT_STEP = frozenset({OVERVIEW_UID})
+WITHOUT_STEP = frozenset({OVERVIEW_UID, SLO_UID})
 
 # Label matchers the variables feed; `=~` because the variables are multi-value.
 CLUSTER = 'cluster=~"$cluster"'

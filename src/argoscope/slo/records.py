@@ -35,3 +35,12 @@ def errors(window_s: int) -> str:
 def error_ratio(window_s: int) -> str:
     """`argoscope_slo:sli_error:ratio_rate<window>`."""
     return ERROR_RATIO.format(window=window_name(window_s))
+
+
+def window_independent() -> list[str]:
+    """Every recorded name whatever the SLO window: those of the alert windows, the slices,
+    the objective and the budget (the SLO window's own names depend on the spec)."""
+    from argoscope.slo.windows import alert_windows
+
+    return [*(name(w) for w in alert_windows() for name in (events, errors, error_ratio)),
+            TIMESLICE_ERROR, OBJECTIVE, BUDGET_REMAINING]
