@@ -99,7 +99,7 @@ class Fields:
             raise self.error(key, f"must be a whole number, not {value!r}")
         if not low <= value <= high:
             raise self.error(key, f"{value} is out of range: must be from {low} to {high}")
-        return value
+        return int(value)
 
     def duration(self, key: str, low: int, high: int, default: int | None = None) -> int:
         """A duration in seconds within [low, high], `default` when absent."""

@@ -27,7 +27,6 @@ from argoscope.slo.model import (
     Query,
     Ratio,
     Sli,
-    SpecError,
 )
 from argoscope.slo.shortform import DEFAULT_MIN_EVENTS, DEFAULT_TEAM
 from argoscope.slo.windows import MAX_WINDOW_S, MIN_WINDOW_S
