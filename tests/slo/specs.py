@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from hypothesis import strategies as st
@@ -73,3 +74,39 @@ def openslo(name: str, budgeting: str = "Occurrences", templated: bool = False,
             "objectives": [objective],
         },
     }
+
+
+def _selector_value(value: str) -> str:
+    """A PromQL string literal for a label value (as a user would write it)."""
+    return json.dumps(value, ensure_ascii=False)
+
+
+@st.composite
+def openslo_document(draw: st.DrawFn, name: str | None = None) -> dict[str, Any]:
+    """A valid OpenSLO v1 SLO document: either budgeting method, good or bad, selector or
+    `{{.window}}` queries, label values that need escaping, windows, targets, annotations."""
+    document = openslo(name or draw(names), draw(st.sampled_from(["Occurrences", "Timeslices"])),
+                       draw(st.booleans()), draw(st.booleans()))
+    step = _selector_value(draw(label_values))
+    ratio = document["spec"]["indicator"]["spec"]["ratioMetric"]
+    for part in ratio.values():
+        if isinstance(part, dict):
+            spec = part["metricSource"]["spec"]
+            spec["query"] = spec["query"].replace('"train"', step)
+    document["spec"]["timeWindow"][0]["duration"] = draw(windows)
+    objective = document["spec"]["objectives"][0]
+    if draw(st.booleans()):
+        del objective["target"]
+        objective["targetPercent"] = round(draw(objectives) * 100, 2)
+    else:
+        objective["target"] = draw(objectives)
+    if "timeSliceWindow" in objective:
+        objective["timeSliceWindow"] = draw(st.sampled_from(["1m", "5m", "10m", "1h"]))
+        objective["timeSliceTarget"] = draw(objectives)
+    annotations = document["metadata"]["annotations"]
+    annotations["argoscope.io/min-events"] = str(draw(st.integers(1, 100)))
+    if draw(st.booleans()):
+        annotations["argoscope.io/team"] = draw(st.sampled_from(["ml", "platform", "data-eng"]))
+    if draw(st.booleans()):
+        annotations["example.com/owner"] = draw(label_values)  # others' annotations: free-form
+    return document

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from argoscope.cli import main
-from tests.slo.specs import openslo, short_slo
+from tests.slo.specs import openslo, openslo_document, short_slo
 
 SETTINGS = settings(max_examples=40, deadline=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -140,3 +140,47 @@ def test_file_level_mistakes_name_the_file(tmp_path: Path,
     assert main(["slo", "generate", str(tmp_path / "one.yaml"), str(tmp_path / "two.yaml")]) == 2
     assert f"two.yaml: slo a: name: already used by an SLO in {tmp_path / 'one.yaml'}" in (
         capsys.readouterr().err)
+
+
+def _keys(node: Any, path: tuple[str | int, ...] = ()) -> list[tuple[str | int, ...]]:
+    """Paths of every mapping key argoscope reads (free-form labels and others' annotations
+    excluded), lists walked by index."""
+    found: list[tuple[str | int, ...]] = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if path[-1:] == ("labels",) or (path[-1:] == ("annotations",)
+                                           and not key.startswith("argoscope.io/")):
+                continue
+            found.append((*path, key))
+            found += _keys(value, (*path, key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            found += _keys(value, (*path, index))
+    return found
+
+
+def _field(path: tuple[str | int, ...]) -> str:
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
+    return text
+
+
+@SETTINGS
+@given(data=st.data())
+def test_a_misspelt_openslo_field_names_its_path(
+        data: st.DataObject, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    document = data.draw(openslo_document(name="train-success"))
+    path = data.draw(st.sampled_from([p for p in _keys(document) if p != ("metadata", "name")]))
+    key = str(path[-1])
+    wrong = data.draw(_misspelt(key))
+    parent: Any = document
+    for part in path[:-1]:
+        parent = parent[part]
+    parent[wrong] = parent.pop(key)
+    line = _error(tmp_path, capsys, document)
+    # The misspelt key is refused by its path, or the key it replaced is missing (required),
+    # or, for `apiVersion`/`kind`, the document is no longer an OpenSLO one at all.
+    where = _field((*path[:-1], wrong)), _field(path)
+    assert (f": {where[0]}: unknown field" in line or f": {where[1]}: " in line
+            or "slos: " in line or ": -: unknown top-level field" in line), line

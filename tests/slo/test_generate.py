@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from argoscope.cli import main
 from argoscope.slo import records
-from tests.slo.specs import names, openslo, short_slo
+from tests.slo.specs import names, openslo, openslo_document, short_slo
 from tests.support.grouping import dropped
 from tests.support.servers import require_binary
 
@@ -49,6 +49,30 @@ def _check_rules(document: dict[str, Any], path: Path) -> None:
 def _specs(draw: st.DrawFn) -> list[dict[str, Any]]:
     slo_names = draw(st.lists(names, min_size=1, max_size=4, unique=True))
     return [draw(short_slo(name)) for name in slo_names]
+
+
+@st.composite
+def _documents(draw: st.DrawFn) -> list[dict[str, Any]]:
+    """OpenSLO documents, with a short-form document among them or not."""
+    slo_names = draw(st.lists(names, min_size=2, max_size=4, unique=True))
+    documents = [draw(openslo_document(name)) for name in slo_names[1:]]
+    if draw(st.booleans()):
+        documents.insert(draw(st.integers(0, len(documents))),
+                         {"slos": [draw(short_slo(slo_names[0]))]})
+    return documents
+
+
+@SETTINGS
+@given(documents=_documents())
+def test_valid_openslo_documents_give_rules_promtool_accepts(
+        documents: list[dict[str, Any]], tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "rules.yaml"
+    document = _generate(_write(tmp_path / "spec.yaml", *documents), out, capsys)
+    _check_rules(document, out)
+    names_in_order = [d["metadata"]["name"] if "metadata" in d else d["slos"][0]["name"]
+                      for d in documents]
+    assert [g["name"] for g in document["groups"]] == [f"argoscope.slo.{n}" for n in names_in_order]
 
 
 @SETTINGS

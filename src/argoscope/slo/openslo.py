@@ -15,6 +15,7 @@ alertPolicies, calendar windows, RatioTimeslices) is refused by name, never igno
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -32,8 +33,9 @@ from argoscope.slo.shortform import DEFAULT_MIN_EVENTS, DEFAULT_TEAM
 from argoscope.slo.windows import MAX_WINDOW_S, MIN_WINDOW_S
 
 API_VERSION = "openslo/v1"
-MIN_EVENTS_ANNOTATION = "argoscope.io/min-events"
-TEAM_ANNOTATION = "argoscope.io/team"
+ANNOTATION_PREFIX = "argoscope.io/"
+MIN_EVENTS_ANNOTATION = ANNOTATION_PREFIX + "min-events"
+TEAM_ANNOTATION = ANNOTATION_PREFIX + "team"
 BUDGETING = ("Occurrences", "Timeslices")
 # A plain selector: a metric name with optional matchers, or matchers alone.
 _SELECTOR = re.compile(r"^\s*(?:[a-zA-Z_:][a-zA-Z0-9_:]*\s*(?:\{.*\})?|\{.*\})\s*$", re.DOTALL)
@@ -109,6 +111,13 @@ def parse_document(document: Mapping[str, Any], file: str) -> Objective:
                      what="a lowercase name of letters, digits and '-' (at most 63)")
     annotations = (Fields(meta.data["annotations"], file, slo, "metadata.annotations.")
                    if isinstance(meta.data.get("annotations"), Mapping) else Fields({}, file, slo))
+    # Annotations are free-form, except argoscope's own: a misspelt one (in its prefix or its
+    # name) would be silently ignored, so anything close to one of ours is refused.
+    known = (MIN_EVENTS_ANNOTATION, TEAM_ANNOTATION)
+    ours = {key: value for key, value in annotations.data.items()
+            if isinstance(key, str) and (key.startswith(ANNOTATION_PREFIX)
+                                         or difflib.get_close_matches(key, known, cutoff=0.8))}
+    Fields(ours, file, slo, annotations.prefix).only(known)
 
     spec = top.mapping("spec")
     spec.only(("description", "service", "indicator", "timeWindow", "budgetingMethod",
