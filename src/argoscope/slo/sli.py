@@ -29,7 +29,6 @@ from argoscope.slo.model import (
     Freshness,
     Objective,
     Query,
-    Ratio,
     RunSuccess,
     Scope,
     StepLatency,
@@ -63,14 +62,9 @@ def selector(metric: str, scope: Scope | None, *matchers: str, **equal: str | No
     return f"{metric}{{{', '.join(parts)}}}"
 
 
-def increase(series: str, window_s: int) -> str:
-    """How much counter `series` grew within the window, counting series born in it in full."""
-    window = window_name(window_s)
-    return f"(({series} unless {series} offset {window}) or increase({series}[{window}]))"
-
-
 def counted(series: str, window_s: int) -> str:
-    """The growth of `series` within the window, summed by cluster, namespace and pipeline."""
+    """The growth of counter `series` within the window, summed by cluster, namespace and
+    pipeline; a series born within the window counts in full."""
     window = window_name(window_s)
     return (f"sum by ({BY}) (\n    ({series} unless {series} offset {window})\n  or\n"
             f"    increase({series}[{window}])\n)")
@@ -82,39 +76,40 @@ def _window(query: Query, window_s: int) -> str:
     return counted(query.text, window_s)
 
 
-def _bad_or_good(objective: Objective) -> tuple[str | None, str | None, Ratio | None]:
-    """(bad selector, good selector, custom ratio) of an Occurrences SLI."""
+def _counts(objective: Objective, window_s: int) -> tuple[str, str | None, str | None]:
+    """(all events, bad events, good events) of an Occurrences SLI within the window; each
+    SLI gives exactly one of bad or good."""
     sli = objective.sli
     if isinstance(sli, RunSuccess):
-        return selector(WORKFLOW_RUNS.exposed_name, sli.scope,
-                        f'phase=~"{FAILED_RUN_PHASES}"'), None, None
+        runs = WORKFLOW_RUNS.exposed_name
+        return (counted(selector(runs, sli.scope), window_s),
+                counted(selector(runs, sli.scope, f'phase=~"{FAILED_RUN_PHASES}"'), window_s),
+                None)
     if isinstance(sli, StepLatency):
+        buckets = STEP_DURATION.name + "_bucket"
         # prometheus_client writes bounds as floats (`1800.0`); Prometheus 3 normalises them
         # to `1800` on ingestion: the regex matches both.
         bound = f'le=~"{sli.threshold_s}(\\\\.0)?"'
-        return None, selector(STEP_DURATION.name + "_bucket", sli.scope, bound, step=sli.step), None
+        return (counted(selector(buckets, sli.scope, 'le="+Inf"', step=sli.step), window_s),
+                None,
+                counted(selector(buckets, sli.scope, bound, step=sli.step), window_s))
     if isinstance(sli, ChecksPassing):
-        return selector(CHECK_RESULTS.exposed_name, sli.scope, f'status=~"{BAD_CHECK_STATUSES}"',
-                        step=sli.step, check=sli.check), None, None
+        results = CHECK_RESULTS.exposed_name
+        return (counted(selector(results, sli.scope, step=sli.step, check=sli.check), window_s),
+                counted(selector(results, sli.scope, f'status=~"{BAD_CHECK_STATUSES}"',
+                                 step=sli.step, check=sli.check), window_s),
+                None)
     if isinstance(sli, (CustomOccurrences, CustomTimeslices)):
-        return None, None, sli.ratio
+        ratio = sli.ratio
+        return (_window(ratio.total, window_s),
+                _window(ratio.bad, window_s) if ratio.bad is not None else None,
+                _window(ratio.good, window_s) if ratio.good is not None else None)
     raise TypeError(f"{type(sli).__name__} is not an Occurrences SLI")
 
 
 def events(objective: Objective, window_s: int) -> str:
     """All events of an Occurrences SLI within the window."""
-    sli = objective.sli
-    if isinstance(sli, RunSuccess):
-        return counted(selector(WORKFLOW_RUNS.exposed_name, sli.scope), window_s)
-    if isinstance(sli, StepLatency):
-        return counted(selector(STEP_DURATION.name + "_bucket", sli.scope, 'le="+Inf"',
-                                step=sli.step), window_s)
-    if isinstance(sli, ChecksPassing):
-        return counted(selector(CHECK_RESULTS.exposed_name, sli.scope,
-                                step=sli.step, check=sli.check), window_s)
-    if isinstance(sli, (CustomOccurrences, CustomTimeslices)):
-        return _window(sli.ratio.total, window_s)
-    raise TypeError(f"{type(sli).__name__} is not an Occurrences SLI")
+    return _counts(objective, window_s)[0]
 
 
 def errors(objective: Objective, window_s: int, all_events: str) -> str:
@@ -122,20 +117,13 @@ def errors(objective: Objective, window_s: int, all_events: str) -> str:
 
     `all_events` is an expression of the window's events with the same labels (the recorded
     events, `slo` summed away, or `events()` itself): it makes "no bad series" a 0, not an
-    absent result, and gives "good" SLIs their complement.
+    absent result, and gives SLIs that count good events their complement.
     """
-    bad, good, ratio = _bad_or_good(objective)
-    if ratio is not None:
-        if ratio.bad is not None:
-            return f"{_window(ratio.bad, window_s)}\nor\n0 * {all_events}"
-        assert ratio.good is not None
-        good_events = _window(ratio.good, window_s)
-        return f"clamp_min(\n{all_events}\n-\n({good_events} or 0 * {all_events}),\n0)"
+    _, bad, good = _counts(objective, window_s)
     if bad is not None:
-        return f"{counted(bad, window_s)}\nor\n0 * {all_events}"
+        return f"{bad}\nor\n0 * {all_events}"
     assert good is not None
-    return (f"clamp_min(\n  {all_events}\n-\n  (\n{counted(good, window_s)}\n  or\n"
-            f"  0 * {all_events}\n  ),\n0)")
+    return f"clamp_min(\n  {all_events}\n-\n  (\n{good}\n  or\n  0 * {all_events}\n  ),\n0)"
 
 
 def slice_error(objective: Objective) -> str:
