@@ -101,7 +101,7 @@ def openslo_document(draw: st.DrawFn, name: str | None = None) -> dict[str, Any]
     else:
         objective["target"] = draw(objectives)
     if "timeSliceWindow" in objective:
-        objective["timeSliceWindow"] = draw(st.sampled_from(["1m", "5m", "10m", "1h"]))
+        objective["timeSliceWindow"] = draw(st.sampled_from(["1m", "2m", "5m"]))
         objective["timeSliceTarget"] = draw(objectives)
     annotations = document["metadata"]["annotations"]
     annotations["argoscope.io/min-events"] = str(draw(st.integers(1, 100)))

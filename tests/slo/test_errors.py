@@ -101,6 +101,7 @@ def test_a_value_out_of_range_names_its_field(
     (("spec", "objectives", 0, "target"), 99.9, "spec.objectives[0].target"),
     (("spec", "timeWindow", 0, "isRolling"), False, "spec.timeWindow[0].isRolling"),
     (("spec", "timeWindow", 0, "duration"), "1d", "spec.timeWindow[0].duration"),
+    (("spec", "budgetingMethod"), "Timeslices", "spec.objectives[0].timeSliceTarget"),
     (("spec", "indicatorRef"), "shared-sli", "spec.indicatorRef"),
     (("spec", "indicator", "spec", "ratioMetric", "total", "metricSource", "type"), "Datadog",
      "spec.indicator.spec.ratioMetric.total.metricSource.type"),

@@ -139,3 +139,14 @@ def test_factors_scale_with_the_window(tmp_path: Path, capsys: pytest.CaptureFix
 
     assert thresholds("30d") == ["14.4", "14.4", "6", "6", "3", "3", "1", "1"]
     assert thresholds("7d") == ["3.36", "3.36", "1.4", "1.4", "0.7", "0.7", "0.233333", "0.233333"]
+
+
+def test_usage_and_output_errors_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["slo"]) == 2
+    assert "generate" in capsys.readouterr().err
+    spec = _write(tmp_path / "spec.yaml", {"slos": [
+        {"name": "a", "sli": "run_success", "pipeline": "p", "objective": 0.9}]})
+    (tmp_path / "file").write_text("")
+    assert main(["slo", "generate", str(spec), "-o", str(tmp_path / "file" / "rules.yaml")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"argoscope slo: -o {tmp_path / 'file'}")

@@ -30,7 +30,7 @@ from argoscope.slo.model import (
     Sli,
 )
 from argoscope.slo.shortform import DEFAULT_MIN_EVENTS, DEFAULT_TEAM
-from argoscope.slo.windows import MAX_WINDOW_S, MIN_WINDOW_S
+from argoscope.slo.windows import MAX_WINDOW_S, MIN_WINDOW_S, alert_windows
 
 API_VERSION = "openslo/v1"
 ANNOTATION_PREFIX = "argoscope.io/"
@@ -149,7 +149,8 @@ def parse_document(document: Mapping[str, Any], file: str) -> Objective:
     sli: Sli = CustomOccurrences(ratio)
     if timeslices:
         sli = CustomTimeslices(ratio, objective.ratio("timeSliceTarget"),
-                               objective.duration("timeSliceWindow", 60, 3600))
+                               # The shortest alert window (5m) must hold a whole slice.
+                               objective.duration("timeSliceWindow", 60, min(alert_windows())))
     return Objective(
         name=name, file=file, sli=sli, objective=target, window_s=window_s,
         min_events=_min_events(annotations),
