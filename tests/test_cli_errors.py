@@ -49,6 +49,7 @@ def without(module: str, *args: str, cwd: Path = REPO) -> subprocess.CompletedPr
     ("prometheus_client", ("demo",), "demo"),
     ("sklearn", ("demo",), "demo"),
     ("grafana_foundation_sdk", ("generate", "--check"), "exporter,dashboards"),
+    ("prometheus_client", ("slo", "generate", "alerts/slo/reference-pipeline.yaml"), "exporter"),
 ])
 def test_a_missing_optional_dependency_exits_2_naming_the_extra(
         module: str, args: tuple[str, ...], extra: str, tmp_path: Path) -> None:

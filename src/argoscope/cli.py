@@ -28,6 +28,7 @@ SUBCOMMAND_MODULES: tuple[str, ...] = (
     "argoscope.demo",               # demo
     "argoscope.reports.cli",        # report
     "argoscope.pipeline.rollback_cli",  # rollback
+    "argoscope.slo.cli",            # slo
 )
 
 # Optional dependencies (top-level import name) and the extra that installs each.

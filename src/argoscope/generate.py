@@ -24,15 +24,17 @@ def _metrics_reference() -> dict[str, str]:
 
 
 def _kubernetes_manifests() -> dict[str, str]:
-    from argoscope.manifests import DASHBOARDS_DIR, render
+    from argoscope.manifests import DASHBOARDS_DIR, RULES_DIR, render
 
-    # The dashboard ConfigMaps wrap the dashboards this same run generates, not the copies
-    # on disk, so one run brings both up to date.
-    prefix = DASHBOARDS_DIR + "/"
-    dashboards = {path.removeprefix(prefix): content
-                  for path, content in _grafana_dashboards().items()
-                  if path.startswith(prefix) and path.endswith(".json")}
-    return render(dashboards=dashboards)
+    # The dashboard ConfigMaps and the PrometheusRule wrap the dashboards and rule files this
+    # same run generates, not the copies on disk, so one run brings both up to date.
+    def generated(folder: str, suffix: str, files: dict[str, str]) -> dict[str, str]:
+        prefix = folder + "/"
+        return {path.removeprefix(prefix): content for path, content in files.items()
+                if path.startswith(prefix) and path.endswith(suffix)}
+
+    return render(dashboards=generated(DASHBOARDS_DIR, ".json", _grafana_dashboards()),
+                  rules=generated(RULES_DIR, ".yaml", _slo_rules()))
 
 
 def _grafana_dashboards() -> dict[str, str]:
@@ -41,7 +43,15 @@ def _grafana_dashboards() -> dict[str, str]:
     return render()
 
 
-GENERATORS: list[Generator] = [_metrics_reference, _kubernetes_manifests, _grafana_dashboards]
+def _slo_rules() -> dict[str, str]:
+    from argoscope.manifests import REPO_ROOT
+    from argoscope.slo import render_shipped
+
+    return render_shipped(REPO_ROOT)
+
+
+GENERATORS: list[Generator] = [_metrics_reference, _kubernetes_manifests, _grafana_dashboards,
+                               _slo_rules]
 
 
 def outputs() -> dict[str, str]:
@@ -98,7 +108,8 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "generate", help="regenerate the committed generated files (metrics reference, ...)",
         description="Regenerate the files committed as generated: docs/metrics.md, "
-                    "dashboards/*.json and the PrometheusRule and dashboard ConfigMaps under "
+                    "dashboards/*.json, the SLO rules (alerts/rules/argoscope-slo.yaml, from "
+                    "alerts/slo/) and the PrometheusRule and dashboard ConfigMaps under "
                     "manifests/. Run it from the repository root (it refuses elsewhere) or name "
                     "the target with --root.")
     parser.add_argument("--root", default=None, metavar="DIR",

@@ -84,17 +84,21 @@ def _check_size(obj: Mapping[str, Any], what: str) -> None:
             "`kubectl apply` (last-applied annotation) puts on one object; split it")
 
 
-def _rule_files(root: Path) -> list[Path]:
+def _rule_files(root: Path, rules: Mapping[str, str] | None = None) -> dict[str, str]:
+    """{file name: text} of `alerts/rules/*.yaml`, in name order; `rules` replace or add
+    files by name (rule files generated in the same run)."""
     directory = root / RULES_DIR
-    if not directory.is_dir():
-        return []
-    return sorted([*directory.glob("*.yaml"), *directory.glob("*.yml")])
+    files = {path.name: path.read_text(encoding="utf-8")
+             for path in ([*directory.glob("*.yaml"), *directory.glob("*.yml")]
+                          if directory.is_dir() else [])}
+    files.update(rules or {})
+    return dict(sorted(files.items()))
 
 
-def _load_rule_groups(path: Path, root: Path) -> list[dict[str, Any]]:
-    where = path.relative_to(root)
+def _load_rule_groups(name: str, text: str) -> list[dict[str, Any]]:
+    where = f"{RULES_DIR}/{name}"
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        document = yaml.safe_load(text)
     except yaml.YAMLError as error:
         raise ManifestError(f"{where}: not valid YAML: {error}") from error
     if not isinstance(document, dict) or not isinstance(document.get("groups"), list):
@@ -109,21 +113,22 @@ def _load_rule_groups(path: Path, root: Path) -> list[dict[str, Any]]:
     return groups
 
 
-def prometheus_rule(root: Path = REPO_ROOT) -> dict[str, Any]:
+def prometheus_rule(root: Path = REPO_ROOT,
+                    rules: Mapping[str, str] | None = None) -> dict[str, Any]:
     """The PrometheusRule object holding every group of `alerts/rules/*.yaml`, in file order.
 
     Group names must be unique across files: Prometheus rejects a rule file with duplicates.
     """
     groups: list[dict[str, Any]] = []
-    seen: dict[str, Path] = {}
-    for path in _rule_files(root):
-        for group in _load_rule_groups(path, root):
+    seen: dict[str, str] = {}
+    for filename, text in _rule_files(root, rules).items():
+        for group in _load_rule_groups(filename, text):
             name = group["name"]
             if name in seen:
                 raise ManifestError(
-                    f"{path.relative_to(root)}: group {name!r} already defined in "
-                    f"{seen[name].relative_to(root)}")
-            seen[name] = path
+                    f"{RULES_DIR}/{filename}: group {name!r} already defined in "
+                    f"{RULES_DIR}/{seen[name]}")
+            seen[name] = filename
             groups.append(group)
     rule = {
         "apiVersion": "monitoring.coreos.com/v1",
@@ -136,12 +141,13 @@ def prometheus_rule(root: Path = REPO_ROOT) -> dict[str, Any]:
     return rule
 
 
-def rules_configmap(root: Path = REPO_ROOT) -> dict[str, Any]:
+def rules_configmap(root: Path = REPO_ROOT,
+                    rules: Mapping[str, str] | None = None) -> dict[str, Any]:
     """The rule files verbatim in one ConfigMap, one key per file, for plain Prometheus."""
     data: dict[str, str] = {}
-    for path in _rule_files(root):
-        _load_rule_groups(path, root)  # same checks as for the PrometheusRule
-        data[path.name] = path.read_text(encoding="utf-8")
+    for filename, text in _rule_files(root, rules).items():
+        _load_rule_groups(filename, text)  # same checks as for the PrometheusRule
+        data[filename] = text
     configmap = {
         "apiVersion": "v1",
         "kind": "ConfigMap",
@@ -196,19 +202,21 @@ def dashboards_on_disk(root: Path = REPO_ROOT) -> dict[str, str]:
             for path in sorted(directory.glob("*.json"))}
 
 
-def render(root: Path = REPO_ROOT, dashboards: Mapping[str, str] | None = None) -> dict[str, str]:
+def render(root: Path = REPO_ROOT, dashboards: Mapping[str, str] | None = None,
+           rules: Mapping[str, str] | None = None) -> dict[str, str]:
     """Every generated manifest: {path relative to the repository root: YAML text}.
 
-    `dashboards` ({file name: JSON text}) defaults to `dashboards/*.json` on disk;
-    `argoscope generate` passes what the dashboard generator produces in the same run, so
-    one run updates the dashboards and their ConfigMaps together.
+    `dashboards` ({file name: JSON text}) defaults to `dashboards/*.json` on disk, and
+    `rules` ({file name: YAML text}) replace or add to `alerts/rules/*.yaml` on disk;
+    `argoscope generate` passes what its generators produce in the same run, so one run
+    updates the dashboards, the rule files and the manifests that wrap them together.
     """
     if dashboards is None:
         dashboards = dashboards_on_disk(root)
     files: dict[str, str] = {}
     base_resources = ["prometheusrule.yaml"]
     files[f"{BASE_GENERATED}/prometheusrule.yaml"] = _dump(
-        prometheus_rule(root), f"PrometheusRule from {RULES_DIR}/*.yaml")
+        prometheus_rule(root, rules), f"PrometheusRule from {RULES_DIR}/*.yaml")
     names: dict[str, str] = {}
     for filename, text in sorted(dashboards.items()):
         configmap = dashboard_configmap(filename, text)
@@ -230,5 +238,5 @@ def render(root: Path = REPO_ROOT, dashboards: Mapping[str, str] | None = None) 
     files[f"{BASE_GENERATED}/kustomization.yaml"] = _dump(
         kustomization, "The generated PrometheusRule and dashboard ConfigMaps")
     files[f"{PLAIN_GENERATED}/rules-configmap.yaml"] = _dump(
-        rules_configmap(root), f"Prometheus rule files from {RULES_DIR}/ for plain Prometheus")
+        rules_configmap(root, rules), f"Prometheus rule files from {RULES_DIR}/ for plain Prometheus")
     return files

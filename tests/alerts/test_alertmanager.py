@@ -142,6 +142,29 @@ def test_critical_inhibits_the_warning_of_the_same_alert(alertmanager_url: str) 
                what=f"inhibition {expected}")
 
 
+def test_an_slo_page_inhibits_its_own_ticket_only(alertmanager_url: str) -> None:
+    """ArgoscopeErrorBudgetBurn is one alert name for every SLO: a page of one SLO silences
+    that SLO's ticket, never the ticket of another SLO of the same pipeline."""
+    marker = "slo"
+    _post(alertmanager_url, [
+        _alert(marker, alertname="ArgoscopeErrorBudgetBurn", severity="critical", team="ml",
+               pipeline="etl", slo="etl-success"),
+        _alert(marker, alertname="ArgoscopeErrorBudgetBurn", severity="warning", team="ml",
+               pipeline="etl", slo="etl-success"),
+        _alert(marker, alertname="ArgoscopeErrorBudgetBurn", severity="warning", team="ml",
+               pipeline="etl", slo="etl-freshness"),
+    ])
+
+    def inhibited() -> dict[str, bool]:
+        alerts = json.loads(http_get(f"{alertmanager_url}/api/v2/alerts?filter=test%3D%22{marker}%22"))
+        return {f"{a['labels']['slo']}/{a['labels']['severity']}": bool(a["status"]["inhibitedBy"])
+                for a in alerts}
+
+    expected = {"etl-success/critical": False, "etl-success/warning": True,
+                "etl-freshness/warning": False}
+    wait_until(lambda: inhibited() == expected, timeout=15, what=f"inhibition {expected}")
+
+
 def test_groups_by_alertname_namespace_and_pipeline(alertmanager_url: str) -> None:
     """Two steps of one pipeline share a notification group; another pipeline gets its own."""
     marker = "grouping"

@@ -33,6 +33,8 @@ TEMPLATE = re.compile(r"\{\{.*?(\$labels\.\w+|\$value).*?\}\}")
 EVENT_SIGNAL = re.compile(r"increase|argoscope_workflow_run_info|argoscope_check_")
 DURATION = re.compile(r"^(\d+)([smhd])$")
 SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+# The level of the records `argoscope slo generate` writes (argoscope.slo.records).
+SLO_LEVEL = "argoscope_slo"
 # Families other than the exporter's that the alerts may read.
 OUTSIDE_METRICS = {"up"}
 
@@ -132,6 +134,11 @@ def test_runbook_pages_belong_to_alerts() -> None:
 def test_recording_rule_name(rule: Rule) -> None:
     match = RECORD_NAME.match(rule.body["record"])
     assert match, f"{rule.where}: not level:metric:operations"
+    if match.group("level") == SLO_LEVEL:
+        # The SLO records (DESIGN.md: `argoscope_slo:*`) are per SLO, not per label level:
+        # every one carries `slo` (and the SLI's cluster, namespace, pipeline).
+        assert rule.body.get("labels", {}).get("slo"), f"{rule.where}: no `slo` label"
+        return
     assert match.group("metric").startswith("argoscope_"), f"{rule.where}: metric part"
     expr = rule.body["expr"]
     for label in match.group("level").split("_"):
@@ -139,7 +146,9 @@ def test_recording_rule_name(rule: Rule) -> None:
 
 
 def test_recorded_names_are_unique() -> None:
-    names = [rule.body["record"] for rule in RECORDS]
+    """Unique by name and rule labels: each SLO records the same names under its `slo`."""
+    names = [(rule.body["record"], tuple(sorted(rule.body.get("labels", {}).items())))
+             for rule in RECORDS]
     assert len(names) == len(set(names))
 
 

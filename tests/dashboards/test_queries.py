@@ -10,6 +10,7 @@ import pytest
 
 from argoscope.dashboards import all_panel_queries, dashboards
 from argoscope.exporter.families import all_families
+from argoscope.slo import records
 from tests.dashboards import lint, promql
 
 UIDS = sorted(dashboards())
@@ -20,8 +21,10 @@ HISTOGRAM_SUFFIXES = ("_bucket", "_sum", "_count")
 
 
 def _served() -> dict[str, set[str]]:
-    """Every series name the exporter exposes (and Prometheus' `up`) with its labels."""
+    """Every series name the exporter exposes (and Prometheus' `up`) with its labels, and the
+    series the SLO rules record (`argoscope slo generate`) with theirs."""
     served = {"up": set(TARGET_LABELS)}
+    served |= {name: set(records.LABELS) for name in records.window_independent()}
     for family in all_families():
         labels = set(family.labels) | TARGET_LABELS
         if family.kind == "histogram":

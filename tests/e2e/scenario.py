@@ -225,6 +225,29 @@ def backfill(target: Path, now: float, clusters: Sequence[str] = ()) -> Path:
     return data
 
 
+# --- SLOs of the scenario's pipelines --------------------------------------------------------------
+
+# The shipped SLOs (alerts/slo/) are the reference pipeline's; these hold the scenario's
+# pipeline to objectives, so that the SLO dashboard has series to show. Occurrences SLIs only:
+# a timeslice group evaluates once a minute, longer than the tests wait.
+SCENARIO_SLOS = f"""
+slos:
+  - {{name: e2e-train-success, sli: run_success, pipeline: train, namespace: {NAMESPACE}, objective: 0.9}}
+  - {{name: e2e-train-checks, sli: checks_passing, pipeline: train, objective: 0.95}}
+"""
+
+
+def slo_rules(target: Path) -> Path:
+    """A rule file `argoscope slo generate` writes for SCENARIO_SLOS, under `target`."""
+    from argoscope.slo.load import parse_text
+    from argoscope.slo.rules import render
+
+    path = target / "scenario-slo.yaml"
+    path.write_text(render(parse_text(SCENARIO_SLOS, "scenario-slos.yaml"), ["scenario-slos.yaml"]),
+                    encoding="utf-8")
+    return path
+
+
 # --- the dcgm-exporter double ----------------------------------------------------------------------
 
 @contextlib.contextmanager

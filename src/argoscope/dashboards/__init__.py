@@ -14,13 +14,14 @@ from typing import Any, NamedTuple
 from grafana_foundation_sdk.builders import dashboard as builders
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 
-from argoscope.dashboards import cost, exporter, gpu, overview, pipeline, quality
+from argoscope.dashboards import cost, exporter, gpu, overview, pipeline, quality, slo
 
 __all__ = ["PanelQuery", "all_panel_queries", "dashboards", "render"]
 
 # In the order a person would open them.
 _BUILDERS: tuple[Callable[[], builders.Dashboard], ...] = (
     overview.build, pipeline.build, gpu.build, cost.build, quality.build, exporter.build,
+    slo.build,
 )
 OUTPUT_DIR = "dashboards"
 

@@ -36,9 +36,10 @@ GPU_UID = "argoscope-gpu-efficiency"
 QUALITY_UID = "argoscope-data-quality"
 EXPORTER_UID = "argoscope-exporter-health"
 COST_UID = "argoscope-cost"
+SLO_UID = "argoscope-slo"
 
 # Dashboards without a `step` variable (links to them do not pass one).
-WITHOUT_STEP = frozenset({OVERVIEW_UID})
+WITHOUT_STEP = frozenset({OVERVIEW_UID, SLO_UID})
 
 # Label matchers the variables feed; `=~` because the variables are multi-value.
 CLUSTER = 'cluster=~"$cluster"'
