@@ -82,6 +82,19 @@ def test_a_node_name_gives_its_structural_step(case: tuple[str, str, str]) -> No
     assert node_step(name, run, "entry") == expected
 
 
+@SETTINGS
+@given(run_names, st.from_regex(r"-[a-z0-9-]{1,10}", fullmatch=True),
+       st.lists(levels, max_size=3))
+def test_a_name_outside_the_grammar_gives_the_same_step_whatever_the_runs_name(
+        run: str, suffix: str, path: list[Level]) -> None:
+    # `<run>-hook` (objects written by hand, as in Argo's own tests) is not Argo's grammar: its
+    # root is all of `<run>-hook`, so a dot in the run's own name never becomes a step.
+    rest = "".join(level.spell() for level in path)
+    plain = node_step("wf" + suffix + rest, "wf", "entry")
+    assert node_step(run + suffix + rest, run, "entry") == plain
+    assert plain == (path[-1].name if path else "entry")
+
+
 def test_an_item_that_spells_structure_is_read_the_same_way_every_time() -> None:
     # `echo(0:a).evil(0:b)` is both task `echo` with item `a).evil(0:b` and `evil` nested in
     # `echo`'s fan-out: the earliest-closing reading wins, for every run alike.

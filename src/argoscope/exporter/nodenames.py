@@ -109,8 +109,11 @@ def relative_name(node_name: str, run_name: str) -> str:
             in (".", "[", "(")):
         return node_name[len(run_name):]
     # Not under this run's name (objects written by hand, a renamed copy): the root is the
-    # name up to its first delimiter, as Argo never puts one in a run's name's place.
-    end = _ROOT_END.search(node_name)
+    # name up to its first delimiter, as Argo never puts one in a run's name's place. A name
+    # that extends the run's name (`<run>-hook`) keeps all of it in the root, so delimiters
+    # inside the run's own name (`a.v2-hook` of run `a.v2`) never become structure.
+    start = len(run_name) if node_name.startswith(run_name) else 0
+    end = _ROOT_END.search(node_name, start)
     return node_name[end.start():] if end else ""
 
 
