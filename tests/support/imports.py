@@ -89,3 +89,24 @@ def upward_imports(graph: dict[str, set[str]], package: str,
     return [f"{module} imports {target}"
             for module, index in layer_of.items() for target in sorted(graph[module])
             if layer_of.get(target, -1) > index]
+
+
+def _inside(module: str, package: str) -> bool:
+    return module == package or module.startswith(package + ".")
+
+
+def reaching_imports(graph: dict[str, set[str]], package: str, forbidden: str) -> list[str]:
+    """Every chain of imports, at any depth, by which a module of `package` reaches a module
+    of `forbidden`: one chain (`a -> b -> c`) per forbidden module reached, the shortest."""
+    chains: dict[str, list[str]] = {}
+    queue = [[module] for module in sorted(graph) if _inside(module, package)]
+    seen = {chain[0] for chain in queue}
+    while queue:  # breadth first: each module is first reached by a shortest chain
+        chain = queue.pop(0)
+        for target in sorted(graph.get(chain[-1], ())):
+            if _inside(target, forbidden):
+                chains.setdefault(target, [*chain, target])
+            elif target not in seen:
+                seen.add(target)
+                queue.append([*chain, target])
+    return [" -> ".join(chain) for _, chain in sorted(chains.items())]

@@ -1,7 +1,9 @@
-"""What a step report may hold about the data: bin counts, category frequencies, statistics.
+"""What a drift check keeps of its data: bin counts, category frequencies, statistics.
 
-Computed where a drift check runs (numpy and pandas only, part of the base install), so the
-report can draw the reference and current distributions without ever keeping a row.
+The check library's own data (numpy and pandas only, part of the base install), captured where
+a drift check runs and written to the step report's data document
+(`argoscope.checks.step_document`), so that a report can draw the reference and current
+distributions without ever keeping a row, and without this package importing the renderer.
 Numerical columns share one set of equal-width bins over both samples; categorical ones keep
 their most frequent categories and fold the rest into one "other" bar.
 
