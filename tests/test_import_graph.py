@@ -14,6 +14,8 @@ from tests.support.imports import (
     PACKAGE_ROOT,
     find_cycle,
     import_graph,
+    module_names,
+    modules_named_in_text,
     reaching_imports,
     upward_imports,
 )
@@ -48,6 +50,14 @@ def test_the_check_library_never_imports_the_reports() -> None:
     graph = import_graph(PACKAGE_ROOT)
     assert graph.get("argoscope.reports.step"), "no imports read: is PACKAGE_ROOT right?"
     assert reaching_imports(graph, "argoscope.checks", "argoscope.reports") == []
+
+
+def test_the_check_library_names_the_reports_only_in_its_hook() -> None:
+    # An import by name (importlib) is invisible to the graph: the one allowed is the hook's.
+    named = {module: found for module, path in module_names(PACKAGE_ROOT).items()
+             if module.startswith("argoscope.checks")
+             and (found := modules_named_in_text(path, "argoscope.reports"))}
+    assert named == {"argoscope.checks.report_hook": {"argoscope.reports.step:write_step_page"}}
 
 
 def _write(root: Path, files: dict[str, str]) -> Path:

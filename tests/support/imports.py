@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import graphlib
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -110,3 +111,13 @@ def reaching_imports(graph: dict[str, set[str]], package: str, forbidden: str) -
                 seen.add(target)
                 queue.append([*chain, target])
     return [" -> ".join(chain) for _, chain in sorted(chains.items())]
+
+
+def modules_named_in_text(module_path: Path, package: str) -> set[str]:
+    """String constants in a module's source that name a module of `package` (`a.b` or
+    `a.b:attribute`, whole): the imports by name (`importlib`) an import graph cannot see."""
+    pattern = re.compile(rf"{re.escape(package)}(\.\w+)*(:\w+)?")
+    tree = ast.parse(module_path.read_text(encoding="utf-8"), filename=str(module_path))
+    return {node.value for node in ast.walk(tree)
+            if isinstance(node, ast.Constant) and isinstance(node.value, str)
+            and pattern.fullmatch(node.value)}

@@ -53,9 +53,9 @@ class Checks:
     Emission writes the `argoscope-checks` document, one file per gate, JSON log lines and,
     when `OTEL_*` names an exporter, spans and metrics, and, when `report` or
     `$ARGOSCOPE_REPORT_PATH` names a file, the step report's data document and (with the
-    `reports` extra) its HTML page; none of it can fail the step. A
-    critical check that failed makes :meth:`emit` raise :class:`CheckFailed` (so the step
-    exits non-zero); warning-severity checks only report.
+    `reports` extra) its HTML page; none of it can fail the step. A critical check that failed
+    makes :meth:`emit` raise :class:`CheckFailed` (so the step exits non-zero);
+    warning-severity checks only report.
     """
 
     def __init__(self, step: str = "", *, path: str | Path | None = None,
