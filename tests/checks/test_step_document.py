@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -27,7 +29,10 @@ from argoscope.checks.step_document import (
 )
 from argoscope.reports.documents import read_step_document
 
-NUMBERS = st.one_of(st.floats(allow_nan=True, allow_infinity=True, width=32),
+LARGEST = float(np.finfo(float).max)
+# Hostile sizes too: the largest floats (their span and sum overflow), the smallest, infinities.
+NUMBERS = st.one_of(st.floats(allow_nan=True, allow_infinity=True),
+                    st.sampled_from([LARGEST, -LARGEST, 5e-324, -5e-324, 1e300, -1e300]),
                     st.integers(-10**6, 10**6).map(float))
 CATEGORIES = st.one_of(st.none(), st.text(min_size=0, max_size=12),
                        st.sampled_from(["<b>", "\"'&", "é", "other", "(other)"]))
@@ -52,7 +57,9 @@ def frame_pairs(draw: st.DrawFn) -> tuple[pd.DataFrame, pd.DataFrame]:
 def test_every_captured_distribution_is_read_back_unchanged(
         tmp_path: Path, frames: tuple[pd.DataFrame, pd.DataFrame], name: str) -> None:
     reference, current = frames
-    captured = distributions(reference, current, list(reference.columns))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nothing on the step's stderr either
+        captured = distributions(reference, current, list(reference.columns))
     page = tmp_path / "report.html"
     result = CheckResult(name, "drift", "passed", 0.0, 0.5)
     written = write_step_document(page, [result], {name: captured})
@@ -64,13 +71,26 @@ def test_every_captured_distribution_is_read_back_unchanged(
     assert read is not None and list(read) == [name]
     assert read[name] == captured
     for item in captured:
-        assert all(math.isfinite(v) for v in [*item.reference, *item.current, *item.edges])
+        numbers = [*item.reference, *item.current, *item.edges]
+        for summary in (item.reference_summary, item.current_summary):
+            numbers += [v for v in (summary.mean, summary.minimum, summary.maximum) if v is not None]
+        assert all(math.isfinite(v) for v in numbers)
+        assert all(0.0 <= share <= 1.0 for share in [*item.reference, *item.current])
+        assert item.edges == sorted(item.edges)
 
 
 def test_the_report_path_comes_from_the_environment_when_set() -> None:
     assert report_path_from_env({REPORT_PATH_ENV: "/tmp/r/step.html"}) == Path("/tmp/r/step.html")
     assert report_path_from_env({REPORT_PATH_ENV: "  "}) is None
     assert report_path_from_env({}) is None
+
+
+@pytest.mark.parametrize("values", [[LARGEST], [-LARGEST], [-LARGEST, LARGEST], [1e300, 1e300]])
+def test_a_column_of_the_largest_floats_still_gets_its_bars(values: list[float]) -> None:
+    (found,) = distributions(pd.DataFrame({"x": values}), pd.DataFrame({"x": values[::-1]}),
+                             ["x"])
+    assert found.edges[0] <= min(values) and found.edges[-1] >= max(values)
+    assert sum(found.reference) == pytest.approx(1.0) and found.reference_summary.mean is not None
 
 
 def test_a_frame_without_the_features_captures_nothing() -> None:

@@ -31,7 +31,11 @@ def report_path_from_env(env: Mapping[str, str] | None = None) -> Path | None:
 
 
 def data_path(page: Path) -> Path:
-    """Where the data document of the report page `page` goes: beside it, as `.json`."""
+    """Where the data document of the report page `page` goes: beside it, as `.json`
+    (`.data.json` for a page that is itself named `.json`, which would otherwise overwrite
+    it)."""
+    if page.suffix == ".json":
+        return page.with_name(f"{page.stem}.data.json")
     return page.with_suffix(".json")
 
 
