@@ -136,3 +136,16 @@ def test_a_forbidden_import_is_found_at_any_depth(tmp_path: Path, import_line: s
     # Downward (top -> low) is allowed; a package name's prefix is not the package.
     assert reaching_imports(graph, "pkg.top", "pkg.low") != []
     assert reaching_imports(graph, "pkg.lo", "pkg.top") == []
+
+
+def test_a_module_named_as_text_is_found_and_prose_is_not(tmp_path: Path) -> None:
+    package = _write(tmp_path, {
+        "pkg/__init__.py": "",
+        "pkg/low.py": '"""Mentions pkg.top in prose; `pkg.top.page` too."""\n'
+                      "import importlib\n\n"
+                      "def late():\n"
+                      "    return importlib.import_module('pkg.top.page'), __import__('pkg.top')\n"
+                      "WRITER = 'pkg.top.page:write'\nOTHER = 'pkg.topless'\n",
+    })
+    found = modules_named_in_text(package / "low.py", "pkg.top")
+    assert found == {"pkg.top.page", "pkg.top", "pkg.top.page:write"}
