@@ -41,7 +41,8 @@ def build() -> builders.Dashboard:
     layout = common.Layout()
     layout.stats(
         "Cost over the selected time range",
-        *(common.count_stat(title, description, series) for title, description, series in (
+        # (title, description, counter)
+        *(common.count_stat(*count) for count in (
             ("Total cost", "Cost of the selected steps' finished attempts over the selected time "
              f"range, {CURRENCY}.", STEP_COST),
             ("GPU cost", f"The GPU share of the total cost, {CURRENCY}.", GPU_COST),

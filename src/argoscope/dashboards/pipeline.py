@@ -32,16 +32,16 @@ def build() -> builders.Dashboard:
     layout = common.Layout()
     layout.stats(
         "Steps over the selected time range",
-        *(common.count_stat(title, description, series, alarm)
-          for title, description, series, alarm in (
-              ("Step attempts",
-               "Finished step attempts of the selected steps in the selected time range.",
-               STEP_RUNS, None),
-              ("Failed step attempts",
-               "Step attempts that ended Failed or Error in the selected time range.",
-               FAILED_STEP_RUNS, "red"),
-              ("Retries", "Step attempts beyond the first in the selected time range.", RETRIES,
-               "orange"))),
+        # (title, description, counter, alarm colour)
+        *(common.count_stat(*count) for count in (
+            ("Step attempts",
+             "Finished step attempts of the selected steps in the selected time range.",
+             STEP_RUNS, None),
+            ("Failed step attempts",
+             "Step attempts that ended Failed or Error in the selected time range.",
+             FAILED_STEP_RUNS, "red"),
+            ("Retries", "Step attempts beyond the first in the selected time range.", RETRIES,
+             "orange"))),
         common.stat_panel(
             "Pods waiting now", "Live step pods stuck waiting (unschedulable, image pull, ...).",
             "short", f"sum by (cluster) ({WAITING})",
