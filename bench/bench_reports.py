@@ -29,8 +29,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 from bench_checks import make_frames  # noqa: E402
 
 from argoscope.checks.api import drift_result  # noqa: E402
+from argoscope.checks.distributions import distributions  # noqa: E402
 from argoscope.checks.drift_native import dataset_drift  # noqa: E402
-from argoscope.reports.aggregates import distributions  # noqa: E402
 from argoscope.reports.step import write_step_report  # noqa: E402
 
 TARGET = 0.10

@@ -134,7 +134,7 @@ def test_identity_from_argo_env_and_one_trace_per_run() -> None:
 def test_import_is_light() -> None:
     code = ("import sys, argoscope.checks; from argoscope.checks import Checks; "
             "print([m for m in ('great_expectations', 'evidently', 'sklearn', 'opentelemetry', "
-            "'pandas', 'scipy') if m in sys.modules])")
+            "'pandas', 'scipy', 'argoscope.reports', 'jinja2', 'leather') if m in sys.modules])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, env={**os.environ, "PYTHONPATH": str(ROOT / "src")})
     assert out.stdout.strip() == "[]"

@@ -58,6 +58,11 @@ def _templates(model: Model, kind: str) -> list[Model]:
     return [v for v in model.get("templating", {}).get("list", []) if v.get("type") == kind]
 
 
+def query_variables(model: Model) -> list[Model]:
+    """The dashboard's query variables, in the order Grafana shows them."""
+    return _templates(model, "query")
+
+
 def _targets(model: Model) -> Iterator[tuple[Model, Model]]:
     for panel in panels(model):
         for target in panel.get("targets", []):

@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from tests.dashboards import lint
+from tests.dashboards import lint, promql
 
 DASHBOARD_URL = re.compile(r"^/d/([\w-]+)\?(.*)$")
 
@@ -105,3 +105,19 @@ def test_panels_have_unique_ids_and_fit_the_grid_without_overlapping(models: dic
                     for y in range(pos["y"], pos["y"] + pos["h"])}
             assert not area & cells, (model["uid"], panel["title"], "overlaps another panel")
             cells |= area
+
+
+def test_every_variable_is_filtered_by_each_variable_before_it_and_no_later_one(
+        models: dict[str, Any]) -> None:
+    # The chain `_common.variable_chain` builds: cluster first, then each level narrowed by
+    # all the ones above it, so that a choice higher up always narrows the lists below.
+    for uid, model in models.items():
+        before: list[str] = []
+        for variable in lint.query_variables(model):
+            query = variable["query"]
+            text = query.get("query") if isinstance(query, dict) else query
+            selector = promql.label_values_selector(str(text))
+            assert selector is not None, (uid, variable["name"])
+            assert promql.variables_in(selector) == set(before), (uid, variable["name"], text)
+            before.append(variable["name"])
+        assert before[0] == "cluster", uid

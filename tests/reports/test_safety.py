@@ -20,6 +20,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from argoscope.checks.step_document import step_document
 from argoscope.cli import main
 from argoscope.reports import documents
 from argoscope.reports.render import CONTENT_SECURITY_POLICY
@@ -104,7 +105,7 @@ def step_files(node_dir: Path, label: str, feature: str = "f") -> None:
     (node_dir / "a-report.html").write_text(
         "<!--argoscope:step-report--><script>document.title='owned'</script>"
         "<!--/argoscope:step-report-->")
-    data = documents.step_document([], {"drift": []})
+    data = step_document([], {"drift": []})
     data["distributions"]["drift"] = [{
         "feature": feature, "kind": "categorical", "labels": [label, "b"],
         "reference": [0.5, 0.5], "current": [0.9, 0.1],

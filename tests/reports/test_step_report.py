@@ -113,6 +113,21 @@ def test_missing_reports_extra_is_logged_with_the_install_command(
     assert not (tmp_path / "report.html").exists()
     assert "pip install 'argoscope[reports]'" in caplog.text
     assert (tmp_path / "checks.json").is_file()
+    # The data document is the check library's own: written without the extra.
+    data = json.loads((tmp_path / "report.json").read_text())
+    assert [d["feature"] for d in data["distributions"]["input_drift"]]
+
+
+@pytest.mark.parametrize("name", ["report.json", "report", "report.HTML", "page.data.json"])
+def test_the_page_and_its_data_document_never_overwrite_each_other(tmp_path: Path,
+                                                                   name: str) -> None:
+    page = tmp_path / name
+    run_checks(page, {}, tmp_path)
+    documents = [p for p in tmp_path.iterdir() if p != page and p.name != "checks.json"
+                 and p.suffix == ".json"]
+    assert len(documents) == 1, sorted(p.name for p in tmp_path.iterdir())
+    assert "Checks of step validate" in page.read_text()
+    assert json.loads(documents[0].read_text())["results"]
 
 
 def test_a_blocking_failure_still_writes_the_report(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import graphlib
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -89,3 +90,34 @@ def upward_imports(graph: dict[str, set[str]], package: str,
     return [f"{module} imports {target}"
             for module, index in layer_of.items() for target in sorted(graph[module])
             if layer_of.get(target, -1) > index]
+
+
+def _inside(module: str, package: str) -> bool:
+    return module == package or module.startswith(package + ".")
+
+
+def reaching_imports(graph: dict[str, set[str]], package: str, forbidden: str) -> list[str]:
+    """Every chain of imports, at any depth, by which a module of `package` reaches a module
+    of `forbidden`: one chain (`a -> b -> c`) per forbidden module reached, the shortest."""
+    chains: dict[str, list[str]] = {}
+    queue = [[module] for module in sorted(graph) if _inside(module, package)]
+    seen = {chain[0] for chain in queue}
+    while queue:  # breadth first: each module is first reached by a shortest chain
+        chain = queue.pop(0)
+        for target in sorted(graph.get(chain[-1], ())):
+            if _inside(target, forbidden):
+                chains.setdefault(target, [*chain, target])
+            elif target not in seen:
+                seen.add(target)
+                queue.append([*chain, target])
+    return [" -> ".join(chain) for _, chain in sorted(chains.items())]
+
+
+def modules_named_in_text(module_path: Path, package: str) -> set[str]:
+    """String constants in a module's source that name a module of `package` (`a.b` or
+    `a.b:attribute`, whole): the imports by name (`importlib`) an import graph cannot see."""
+    pattern = re.compile(rf"{re.escape(package)}(\.\w+)*(:\w+)?")
+    tree = ast.parse(module_path.read_text(encoding="utf-8"), filename=str(module_path))
+    return {node.value for node in ast.walk(tree)
+            if isinstance(node, ast.Constant) and isinstance(node.value, str)
+            and pattern.fullmatch(node.value)}

@@ -8,7 +8,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, cast
 
-from argoscope.checks import arguments, telemetry
+from argoscope.checks import arguments, report_hook, telemetry
 from argoscope.checks import emit as emission
 from argoscope.checks._engine import (
     DRIFT_ENGINES,
@@ -21,7 +21,7 @@ from argoscope.checks.gates import gate as make_gate
 from argoscope.checks.identity import RunIdentity
 from argoscope.checks.results import CheckFailed, CheckResult, FeatureResult, Severity, verdict
 from argoscope.checks.scale.route import engine_of, pick
-from argoscope.reports.render import report_path_from_env
+from argoscope.checks.step_document import report_path_from_env, write_step_document
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -52,9 +52,10 @@ class Checks:
 
     Emission writes the `argoscope-checks` document, one file per gate, JSON log lines and,
     when `OTEL_*` names an exporter, spans and metrics, and, when `report` or
-    `$ARGOSCOPE_REPORT_PATH` names a file, the step's HTML report; none of it can fail the step. A
-    critical check that failed makes :meth:`emit` raise :class:`CheckFailed` (so the step
-    exits non-zero); warning-severity checks only report.
+    `$ARGOSCOPE_REPORT_PATH` names a file, the step report's data document and (with the
+    `reports` extra) its HTML page; none of it can fail the step. A critical check that failed
+    makes :meth:`emit` raise :class:`CheckFailed` (so the step exits non-zero);
+    warning-severity checks only report.
     """
 
     def __init__(self, step: str = "", *, path: str | Path | None = None,
@@ -150,7 +151,7 @@ class Checks:
                                current: pd.DataFrame, result: CheckResult) -> None:
         # Aggregates only (bins, category shares), for the step report; never fails a step.
         try:
-            from argoscope.reports.aggregates import distributions
+            from argoscope.checks.distributions import distributions
 
             self._distributions[name] = distributions(
                 reference, current, [feature.feature for feature in result.features])
@@ -184,11 +185,16 @@ class Checks:
         return self.results
 
     def _write_report(self, path: Path) -> None:
+        # A report is telemetry: it never fails the step, and a problem is one warning. The
+        # data document is the check library's own; the page is drawn by a writer found by
+        # name (`report_hook`), which needs the `reports` extra.
         try:
-            from argoscope.reports.step import write_step_report
-
-            write_step_report(path, self.results, self._distributions, self.identity)
-        except Exception as exc:  # a report is telemetry: it never fails the step
+            document = write_step_document(path, self.results, self._distributions)
+            report_hook.page_writer()(path, self.results, self._distributions, self.identity)
+        except report_hook.ReportsUnavailable as exc:
+            log.warning("step report page %s skipped (its data document is at %s): %s",
+                        path, document, exc)
+        except Exception as exc:
             log.warning("could not write the step report to %s: %s", path, exc)
 
     def __enter__(self) -> Checks:

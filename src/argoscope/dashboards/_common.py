@@ -3,7 +3,11 @@
 Each dashboard module composes these so that the conventions (a templated Prometheus
 datasource on every panel and query, chained cluster / namespace / pipeline / step variables, a
 unit and a description on every panel, cross-links that keep the variables) hold by
-construction.
+construction. The dashboards share one set of blocks rather than repeating them: the variable
+chains (`variable_chain`, `pipeline_variables`), the scopes and selectors (`matchers`,
+`selector`, `STEP`, ...), the PromQL idioms (`total_over_range`, `rate_by`, `quantile_by`),
+the summary rows (`Layout.stats`, `count_stat`), the colour schemes and each dashboard's
+`Identity`; `duplicates` finds no repeated block across the dashboard modules.
 
 Many clusters, one view: each cluster's Prometheus adds a `cluster` label (external label or
 relabelling) and a central Prometheus, Thanos or Mimir holds them all. Every query filters on
@@ -41,13 +45,35 @@ SLO_UID = "argoscope-slo"
 # Dashboards without a `step` variable (links to them do not pass one).
 WITHOUT_STEP = frozenset({OVERVIEW_UID, SLO_UID})
 
-# Label matchers the variables feed; `=~` because the variables are multi-value.
-CLUSTER = 'cluster=~"$cluster"'
-NAMESPACE = f'{CLUSTER}, namespace=~"$namespace"'
-PIPELINE = f'{NAMESPACE}, pipeline=~"$pipeline"'
-STEP = f'{PIPELINE}, step=~"$step"'
+
+def matchers(*variables: str) -> str:
+    """The label matchers the named variables feed (`cluster=~"$cluster", ...`); `=~` because
+    the variables are multi-value."""
+    return ", ".join(f'{name}=~"${name}"' for name in variables)
+
+
+# The scopes every pipeline dashboard filters by, from the chained variables.
+CLUSTER = matchers("cluster")
+NAMESPACE = matchers("cluster", "namespace")
+PIPELINE = matchers("cluster", "namespace", "pipeline")
+STEP = matchers("cluster", "namespace", "pipeline", "step")
+# Runs and step attempts that failed, whichever way.
+FAILED_PHASES = 'phase=~"Failed|Error"'
+# The series pipelines are listed from: the run counter and the recent-runs and last-success
+# gauges (after an exporter restart the counter starts empty, finished runs are not replayed
+# into it, while the gauges still list the pipelines).
+PIPELINE_SERIES = ('{__name__=~"argoscope_workflow_runs_total|argoscope_workflow_run_info'
+                   '|argoscope_workflow_last_success_timestamp_seconds"}')
 
 Panel = cogbuilder.Builder[models.Panel]
+
+
+def selector(series: str, scope: str, *more: str) -> str:
+    """`series` (a metric name, or a `{...}` selector) filtered by `scope` and `more` matchers."""
+    inner = ", ".join(part for part in (scope, *more) if part)
+    if series.endswith("}"):
+        return f"{series[:-1]}, {inner}}}"
+    return f"{series}{{{inner}}}"
 
 
 def increase_over_range(selector: str) -> str:
@@ -60,6 +86,21 @@ def increase_over_range(selector: str) -> str:
     restart's reset) counts every older one.
     """
     return f"(({selector} unless {selector} offset $__range) or increase({selector}[$__range]))"
+
+
+def total_over_range(series: str, by: str = "cluster") -> str:
+    """What the counters of `series` (a selector) grew by over the time range, summed `by`."""
+    return f"sum by ({by}) ({increase_over_range(series)})"
+
+
+def rate_by(series: str, by: str) -> str:
+    """The per-second rate of the counters of `series` in each interval, summed `by`."""
+    return f"sum by ({by}) (rate({series}[$__rate_interval]))"
+
+
+def quantile_by(quantile: float, series: str, by: str) -> str:
+    """A quantile of the histogram `series` (its buckets) over each interval, per `by`."""
+    return f"histogram_quantile({quantile}, sum by ({by}, le) (rate({series}[$__rate_interval])))"
 
 
 def datasource_variable() -> builders.DatasourceVariable:
@@ -102,32 +143,42 @@ def cluster_variable(series: str) -> builders.QueryVariable:
         "relabelling); empty with a single cluster.")
 
 
-def pipeline_variables(with_step: bool = True) -> list[builders.QueryVariable]:
-    """cluster → namespace → pipeline (→ step), each chained on the ones before it.
+@dataclass(frozen=True)
+class Level:
+    """One variable of a chain: its name, label and description, and the series its values
+    come from when not the chain's."""
 
-    Namespaces and pipelines come from the run counter and from the recent-runs and
-    last-success gauges: after an exporter restart the counter starts empty (finished runs are
-    not replayed into it) while the gauges still list the pipelines.
-    """
-    series = ('__name__=~"argoscope_workflow_runs_total|argoscope_workflow_run_info'
-              '|argoscope_workflow_last_success_timestamp_seconds"')
-    variables = [
-        cluster_variable(f"{{{series}}}"),
-        query_variable(
-            "namespace", "Namespace",
-            f"label_values({{{series}, {CLUSTER}}}, namespace)",
-            "Kubernetes namespaces that run argoscope pipelines."),
-        query_variable(
-            "pipeline", "Pipeline",
-            f"label_values({{{series}, {NAMESPACE}}}, pipeline)",
-            "Pipelines (WorkflowTemplate, CronWorkflow or generateName) in the namespaces."),
+    name: str
+    label: str
+    description: str
+    series: str | None = None
+
+
+def variable_chain(series: str, *levels: Level) -> list[builders.QueryVariable]:
+    """cluster → levels, each variable's values the label values of the series filtered by
+    the variables before it."""
+    variables = [cluster_variable(series)]
+    before = ["cluster"]
+    for level in levels:
+        source = selector(level.series or series, matchers(*before))
+        variables.append(query_variable(level.name, level.label,
+                                        f"label_values({source}, {level.name})",
+                                        level.description))
+        before.append(level.name)
+    return variables
+
+
+def pipeline_variables(with_step: bool = True) -> list[builders.QueryVariable]:
+    """cluster → namespace → pipeline (→ step), listed from `PIPELINE_SERIES`."""
+    levels = [
+        Level("namespace", "Namespace", "Kubernetes namespaces that run argoscope pipelines."),
+        Level("pipeline", "Pipeline",
+              "Pipelines (WorkflowTemplate, CronWorkflow or generateName) in the namespaces."),
     ]
     if with_step:
-        variables.append(query_variable(
-            "step", "Step",
-            f"label_values(argoscope_step_runs_total{{{PIPELINE}}}, step)",
-            "DAG tasks or steps of the selected pipelines."))
-    return variables
+        levels.append(Level("step", "Step", "DAG tasks or steps of the selected pipelines.",
+                            series="argoscope_step_runs_total"))
+    return variable_chain(PIPELINE_SERIES, *levels)
 
 
 def dashboard_links() -> list[cogbuilder.Builder[models.DashboardLink]]:
@@ -157,6 +208,12 @@ def dashboard_url(uid: str, *variables: str) -> str:
         if uid not in WITHOUT_STEP:
             params.append("${step:queryparam}")
     return f"/d/{uid}?" + "&".join(params)
+
+
+# Data links from a table row (`__data.fields`) or a series (`__field.labels`) to its pipeline.
+TO_PIPELINE_ROW = ("namespace=${__data.fields.namespace}", "pipeline=${__data.fields.pipeline}")
+TO_PIPELINE_SERIES = ("namespace=${__field.labels.namespace}",
+                      "pipeline=${__field.labels.pipeline}")
 
 
 def data_link(title: str, uid: str, *variables: str) -> builders.DashboardLink:
@@ -216,6 +273,12 @@ class Layout:
         """Start a new titled row."""
         self.panels.append(builders.Row(title).id(self._take_id()))
 
+    def stats(self, title: str, *panels: stat.Panel) -> None:
+        """Start a titled row of single-value panels, four to a line (6 wide, 4 high)."""
+        self.row(title)
+        for panel in panels:
+            self.add(panel, 6, 4)
+
     def add(self, panel: timeseries.Panel | stat.Panel | table.Panel | bargauge.Panel,
             width: int, height: int) -> None:
         """Add a panel of the given size."""
@@ -242,29 +305,36 @@ def timeseries_panel(title: str, description: str, unit: str,
     return panel
 
 
+def _last_value_query(expr: str, legend: str) -> prometheus.Dataquery:
+    """An instant query whose last value a single-value or bar panel shows."""
+    return (prometheus.Dataquery().expr(expr).ref_id("A").datasource(DATASOURCE).instant()
+            .legend_format(legend))
+
+
 def stat_panel(title: str, description: str, unit: str, expr: str) -> stat.Panel:
     """A single-value panel showing the last value of an instant query (one per cluster)."""
-    query = (prometheus.Dataquery().expr(expr).ref_id("A").datasource(DATASOURCE).instant()
-             .legend_format("{{cluster}}"))
     return (
-        stat.Panel().title(title).description(description).unit(unit)
-        .datasource(DATASOURCE).with_target(query)
-        .reduce_options(_reduce_last())
-        .graph_mode(common.BigValueGraphMode.NONE)
-        .color_mode(common.BigValueColorMode.VALUE)
+        stat.Panel().title(title).description(description).unit(unit).datasource(DATASOURCE)
+        .with_target(_last_value_query(expr, "{{cluster}}")).reduce_options(_reduce_last())
+        .graph_mode(common.BigValueGraphMode.NONE).color_mode(common.BigValueColorMode.VALUE)
     )
+
+
+def count_stat(title: str, description: str, series: str,
+               alarm: str | None = None) -> stat.Panel:
+    """How many of `series` (a counter selector) over the selected time range, per cluster;
+    with `alarm`, green at zero and that color from one."""
+    panel = stat_panel(title, description, "short", total_over_range(series))
+    return panel.thresholds(any_is(alarm)) if alarm else panel
 
 
 def bargauge_panel(title: str, description: str, unit: str, expr: str,
                    legend: str) -> bargauge.Panel:
     """Horizontal bars, one per series, of an instant query's last value."""
-    query = (prometheus.Dataquery().expr(expr).ref_id("A").datasource(DATASOURCE)
-             .instant().legend_format(cluster_legend(legend)))
     return (
-        bargauge.Panel().title(title).description(description).unit(unit)
-        .datasource(DATASOURCE).with_target(query)
-        .reduce_options(_reduce_last())
-        .orientation(common.VizOrientation.HORIZONTAL)
+        bargauge.Panel().title(title).description(description).unit(unit).datasource(DATASOURCE)
+        .with_target(_last_value_query(expr, cluster_legend(legend)))
+        .reduce_options(_reduce_last()).orientation(common.VizOrientation.HORIZONTAL)
         .display_mode(common.BarGaugeDisplayMode.GRADIENT)
     )
 
@@ -291,6 +361,16 @@ def thresholds(*steps: tuple[float | None, str]) -> builders.ThresholdsConfig:
     )
 
 
+def any_is(color: str) -> builders.ThresholdsConfig:
+    """Green at zero, `color` from one: a count of what should not happen."""
+    return thresholds((None, "green"), (1, color))
+
+
+def share_colors(orange: float, green: float) -> builders.ThresholdsConfig:
+    """Red below `orange`, orange below `green`, green above: a share that should be high."""
+    return thresholds((None, "red"), (orange, "orange"), (green, "green"))
+
+
 def rename_columns(renames: dict[str, str],
                    hide: tuple[str, ...] = ("Time",)) -> models.DataTransformerConfig:
     """An `organize` transformation: rename table columns and hide the listed ones."""
@@ -315,12 +395,23 @@ def builtin_annotations() -> builders.AnnotationQuery:
     )
 
 
-def new_dashboard(uid: str, title: str, description: str, extra_tags: list[str],
-                  variables: list[builders.QueryVariable], layout: Layout) -> builders.Dashboard:
+@dataclass(frozen=True)
+class Identity:
+    """What a dashboard is: its uid (links and provisioning refer to it), title, the tags it
+    adds to `argoscope`, and description."""
+
+    uid: str
+    title: str
+    tags: tuple[str, ...]
+    description: str
+
+
+def new_dashboard(identity: Identity, variables: list[builders.QueryVariable],
+                  layout: Layout) -> builders.Dashboard:
     """A read-only dashboard with the shared tags, variables, links and the laid-out panels."""
     board = (
-        builders.Dashboard(title).uid(uid).description(description)
-        .tags([TAG, *extra_tags]).readonly()
+        builders.Dashboard(identity.title).uid(identity.uid).description(identity.description)
+        .tags([TAG, *identity.tags]).readonly()
         .time("now-24h", "now").refresh("1m").timezone("browser")
         .tooltip(models.DashboardCursorSync.CROSSHAIR)
         .with_variable(datasource_variable())

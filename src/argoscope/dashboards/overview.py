@@ -5,145 +5,116 @@ from __future__ import annotations
 from grafana_foundation_sdk.builders import bargauge
 from grafana_foundation_sdk.builders import dashboard as builders
 
-from argoscope.dashboards._common import (
-    OVERVIEW_UID,
-    PIPELINE,
-    PIPELINE_UID,
-    WITHOUT_STEP,
-    Layout,
-    bargauge_panel,
-    data_link,
-    increase_over_range,
-    instant_table_target,
-    new_dashboard,
-    pipeline_variables,
-    rename_columns,
-    stat_panel,
-    table_panel,
-    target,
-    thresholds,
-    timeseries_panel,
-)
+from argoscope.dashboards import _common as common
 
-RUNS = f"argoscope_workflow_runs_total{{{PIPELINE}}}"
-SUCCEEDED = f'argoscope_workflow_runs_total{{{PIPELINE}, phase="Succeeded"}}'
-FAILED = f'argoscope_workflow_runs_total{{{PIPELINE}, phase=~"Failed|Error"}}'
-DURATION = f"argoscope_workflow_duration_seconds_bucket{{{PIPELINE}}}"
+IDENTITY = common.Identity(common.OVERVIEW_UID, "argoscope / Pipelines overview", ("pipelines",), (
+    "Runs, success ratio, durations, last success and failures of every pipeline."))
+
+RUNS = common.selector("argoscope_workflow_runs_total", common.PIPELINE)
+SUCCEEDED = common.selector("argoscope_workflow_runs_total", common.PIPELINE, 'phase="Succeeded"')
+FAILED = common.selector("argoscope_workflow_runs_total", common.PIPELINE, common.FAILED_PHASES)
+DURATION = common.selector("argoscope_workflow_duration_seconds_bucket", common.PIPELINE)
+LAST_SUCCESS = common.selector("argoscope_workflow_last_success_timestamp_seconds",
+                               common.PIPELINE)
+RUNNING = common.selector("argoscope_workflows", common.PIPELINE, 'phase="Running"')
 BY = "cluster, namespace, pipeline"
-TO_PIPELINE_FIELD = ("namespace=${__field.labels.namespace}",
-                     "pipeline=${__field.labels.pipeline}")
-TO_PIPELINE = ("namespace=${__data.fields.namespace}", "pipeline=${__data.fields.pipeline}")
 
 
 def _per_pipeline(title: str, description: str, unit: str, expr: str) -> bargauge.Panel:
     """One bar per pipeline, linking to that pipeline's drill-down."""
-    return bargauge_panel(title, description, unit, expr, "{{pipeline}}").data_links([
-        data_link("Drill down into ${__field.labels.pipeline}", PIPELINE_UID,
-                  *TO_PIPELINE_FIELD)])
+    return common.bargauge_panel(title, description, unit, expr, "{{pipeline}}").data_links([
+        common.data_link("Drill down into ${__field.labels.pipeline}", common.PIPELINE_UID,
+                         *common.TO_PIPELINE_SERIES)])
+
+
+def _success_ratio(by: str) -> str:
+    """Succeeded runs divided by finished runs over the time range, per `by`."""
+    return (f"{common.total_over_range(SUCCEEDED, by)} "
+            f"/ {common.total_over_range(RUNS, by)}")
 
 
 def build() -> builders.Dashboard:
     """The pipelines overview dashboard."""
-    layout = Layout()
-    layout.row("Summary over the selected time range")
-    layout.add(stat_panel(
-        "Runs finished",
-        "Runs that reached Succeeded, Failed or Error in the selected time range.",
-        "short", f"sum by (cluster) ({increase_over_range(RUNS)})"), 6, 4)
-    layout.add(stat_panel(
-        "Success ratio",
-        "Succeeded runs divided by finished runs in the selected time range.",
-        "percentunit",
-        f"sum by (cluster) ({increase_over_range(SUCCEEDED)}) "
-        f"/ sum by (cluster) ({increase_over_range(RUNS)})",
-    ).thresholds(thresholds((None, "red"), (0.9, "orange"), (0.99, "green"))), 6, 4)
-    layout.add(stat_panel(
-        "Failed runs",
-        "Runs that ended Failed or Error in the selected time range.",
-        "short", f"sum by (cluster) ({increase_over_range(FAILED)})",
-    ).thresholds(thresholds((None, "green"), (1, "red"))), 6, 4)
-    layout.add(stat_panel(
-        "Running now",
-        "Workflow objects currently in the Running phase.",
-        "short", f'sum by (cluster) (argoscope_workflows{{{PIPELINE}, phase="Running"}})'), 6, 4)
+    layout = common.Layout()
+    layout.stats(
+        "Summary over the selected time range",
+        common.count_stat("Runs finished",
+                          "Runs that reached Succeeded, Failed or Error in the selected time range.",
+                          RUNS),
+        common.stat_panel("Success ratio",
+                          "Succeeded runs divided by finished runs in the selected time range.",
+                          "percentunit", _success_ratio("cluster"),
+                          ).thresholds(common.share_colors(0.9, 0.99)),
+        common.count_stat("Failed runs", "Runs that ended Failed or Error in the selected time range.",
+                          FAILED, alarm="red"),
+        common.stat_panel("Running now", "Workflow objects currently in the Running phase.", "short",
+                          f"sum by (cluster) ({RUNNING})"))
 
     layout.row("Per pipeline over the selected time range (click a bar to drill down)")
     layout.add(_per_pipeline(
         "Runs by pipeline", "Finished runs of each pipeline in the selected time range.",
-        "short", f"sum by ({BY}) ({increase_over_range(RUNS)})"), 6, 8)
+        "short", common.total_over_range(RUNS, BY)), 6, 8)
     layout.add(_per_pipeline(
         "Success ratio by pipeline",
         "Succeeded runs divided by finished runs of each pipeline in the selected time range.",
-        "percentunit",
-        f"sum by ({BY}) ({increase_over_range(SUCCEEDED)}) "
-        f"/ sum by ({BY}) ({increase_over_range(RUNS)})",
-    ).min(0).max(1).thresholds(thresholds((None, "red"), (0.9, "orange"), (0.99, "green"))),
-        6, 8)
+        "percentunit", _success_ratio(BY),
+    ).min(0).max(1).thresholds(common.share_colors(0.9, 0.99)), 6, 8)
     layout.add(_per_pipeline(
         "p95 run duration by pipeline",
         "95th percentile of the duration of each pipeline's runs finished in the selected "
         "time range (estimated from histogram buckets).",
-        "s", f"histogram_quantile(0.95, sum by ({BY}, le) ({increase_over_range(DURATION)}))"),
+        "s", f"histogram_quantile(0.95, {common.total_over_range(DURATION, f'{BY}, le')})"),
         6, 8)
     layout.add(_per_pipeline(
         "Time since last success by pipeline",
         "Seconds since each pipeline's last Succeeded run finished.",
-        "s", f"time() - max by ({BY}) "
-        f"(argoscope_workflow_last_success_timestamp_seconds{{{PIPELINE}}})"), 6, 8)
+        "s", f"time() - max by ({BY}) ({LAST_SUCCESS})"), 6, 8)
 
     layout.row("Runs over time")
-    layout.add(timeseries_panel(
-        "Finished runs by phase",
-        "Runs finishing per second, by pipeline and final phase.",
-        "ops",
-        target(f"sum by ({BY}, phase) (rate({RUNS}[$__rate_interval]))",
-               "{{pipeline}} {{phase}}")), 12, 8)
-    layout.add(timeseries_panel(
+    layout.add(common.timeseries_panel(
+        "Finished runs by phase", "Runs finishing per second, by pipeline and final phase.",
+        "ops", common.target(common.rate_by(RUNS, f"{BY}, phase"), "{{pipeline}} {{phase}}")),
+        12, 8)
+    layout.add(common.timeseries_panel(
         "Success ratio over time",
         "Share of the runs finishing in each interval that succeeded, per pipeline.",
         "percentunit",
-        target(f"sum by ({BY}) (rate({SUCCEEDED}[$__rate_interval])) "
-               f"/ sum by ({BY}) (rate({RUNS}[$__rate_interval]))", "{{pipeline}}"),
+        common.target(f"{common.rate_by(SUCCEEDED, BY)} / {common.rate_by(RUNS, BY)}",
+                      "{{pipeline}}"),
     ).min(0).max(1), 12, 8)
-    layout.add(timeseries_panel(
+    layout.add(common.timeseries_panel(
         "Run duration p50 / p95",
         "Percentiles of the duration of runs finishing in each interval, per pipeline "
         "(estimated from histogram buckets).",
         "s",
-        target(f"histogram_quantile(0.5, sum by ({BY}, le) "
-               f"(rate({DURATION}[$__rate_interval])))", "{{pipeline}} p50", "A"),
-        target(f"histogram_quantile(0.95, sum by ({BY}, le) "
-               f"(rate({DURATION}[$__rate_interval])))", "{{pipeline}} p95", "B")), 12, 8)
-    layout.add(timeseries_panel(
+        common.target(common.quantile_by(0.5, DURATION, BY), "{{pipeline}} p50", "A"),
+        common.target(common.quantile_by(0.95, DURATION, BY), "{{pipeline}} p95", "B")), 12, 8)
+    layout.add(common.timeseries_panel(
         "Time since last success over time",
         "Seconds since each pipeline's last Succeeded run finished; a rising line is a "
         "pipeline that has stopped succeeding.",
-        "s",
-        target(f"time() - max by ({BY}) "
-               f"(argoscope_workflow_last_success_timestamp_seconds{{{PIPELINE}}})",
-               "{{pipeline}}")), 12, 8)
+        "s", common.target(f"time() - max by ({BY}) ({LAST_SUCCESS})", "{{pipeline}}")), 12, 8)
 
     layout.row("Failures and live runs")
-    layout.add(table_panel(
+    layout.add(common.table_panel(
         "Recent failed runs",
         "Recent runs (live or finished within the exporter's retention window) that ended "
         "Failed or Error.",
         "short",
-        instant_table_target(
-            f'max by ({BY}, workflow, phase) '
-            f'(argoscope_workflow_run_info{{{PIPELINE}, phase=~"Failed|Error"}})'),
-    ).with_transformation(rename_columns({}, hide=("Time", "Value")))
-    .data_links([data_link("Drill down into ${__data.fields.pipeline}", PIPELINE_UID,
-                           *TO_PIPELINE)]), 12, 8)
-    layout.add(table_panel(
+        common.instant_table_target(
+            f"max by ({BY}, workflow, phase) ("
+            f"{common.selector('argoscope_workflow_run_info', common.PIPELINE, common.FAILED_PHASES)})"),
+    ).with_transformation(common.rename_columns({}, hide=("Time", "Value")))
+    .data_links([common.data_link("Drill down into ${__data.fields.pipeline}",
+                                  common.PIPELINE_UID, *common.TO_PIPELINE_ROW)]), 12, 8)
+    layout.add(common.table_panel(
         "Live runs by age",
         "Runs that have not finished yet and how long they have been running.",
         "s",
-        instant_table_target(
-            f"max by ({BY}, workflow) (argoscope_workflow_run_age_seconds{{{PIPELINE}}})"),
-    ).with_transformation(rename_columns({"Value": "Age"})), 12, 8)
+        common.instant_table_target(
+            f"max by ({BY}, workflow) "
+            f"({common.selector('argoscope_workflow_run_age_seconds', common.PIPELINE)})"),
+    ).with_transformation(common.rename_columns({"Value": "Age"})), 12, 8)
 
-    return new_dashboard(
-        OVERVIEW_UID, "argoscope / Pipelines overview",
-        "Runs, success ratio, durations, last success and failures of every pipeline.",
-        ["pipelines"], pipeline_variables(with_step=OVERVIEW_UID not in WITHOUT_STEP), layout)
+    variables = common.pipeline_variables(with_step=IDENTITY.uid not in common.WITHOUT_STEP)
+    return common.new_dashboard(IDENTITY, variables, layout)

@@ -1,8 +1,11 @@
 """Self-contained HTML reports a person can look at: one per step's checks, one per run.
 
-Rendering needs the `reports` extra (Jinja2 and leather); the aggregates a report draws are
-computed with the base install. Pages hold aggregates only (bin counts, category shares,
-summary statistics), never rows; they fetch nothing and need no JavaScript.
+Rendering needs the `reports` extra (Jinja2 and leather). What a report draws is the check
+library's own data, computed and written with the base install (`argoscope.checks.distributions`
+and `argoscope.checks.step_document`); the check library never imports this package and finds
+the step page's writer by name (`argoscope.checks.report_hook`). Pages hold aggregates only
+(bin counts, category shares, summary statistics), never rows; they fetch nothing and need no
+JavaScript.
 """
 
 from __future__ import annotations

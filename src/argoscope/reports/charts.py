@@ -10,7 +10,7 @@ from typing import Any
 
 import leather
 
-from argoscope.reports.aggregates import Distribution
+from argoscope.checks.distributions import Distribution
 
 REFERENCE_COLOR = "rgba(55, 126, 184, 0.55)"
 CURRENT_COLOR = "rgba(228, 26, 28, 0.45)"

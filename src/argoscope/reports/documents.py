@@ -1,10 +1,11 @@
 """What a report reads, read with size limits and validated before anything is rendered.
 
 A report renders only argoscope's own documents, never markup a step left behind: the
-Workflow object (its check documents), and the step report's data document
-(`<page>.json`, written beside each step report page: its results and distributions). Each
-is read up to a size limit, checked field by field (strings are strings, numbers are finite
-numbers, lists are bounded) and dropped, with a note, when it is not what it claims to be.
+Workflow object (its check documents), and the step report's data document (`<page>.json`,
+written beside each step report page by `argoscope.checks.step_document`: its results and
+distributions). Each is read up to a size limit, checked field by field (strings are strings,
+numbers are finite numbers, lists are bounded) and dropped, with a note, when it is not what
+it claims to be.
 Every string then reaches the page through the template's escaping.
 """
 
@@ -16,11 +17,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from argoscope.checks.distributions import Distribution, Summary
 from argoscope.checks.schema import SEVERITIES, STATUSES
+from argoscope.checks.step_document import STEP_DOCUMENT_SCHEMA
 from argoscope.local.runs import MAX_WORKFLOW_BYTES as MAX_RUN_BYTES
-from argoscope.reports.aggregates import Distribution, Summary
 
-STEP_DOCUMENT_SCHEMA = "argoscope.step-report/v1"
 # Size limits: a Workflow object (Argo's own objects stay under etcd's 1.5 MiB; a local run
 # with many steps is larger), a dump of many Workflows, one step's data document, a log tail.
 MAX_WORKFLOW_BYTES = MAX_RUN_BYTES
@@ -150,23 +151,6 @@ def distribution(entry: Any) -> Distribution | None:
         current_summary=_summary(entry.get("current_summary")),
         edges=[float(e) for e in edges if e is not None],
         sampled=int(sampled) if sampled else None)
-
-
-def distribution_dict(item: Distribution) -> dict[str, Any]:
-    """A distribution as the data document holds it."""
-    return {"feature": item.feature, "kind": item.kind, "labels": item.labels,
-            "reference": item.reference, "current": item.current,
-            "reference_summary": item.reference_summary.to_dict(),
-            "current_summary": item.current_summary.to_dict(), "edges": item.edges,
-            "sampled": item.sampled}
-
-
-def step_document(results_: list[dict[str, Any]],
-                  distributions: Mapping[str, list[Distribution]]) -> dict[str, Any]:
-    """The step report's data document: its results and each drift check's distributions."""
-    return {"schema": STEP_DOCUMENT_SCHEMA, "results": results_,
-            "distributions": {name: [distribution_dict(d) for d in items]
-                              for name, items in distributions.items()}}
 
 
 def read_step_document(path: Path) -> dict[str, list[Distribution]] | None:

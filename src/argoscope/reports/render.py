@@ -8,30 +8,22 @@ from __future__ import annotations
 
 import functools
 import importlib
-import os
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from argoscope.atomic import write_text
 
-REPORT_PATH_ENV = "ARGOSCOPE_REPORT_PATH"
-INSTALL_HINT = "pip install 'argoscope[reports]'"
+# Defined by the check library (which must not import this package), re-exported here.
+from argoscope.checks.report_hook import INSTALL_HINT as INSTALL_HINT
+from argoscope.checks.report_hook import ReportsUnavailable as ReportsUnavailable
+from argoscope.checks.step_document import REPORT_PATH_ENV as REPORT_PATH_ENV
+from argoscope.checks.step_document import report_path_from_env as report_path_from_env
+
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 # Every page carries this policy: nothing is fetched, run, framed or submitted, whatever a
 # value on the page holds; only the inline stylesheet, style attributes and data: images.
 CONTENT_SECURITY_POLICY = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
                            "base-uri 'none'; form-action 'none'")
-
-
-class ReportsUnavailable(RuntimeError):
-    """Rendering a report needs libraries that are not installed (the `reports` extra)."""
-
-
-def report_path_from_env(env: Mapping[str, str] | None = None) -> Path | None:
-    """`$ARGOSCOPE_REPORT_PATH` as a path, or None when it is unset or empty."""
-    value = (os.environ if env is None else env).get(REPORT_PATH_ENV, "")
-    return Path(value) if value.strip() else None
 
 
 def require() -> None:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from argoscope import __version__
+from argoscope.checks.distributions import Distribution
 from argoscope.checks.schema import PARAMETER as CHECKS_PARAMETER
 from argoscope.cost.prices import PriceBook
 from argoscope.cost.runs import RunCost, run_cost, state_pods
@@ -25,7 +26,6 @@ from argoscope.local.runs import contained
 from argoscope.local.status import RUN_REPORT_FILE, RUNS_DIR
 from argoscope.local.verdict import Verdict
 from argoscope.reports import documents
-from argoscope.reports.aggregates import Distribution
 from argoscope.reports.render import render, require, write_page
 from argoscope.reports.sources import load_workflow, resolve_run
 from argoscope.reports.step import checks_view

@@ -3,14 +3,14 @@
 Expectations as a table, each drift check with its share of drifted features against the
 threshold and, per feature, the method, score, threshold and verdict with the reference and
 current distributions drawn over each other (drifted features first), and gates as value
-against threshold. :class:`argoscope.checks.Checks` writes it when asked (``report=`` or
-``$ARGOSCOPE_REPORT_PATH``), with its data document beside it (`report.json`: the results
-and distributions); a run report renders that document itself, never the page's markup.
+against threshold. :class:`argoscope.checks.Checks` writes its data document (`report.json`:
+the results and distributions) when asked (``report=`` or ``$ARGOSCOPE_REPORT_PATH``) and
+finds :func:`write_step_page` by name (`argoscope.checks.report_hook`) to draw the page
+beside it; a run report renders that document itself, never the page's markup.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -20,12 +20,13 @@ from pathlib import Path
 from typing import Any
 
 from argoscope import __version__
+from argoscope.checks.distributions import Distribution
 from argoscope.checks.drift_stattests import TESTS
 from argoscope.checks.identity import RunIdentity
 from argoscope.checks.results import STATUSES, CheckResult
+from argoscope.checks.step_document import write_step_document
 from argoscope.local.verdict import Verdict
 from argoscope.reports import documents
-from argoscope.reports.aggregates import Distribution
 from argoscope.reports.render import markup, render, require, write_page
 
 # Page bounds (documented in docs/design.md): charts per drift check, feature rows per drift
@@ -235,21 +236,29 @@ def render_step_report(results: Sequence[CheckResult | Mapping[str, Any]],
                   version=__version__)
 
 
+def write_step_page(path: Path, results: Sequence[CheckResult | Mapping[str, Any]],
+                    distributions: Mapping[str, Sequence[Distribution]],
+                    identity: RunIdentity) -> Path:
+    """Write the step report page for `results` to `path`; returns its path.
+
+    The check library's page writer (`argoscope.checks.report_hook.PAGE_WRITER` names it):
+    raises ReportsUnavailable when the `reports` extra is missing and OSError when the page
+    cannot be written.
+    """
+    return write_page(path, render_step_report(results, distributions, identity))
+
+
 def write_step_report(path: str | Path, results: Sequence[CheckResult | Mapping[str, Any]],
                       distributions: Mapping[str, Sequence[Distribution]] | None = None,
                       identity: RunIdentity | None = None) -> Path:
-    """Write the step report for `results` to `path`, and its data document (results and
-    distributions, `report.json`) beside it, which a run report reads instead of the page;
+    """Write the step report's data document (results and distributions, `report.json`,
+    which a run report reads instead of the page) and the page for `results` at `path`;
     returns the page's path.
 
-    Raises ReportsUnavailable when the `reports` extra is missing and OSError when the file
-    cannot be written; :class:`argoscope.checks.Checks` catches both (a report never fails
-    a step).
+    Raises ReportsUnavailable when the `reports` extra is missing (the data document is
+    written all the same) and OSError when a file cannot be written.
     """
-    page = write_page(Path(path), render_step_report(results, distributions, identity))
-    data = documents.step_document(
-        [r.to_dict() if isinstance(r, CheckResult) else dict(r) for r in results],
-        {name: list(items) for name, items in (distributions or {}).items()})
-    write_page(page.with_suffix(".json"),
-               json.dumps(data, separators=(",", ":"), allow_nan=False))
-    return page
+    page = Path(path)
+    write_step_document(page, results, distributions)
+    return write_step_page(page, results, distributions or {},
+                           identity or RunIdentity.from_env({}))

@@ -1,7 +1,9 @@
-"""What a step report may hold about the data: bin counts, category frequencies, statistics.
+"""What a drift check keeps of its data: bin counts, category frequencies, statistics.
 
-Computed where a drift check runs (numpy and pandas only, part of the base install), so the
-report can draw the reference and current distributions without ever keeping a row.
+The check library's own data (numpy and pandas only, part of the base install), captured where
+a drift check runs and written to the step report's data document
+(`argoscope.checks.step_document`), so that a report can draw the reference and current
+distributions without ever keeping a row, and without this package importing the renderer.
 Numerical columns share one set of equal-width bins over both samples; categorical ones keep
 their most frequent categories and fold the rest into one "other" bar.
 
@@ -14,6 +16,7 @@ report says beside the charts.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,6 +28,7 @@ NUMERIC_BINS = 24
 BIN_SAMPLE = 100_000
 TOP_CATEGORIES = 12
 OTHER = "(other)"
+LARGEST = float(np.finfo(float).max)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,9 +68,12 @@ class Distribution:
 
 
 def _finite(values: np.ndarray) -> np.ndarray:
-    # One cheap pass; the copy only happens when something is missing or infinite.
-    if values.size and np.isfinite(values.min() + values.max()):
-        return values
+    # One cheap pass; the copy only happens when something is missing or infinite. The sum
+    # of both infinities, or of two huge values, is not finite either: quietly, no warning
+    # on the step's stderr.
+    with np.errstate(invalid="ignore", over="ignore"):
+        if values.size and np.isfinite(values.min() + values.max()):
+            return values
     kept: np.ndarray = values[np.isfinite(values)]
     return kept
 
@@ -78,11 +85,43 @@ def _spaced(values: np.ndarray, limit: int = BIN_SAMPLE) -> np.ndarray:
     return values[:: -(-values.size // limit)]
 
 
+def _mean(values: np.ndarray) -> float | None:
+    """The mean of finite values; near the largest floats their sum overflows, so it is then
+    taken of the values divided first (None if even that is not finite)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        mean = float(values.mean())
+        if not np.isfinite(mean):
+            mean = float((values / values.size).sum())
+    return mean if np.isfinite(mean) else None
+
+
 def _summary(values: np.ndarray, total: int) -> Summary:
     if not values.size:
         return Summary(count=0, missing=total)
     return Summary(count=int(values.size), missing=total - int(values.size),
-                   mean=float(values.mean()), minimum=float(values.min()), maximum=float(values.max()))
+                   mean=_mean(values), minimum=float(values.min()), maximum=float(values.max()))
+
+
+def _range(low: float, high: float, bins: int) -> tuple[float, float]:
+    """The bins' range: [low, high], or, when that is too narrow for `bins` distinct bins (a
+    constant column, or values a few floats apart), widened around it so that the values
+    still get one visible bar; finite however large the values are."""
+    magnitude = max(abs(low), abs(high))
+    if high > low and (high - low) / bins > 4 * math.ulp(magnitude):
+        return low, high
+    pad = max(0.5, magnitude * 1e-6)
+    return max(low - pad, -LARGEST), min(high + pad, LARGEST)
+
+
+def _bins(low: float, high: float, bins: int) -> np.ndarray | int:
+    """What `np.histogram` is given as bins over [low, high]: their number (numpy's
+    equal-width fast path, no search per value) or, when the span nears the largest float
+    (values near the largest floats), equal-width edges computed on the range divided by four
+    (exact: a power of two) and scaled back."""
+    if high - low < LARGEST / 2:  # numpy's own edges (step times bin number) stay finite
+        return bins
+    edges: np.ndarray = 4.0 * np.linspace(low / 4.0, high / 4.0, bins + 1)
+    return edges
 
 
 def _label(number: float) -> str:
@@ -101,12 +140,11 @@ def numerical(feature: str, reference: pd.Series, current: pd.Series,
         high = max(float(v.max()) for v in present)
     else:
         low = high = 0.0
-    if high <= low:  # a constant column still gets one visible bar
-        low, high = low - 0.5, high + 0.5
+    low, high = _range(low, high, bins)
     ref_binned, cur_binned = _spaced(ref), _spaced(cur)
-    # bins=int with a range takes numpy's equal-width fast path (no search per value).
-    ref_counts, edges = np.histogram(ref_binned, bins=bins, range=(low, high))
-    cur_counts, _ = np.histogram(cur_binned, bins=bins, range=(low, high))
+    shape = _bins(low, high, bins)
+    ref_counts, edges = np.histogram(ref_binned, bins=shape, range=(low, high))
+    cur_counts, _ = np.histogram(cur_binned, bins=shape, range=(low, high))
     sampled = max(ref_binned.size, cur_binned.size)
     return Distribution(
         feature=feature, kind="numerical",
