@@ -4,9 +4,9 @@ Argo evaluates a DAG task's `when` (after `{{...}}` substitution) with govaluate
 bare word into a string so that `{{tasks.flip.outputs.result}} == heads` works unquoted. This
 module implements that subset: numbers (float64, as govaluate), single- or double-quoted
 strings, `true`/`false`, parentheses, `! -` prefixes, `* / %`, `+ -` (`+` concatenates when a
-side is a string), comparisons `== != > >= < <=`, regex `=~ !~`, `&&` and `||`, with govaluate's
-type rules: a logical operator on a non-bool, or an ordering comparison between a number and a
-string, is an error, never a guess.
+side is a string), comparisons `== != > >= < <=`, regex `=~ !~` (Go's RE2, see `regex`), `&&`
+and `||`, with govaluate's type rules: a logical operator on a non-bool, or an ordering
+comparison between a number and a string, is an error, never a guess.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import TypeAlias
+
+from argoscope.local.regex import PatternError, matches
 
 Value: TypeAlias = float | str | bool
 
@@ -176,9 +178,9 @@ def _apply(op: str, left: Value, right: Value) -> Value:
         if not isinstance(left, str) or not isinstance(right, str) or isinstance(left, bool):
             raise ExpressionError(f"operator '{op}' needs two strings")
         try:
-            found = re.search(right, left) is not None
-        except re.error as error:
-            raise ExpressionError(f"bad regular expression {right!r}: {error}") from error
+            found = matches(right, left)
+        except PatternError as error:
+            raise ExpressionError(str(error)) from error
         return found if op == "=~" else not found
     if op in (">", ">=", "<", "<="):
         both_numbers = _is_number(left) and _is_number(right)
