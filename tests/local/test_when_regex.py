@@ -19,7 +19,6 @@ from hypothesis import strategies as st
 from argoscope.local.expr import ExpressionError, evaluate_when
 from tests.support.local_runs import RunYaml, workflow_yaml
 
-
 ECHO = """
 - name: echo
   container: {image: alpine, command: [echo, ran]}

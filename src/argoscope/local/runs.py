@@ -20,7 +20,7 @@ from argoscope.local.status import FAILED, RUNS_DIR, WORKFLOWS_DIR
 
 # Re-exported: readers of runs (the demo) name the stopped message from here.
 from argoscope.local.status import STOPPED_MESSAGE as STOPPED_MESSAGE
-from argoscope.local.stepfiles import read_tail_text
+from argoscope.local.stepfiles import read_at_most, read_tail_text
 from argoscope.local.verdict import Verdict
 from argoscope.timefmt import parse_time
 
@@ -302,8 +302,7 @@ def contained(state_dir: Path, path: Path) -> Path:
 
 def load_run(path: Path, state_dir: Path | None = None) -> Run:
     """Read one Workflow object the runner wrote (ValueError when over MAX_WORKFLOW_BYTES)."""
-    with path.open("rb") as handle:
-        data = handle.read(MAX_WORKFLOW_BYTES + 1)
+    data = read_at_most(path, MAX_WORKFLOW_BYTES)
     if len(data) > MAX_WORKFLOW_BYTES:
         raise ValueError(f"{path}: larger than {MAX_WORKFLOW_BYTES // (1024 * 1024)} MiB")
     workflow = json.loads(data)

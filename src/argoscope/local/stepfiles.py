@@ -79,6 +79,17 @@ def read_output(path: Path, limit: int = OUTPUT_LIMIT) -> OutputValue:
     return OutputValue(_char_start(data).decode("utf-8"), cut=True)
 
 
+def read_at_most(path: Path, limit: int) -> bytes:
+    """The file's first `limit + 1` bytes at most, so a caller can tell one over `limit`;
+    raises OSError when it cannot be read.
+
+    `read(limit + 1)` alone would allocate the whole `limit` up front however small the file
+    (32 MiB for every Workflow object read): this allocates what the file holds."""
+    with path.open("rb") as handle:
+        size = os.fstat(handle.fileno()).st_size
+        return handle.read(min(size, limit) + 1)
+
+
 def read_tail(path: Path, limit: int = LOG_TAIL_LIMIT) -> bytes:
     """The last `limit` bytes of a file (a log); raises OSError when it cannot be read."""
     with path.open("rb") as handle:

@@ -18,6 +18,7 @@ from typing import Any
 
 from argoscope.checks.schema import SEVERITIES, STATUSES
 from argoscope.local.runs import MAX_WORKFLOW_BYTES as MAX_RUN_BYTES
+from argoscope.local.stepfiles import read_at_most
 from argoscope.reports.aggregates import Distribution, Summary
 
 STEP_DOCUMENT_SCHEMA = "argoscope.step-report/v1"
@@ -40,8 +41,7 @@ class DocumentTooLarge(ValueError):
 
 def read_limited(path: Path, limit: int) -> bytes:
     """The bytes of `path`, refusing (DocumentTooLarge) a file over `limit` bytes."""
-    with path.open("rb") as handle:
-        data = handle.read(limit + 1)
+    data = read_at_most(path, limit)  # allocates what the file holds, not `limit`
     if len(data) > limit:
         raise DocumentTooLarge(f"{path}: larger than {limit // (1024 * 1024)} MiB; not read")
     return data
