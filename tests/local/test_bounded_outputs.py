@@ -76,6 +76,18 @@ def test_an_oversized_output_is_capped_and_the_node_says_so(run_yaml: RunYaml) -
     assert workflow_file.stat().st_size < 2 * OUTPUT_LIMIT
 
 
+def test_get_shows_the_cap_on_a_step_with_retries_too(run_yaml: RunYaml,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    retried = OUTPUTS.replace("- name: produce\n", "- name: produce\n  retryStrategy: {limit: 1}\n")
+    done = run_yaml(workflow_yaml(retried))
+    assert done.nodes["produce"]["type"] == "Retry"
+    capsys.readouterr()
+    assert cli_main(["get", "@latest", "--state-dir", str(done.state_dir)]) == 0
+    produce = next(line for line in capsys.readouterr().out.splitlines()
+                   if line.lstrip().startswith("produce"))
+    assert "Succeeded" in produce and f"output parameter 'big' {ARGO_SAYS}" in produce
+
+
 @settings(max_examples=60, deadline=None)
 @given(body=st.text(alphabet="ab\u00e9\u20ac\U0001d11e\n", min_size=0, max_size=90),
        newlines=st.integers(0, 3), limit=st.integers(1, 40))
