@@ -88,6 +88,26 @@ def test_get_shows_the_cap_on_a_step_with_retries_too(run_yaml: RunYaml,
     assert "Succeeded" in produce and f"output parameter 'big' {ARGO_SAYS}" in produce
 
 
+def test_a_when_over_a_capped_output_says_so_in_a_line(run_yaml: RunYaml) -> None:
+    # The capped value (256 kB) goes on through `when`: decided on it, and named in bounded
+    # messages whether the clause is false or cannot be evaluated.
+    tasks = """    - {name: produce, template: produce}
+    - {name: same, template: produce, dependencies: [produce],
+       when: "'{{tasks.produce.outputs.parameters.big}}' == no"}
+    - {name: broken, template: produce, dependencies: [produce],
+       when: "'{{tasks.produce.outputs.parameters.big}}' > 1"}
+"""
+    done = run_yaml(workflow_yaml(OUTPUTS.replace("    - {name: produce, template: produce}\n",
+                                                  tasks)))
+    assert done.phase == "Error"
+    skipped, broken = done.nodes["same"], done.nodes["broken"]
+    assert skipped["phase"] == "Skipped"
+    assert skipped["message"].startswith("when ''xxx")
+    assert skipped["message"].endswith(" characters)' evaluated false")
+    assert broken["phase"] == "Error" and "cannot be used with the comparator" in broken["message"]
+    assert max(len(skipped["message"]), len(broken["message"])) < 1500
+
+
 @settings(max_examples=60, deadline=None)
 @given(body=st.text(alphabet="ab\u00e9\u20ac\U0001d11e\n", min_size=0, max_size=90),
        newlines=st.integers(0, 3), limit=st.integers(1, 40))

@@ -13,6 +13,8 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+from argoscope.local.names import quoted
+
 # Go's regexp refuses `\C` (any single byte), which RE2's C++ parser accepts: one byte of a
 # UTF-8 character is not a character of the string.
 _GO_REFUSES = {"C": "invalid escape sequence: \\C"}
@@ -62,7 +64,7 @@ def _compiled(pattern: str) -> Any:
                 else str(reason)
         except UnicodeEncodeError as error:
             problem = f"not valid text: {error.reason}"
-    raise PatternError(f"unsupported regular expression {pattern!r}: {problem} (Argo matches "
+    raise PatternError(f"unsupported regular expression {quoted(pattern)}: {problem} (Argo matches "
                        "with Go's RE2 syntax: no backreferences, lookaround or possessive "
                        "quantifiers)")
 
@@ -76,5 +78,5 @@ def matches(pattern: str, text: str) -> bool:
     try:
         return compiled.search(text) is not None
     except UnicodeEncodeError as error:
-        raise PatternError(f"cannot match {pattern!r}: the value is not valid text "
+        raise PatternError(f"cannot match {quoted(pattern)}: the value is not valid text "
                            f"({error.reason})") from error
