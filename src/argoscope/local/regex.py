@@ -10,7 +10,6 @@ Go refuses, so a pattern behaves here as on a cluster and no pattern can stall a
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 from argoscope.local.names import quoted
@@ -18,8 +17,6 @@ from argoscope.local.names import quoted
 # Go's regexp refuses `\C` (any single byte), which RE2's C++ parser accepts: one byte of a
 # UTF-8 character is not a character of the string.
 _GO_REFUSES = {"C": "invalid escape sequence: \\C"}
-# Compiled patterns kept: a DAG evaluates the same few `when` patterns again and again.
-_CACHE_SIZE = 256
 
 
 class PatternError(ValueError):
@@ -49,8 +46,9 @@ def _go_problem(pattern: str) -> str | None:
     return None
 
 
-@functools.lru_cache(maxsize=_CACHE_SIZE)
 def _compiled(pattern: str) -> Any:
+    # Not cached: compiling a `when` pattern takes microseconds, and a cache of compiled
+    # programs (up to RE2's 8 MiB each) would grow with the patterns a run's outputs make.
     re2 = _engine()
     problem = _go_problem(pattern)
     if problem is None:
