@@ -8,8 +8,10 @@ around the cap, characters cut by it and trailing newlines.
 from __future__ import annotations
 
 import contextlib
+import os
 import subprocess
 import sys
+import threading
 import tracemalloc
 from pathlib import Path
 
@@ -18,7 +20,13 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from argoscope.cli import main as cli_main
-from argoscope.local.stepfiles import OUTPUT_LIMIT, read_output, read_tail_text, stream_text
+from argoscope.local.stepfiles import (
+    OUTPUT_LIMIT,
+    read_at_most,
+    read_output,
+    read_tail_text,
+    stream_text,
+)
 from tests.support.local_runs import RunYaml, workflow_yaml
 
 ARGO_SAYS = "is larger than the maximum allowed size of 256 kB, only the last 256 kB were saved"
@@ -203,3 +211,46 @@ def test_get_and_logs_read_a_large_log_bounded(tmp_path: Path) -> None:
     assert body == log.read_text(encoding="utf-8")
     # ... and neither command held the file: a fixed tail, fixed chunks.
     assert get_peak < size / 8 and logs_peak < size / 8, (get_peak, logs_peak, size)
+
+
+FIFO = """
+- name: main
+  outputs:
+    parameters:
+    - {name: value, valueFrom: {path: /tmp/out/value}}
+  script:
+    image: python:3.11
+    command: [python]
+    source: |
+      import os
+      os.makedirs("/tmp/out", exist_ok=True)
+      os.mkfifo("/tmp/out/value")
+"""
+
+
+@pytest.mark.timeout(60)  # opening a FIFO for reading waits for a writer: fail, don't hang
+def test_a_fifo_left_as_an_output_is_an_error_not_a_hang(run_yaml: RunYaml) -> None:
+    done = run_yaml(workflow_yaml(FIFO))
+    assert done.phase == "Error"
+    assert done.nodes[""]["message"] == (
+        "failed to save outputs: output parameter 'value': not a regular file: /tmp/out/value")
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize(("written", "limit"), [(200_000, 1000), (5000, 100_000)])
+def test_a_pipe_a_person_names_is_read_up_to_the_limit(tmp_path: Path, written: int,
+                                                       limit: int) -> None:
+    fifo = tmp_path / "dump"
+    os.mkfifo(fifo)
+
+    def write() -> None:
+        with contextlib.suppress(BrokenPipeError), fifo.open("wb") as pipe:
+            pipe.write(b"d" * written)
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    data = read_at_most(fifo, limit, regular_only=False)
+    writer.join()
+    assert data == b"d" * min(written, limit + 1)
+    with pytest.raises(OSError, match="not a regular file"):
+        read_at_most(fifo, limit)  # a state-directory file: never waited on

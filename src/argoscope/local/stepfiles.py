@@ -10,7 +10,9 @@ chunks. Memory never grows with what a step wrote.
 from __future__ import annotations
 
 import codecs
+import errno
 import os
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,12 +65,29 @@ def _char_start(data: bytes) -> bytes:
     return data[skip:]
 
 
+def open_regular(path: Path) -> BinaryIO:
+    """`path` opened for reading when it is a regular file; OSError otherwise.
+
+    A step can leave a FIFO (or a device) where its output or log should be: opening one
+    for reading would wait for a writer that never comes, so nothing but a regular file is
+    read, and opening never blocks."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", str(path))
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
 def read_output(path: Path, limit: int = OUTPUT_LIMIT) -> OutputValue:
     """An output parameter's file: trailing newlines trimmed, at most its last `limit` bytes.
 
     Raises OSError when it cannot be read and UnicodeDecodeError when it is not UTF-8 (the
     caller falls back to the parameter's default, as for a missing file)."""
-    with path.open("rb") as handle:
+    with open_regular(path) as handle:
         size = handle.seek(0, os.SEEK_END)
         end = _content_end(handle, size)
         start = max(0, end - limit)
@@ -79,20 +98,31 @@ def read_output(path: Path, limit: int = OUTPUT_LIMIT) -> OutputValue:
     return OutputValue(_char_start(data).decode("utf-8"), cut=True)
 
 
-def read_at_most(path: Path, limit: int) -> bytes:
+def read_at_most(path: Path, limit: int, *, regular_only: bool = True) -> bytes:
     """The file's first `limit + 1` bytes at most, so a caller can tell one over `limit`;
-    raises OSError when it cannot be read.
+    raises OSError when it cannot be read (or, `regular_only`, is not a regular file).
 
     `read(limit + 1)` alone would allocate the whole `limit` up front however small the file
-    (32 MiB for every Workflow object read): this allocates what the file holds."""
-    with path.open("rb") as handle:
-        size = os.fstat(handle.fileno()).st_size
-        return handle.read(min(size, limit) + 1)
+    (32 MiB for every Workflow object read): a regular file costs what it holds, anything
+    else (a pipe a person named, when not `regular_only`) what arrives, chunk by chunk."""
+    with open_regular(path) if regular_only else path.open("rb") as handle:
+        mode = os.fstat(handle.fileno()).st_mode
+        if stat.S_ISREG(mode):
+            return handle.read(min(os.fstat(handle.fileno()).st_size, limit) + 1)
+        chunks: list[bytes] = []
+        held = 0
+        while held <= limit:
+            chunk = handle.read(min(STREAM_CHUNK, limit + 1 - held))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            held += len(chunk)
+        return b"".join(chunks)
 
 
 def read_tail(path: Path, limit: int = LOG_TAIL_LIMIT) -> bytes:
     """The last `limit` bytes of a file (a log); raises OSError when it cannot be read."""
-    with path.open("rb") as handle:
+    with open_regular(path) as handle:
         size = handle.seek(0, os.SEEK_END)
         handle.seek(max(0, size - limit))
         return handle.read(limit)
@@ -108,7 +138,7 @@ def stream_text(path: Path, chunk: int = STREAM_CHUNK) -> Iterator[str]:
     """The whole file as text, `chunk` bytes at a time (a character split between two
     chunks is decoded whole); raises OSError when it cannot be opened."""
     decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-    with path.open("rb") as handle:
+    with open_regular(path) as handle:
         while True:
             data = handle.read(chunk)
             if not data:
