@@ -20,6 +20,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from argoscope.cli import main as cli_main
+from argoscope.local.runs import load_run
 from argoscope.local.stepfiles import (
     OUTPUT_LIMIT,
     read_at_most,
@@ -254,3 +255,28 @@ def test_a_pipe_a_person_names_is_read_up_to_the_limit(tmp_path: Path, written: 
     assert data == b"d" * min(written, limit + 1)
     with pytest.raises(OSError, match="not a regular file"):
         read_at_most(fifo, limit)  # a state-directory file: never waited on
+
+
+CHECKS_TOO_LARGE = """
+- name: main
+  outputs:
+    parameters:
+    - {name: argoscope-checks, valueFrom: {path: /tmp/argoscope/checks.json}}
+  script:
+    image: python:3.11
+    command: [python]
+    source: |
+      import json, os
+      os.makedirs("/tmp/argoscope", exist_ok=True)
+      result = {"check": "rows", "kind": "expectation", "status": "failed",
+                "message": "m" * 300000}
+      with open("/tmp/argoscope/checks.json", "w") as f:
+          json.dump({"schema": "argoscope.checks/v1", "results": [result]}, f)
+"""
+
+
+def test_a_check_document_over_the_cap_is_cut_and_not_shown(run_yaml: RunYaml) -> None:
+    done = run_yaml(workflow_yaml(CHECKS_TOO_LARGE))
+    assert done.nodes[""]["message"] == f"output parameter 'argoscope-checks' {ARGO_SAYS}"
+    run = load_run(next((done.state_dir / "workflows").glob("*.json")), done.state_dir)
+    assert run.root.checks == []  # a cut document is not a document: no check is made up
