@@ -60,6 +60,19 @@ def test_dollar_matches_as_go_not_as_python(run_yaml: RunYaml) -> None:
     assert done.phase_of("multiline") == "Succeeded"
 
 
+@pytest.mark.parametrize(("pattern", "text", "go"), [
+    ("\\w", "\u00e9", False),          # Go's \w, \d, \s, \b and [[:alpha:]] are ASCII ...
+    ("\\d", "\u0663", False),          # ... Python's are Unicode: each of these is True in re
+    ("\\s", "\u00a0", False),
+    ("\\b", "\u00e9", False),
+    ("[[:alpha:]]", "\u00e9", False),
+    ("\\pL", "\u00e9", True),          # Unicode classes are spelled out in Go
+    ("(?i)k", "\u212a", True),           # case folding follows Unicode's (the Kelvin sign)
+])
+def test_classes_are_go_s(pattern: str, text: str, go: bool) -> None:
+    assert evaluate_when(f"'{text}' =~ '{_quoted(pattern)}'") is go
+
+
 def test_a_pattern_argo_refuses_fails_the_step_naming_it(tmp_path: Path) -> None:
     manifest = tmp_path / "wf.yaml"
     manifest.write_text(workflow_yaml(dag("""
