@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from argoscope.local.expr import ExpressionError, evaluate
+from argoscope.local.names import quoted
 
 RESULTS = ("Succeeded", "Failed", "Errored", "Skipped", "Omitted", "Daemoned", "Completed",
            "AnySucceeded", "AllFailed")
@@ -44,7 +45,7 @@ def operands(expression: str) -> list[tuple[str, str]]:
     found = [(m.group(1), m.group(2) or "") for m in _OPERAND.finditer(expression)]
     leftover = _OPERAND.sub("", expression)
     if not _LOGIC.match(leftover):
-        raise DependsError(f"cannot parse depends {expression!r}")
+        raise DependsError(f"cannot parse depends {quoted(expression)}")
     for task, result in found:
         if result and result not in RESULTS:
             raise DependsError(f"unknown task result {task}.{result} (one of {', '.join(RESULTS)})")
@@ -87,7 +88,7 @@ def satisfied(expression: str, outcomes: Mapping[str, TaskOutcome]) -> bool:
     try:
         value = evaluate(_OPERAND.sub(replace, expression))
     except ExpressionError as error:
-        raise DependsError(f"cannot evaluate depends {expression!r}: {error}") from error
+        raise DependsError(f"cannot evaluate depends {quoted(expression)}: {error}") from error
     if not isinstance(value, bool):
-        raise DependsError(f"depends {expression!r} is not a boolean expression")
+        raise DependsError(f"depends {quoted(expression)} is not a boolean expression")
     return value

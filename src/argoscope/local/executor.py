@@ -97,7 +97,9 @@ class TemplateExecutor:
             child = self._execute_body(template, f"{name}({attempt})", f"{display}({attempt})",
                                        boundary, inputs, attempt, parent=retry_node)
             if child.phase == "Succeeded":
-                self.graph.finish(retry_node, "Succeeded", "", outputs=child.outputs,
+                # Its message is empty but for what a person should still read (an output
+                # cut to Argo's cap): `get` shows the step's, the Retry node's, message.
+                self.graph.finish(retry_node, "Succeeded", child.message, outputs=child.outputs,
                                   result=child.result, outbound=self.graph.outbound(child))
                 return retry_node
             wait = policy.wait(attempt)

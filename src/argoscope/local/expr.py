@@ -4,9 +4,9 @@ Argo evaluates a DAG task's `when` (after `{{...}}` substitution) with govaluate
 bare word into a string so that `{{tasks.flip.outputs.result}} == heads` works unquoted. This
 module implements that subset: numbers (float64, as govaluate), single- or double-quoted
 strings, `true`/`false`, parentheses, `! -` prefixes, `* / %`, `+ -` (`+` concatenates when a
-side is a string), comparisons `== != > >= < <=`, regex `=~ !~`, `&&` and `||`, with govaluate's
-type rules: a logical operator on a non-bool, or an ordering comparison between a number and a
-string, is an error, never a guess.
+side is a string), comparisons `== != > >= < <=`, regex `=~ !~` (Go's RE2, see `regex`), `&&`
+and `||`, with govaluate's type rules: a logical operator on a non-bool, or an ordering
+comparison between a number and a string, is an error, never a guess.
 """
 
 from __future__ import annotations
@@ -14,6 +14,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import TypeAlias
+
+from argoscope.local.names import quoted
+from argoscope.local.regex import PatternError, matches
 
 Value: TypeAlias = float | str | bool
 
@@ -40,6 +43,9 @@ _TOKEN = re.compile(
     re.VERBOSE,
 )
 
+# Parentheses and `!`/`-` prefixes nested deeper than this are refused.
+_MAX_NESTING = 100
+
 _BINARY_PRECEDENCE = {
     "||": 1,
     "&&": 2,
@@ -61,8 +67,8 @@ def tokenize(expression: str) -> list[_Token]:
     while position < len(stripped):
         match = _TOKEN.match(stripped, position)
         if match is None or match.end() == position:
-            raise ExpressionError(
-                f"cannot parse {expression!r}: unexpected {stripped[position:].strip()[:20]!r}")
+            raise ExpressionError(f"cannot parse {quoted(expression)}: unexpected "
+                                  f"{stripped[position:].strip()[:20]!r}")
         position = match.end()
         if match.group("num") is not None:
             tokens.append(_Token("num", float(match.group("num"))))
@@ -97,15 +103,16 @@ class _Parser:
         self.expression = expression
         self.tokens = tokenize(expression)
         self.position = 0
+        self.depth = 0
 
     def parse(self) -> Value:
         if not self.tokens:
-            raise ExpressionError(f"cannot parse {self.expression!r}: empty expression")
+            raise ExpressionError(f"cannot parse {quoted(self.expression)}: empty expression")
         value = self._binary(1)
         if self.position != len(self.tokens):
             raise ExpressionError(
-                f"cannot parse {self.expression!r}: unexpected "
-                f"{_describe(self.tokens[self.position].value)!r}")
+                f"cannot parse {quoted(self.expression)}: unexpected "
+                f"{quoted(_describe(self.tokens[self.position].value))}")
         return value
 
     def _peek(self) -> _Token | None:
@@ -114,7 +121,7 @@ class _Parser:
     def _next(self) -> _Token:
         token = self._peek()
         if token is None:
-            raise ExpressionError(f"cannot parse {self.expression!r}: unexpected end")
+            raise ExpressionError(f"cannot parse {quoted(self.expression)}: unexpected end")
         self.position += 1
         return token
 
@@ -133,28 +140,40 @@ class _Parser:
             left = _apply(op, left, right)
 
     def _unary(self) -> Value:
+        # Parentheses and prefixes nest by recursion: refused past a depth no real `when`
+        # reaches, before Python's own recursion limit would end the run with a crash.
+        self.depth += 1
+        try:
+            if self.depth > _MAX_NESTING + 1:  # the innermost operand is one level more
+                raise ExpressionError(f"cannot parse {quoted(self.expression)}: nested more "
+                                      f"than {_MAX_NESTING} deep")
+            return self._operand()
+        finally:
+            self.depth -= 1
+
+    def _operand(self) -> Value:
         token = self._next()
         if token.kind == "op" and token.value in ("!", "-"):
             operand = self._unary()
             if token.value == "!":
                 if not isinstance(operand, bool):
-                    raise ExpressionError(
-                        f"value {_describe(operand)!r} cannot be used with '!', it is not a bool")
+                    raise ExpressionError(f"value {quoted(_describe(operand))} cannot be used "
+                                          "with '!', it is not a bool")
                 return not operand
             if isinstance(operand, bool) or not isinstance(operand, float):
                 raise ExpressionError(
-                    f"value {_describe(operand)!r} cannot be negated, it is not a number")
+                    f"value {quoted(_describe(operand))} cannot be negated, it is not a number")
             return -operand
         if token.kind == "(":
             value = self._binary(1)
             closing = self._next()
             if closing.kind != ")":
-                raise ExpressionError(f"cannot parse {self.expression!r}: missing ')'")
+                raise ExpressionError(f"cannot parse {quoted(self.expression)}: missing ')'")
             return value
         if token.kind in ("num", "str", "bool"):
             return token.value
-        raise ExpressionError(
-            f"cannot parse {self.expression!r}: unexpected {_describe(token.value)!r}")
+        raise ExpressionError(f"cannot parse {quoted(self.expression)}: unexpected "
+                              f"{quoted(_describe(token.value))}")
 
 
 def _is_number(value: Value) -> bool:
@@ -165,7 +184,7 @@ def _apply(op: str, left: Value, right: Value) -> Value:
     if op in ("&&", "||"):
         for side in (left, right):
             if not isinstance(side, bool):
-                raise ExpressionError(f"value {_describe(side)!r} cannot be used with the "
+                raise ExpressionError(f"value {quoted(_describe(side))} cannot be used with the "
                                       f"logical operator '{op}', it is not a bool")
         return (left and right) if op == "&&" else (left or right)
     if op == "==":
@@ -176,16 +195,16 @@ def _apply(op: str, left: Value, right: Value) -> Value:
         if not isinstance(left, str) or not isinstance(right, str) or isinstance(left, bool):
             raise ExpressionError(f"operator '{op}' needs two strings")
         try:
-            found = re.search(right, left) is not None
-        except re.error as error:
-            raise ExpressionError(f"bad regular expression {right!r}: {error}") from error
+            found = matches(right, left)
+        except PatternError as error:
+            raise ExpressionError(str(error)) from error
         return found if op == "=~" else not found
     if op in (">", ">=", "<", "<="):
         both_numbers = _is_number(left) and _is_number(right)
         both_strings = (isinstance(left, str) and isinstance(right, str))
         if not (both_numbers or both_strings):
             bad = right if _is_number(left) else left
-            raise ExpressionError(f"value {_describe(bad)!r} cannot be used with the comparator "
+            raise ExpressionError(f"value {quoted(_describe(bad))} cannot be used with the comparator "
                                   f"'{op}', it is not a number")
         a, b = left, right
         return {">": a > b, ">=": a >= b, "<": a < b, "<=": a <= b}[op]  # type: ignore[operator]
@@ -195,7 +214,7 @@ def _apply(op: str, left: Value, right: Value) -> Value:
     if not (_is_number(left) and _is_number(right)):
         bad = right if _is_number(left) else left
         raise ExpressionError(
-            f"value {_describe(bad)!r} cannot be used with the modifier '{op}', it is not a number")
+            f"value {quoted(_describe(bad))} cannot be used with the modifier '{op}', it is not a number")
     a_num, b_num = float(left), float(right)
     if op == "+":
         return a_num + b_num
@@ -218,5 +237,5 @@ def evaluate_when(expression: str) -> bool:
     result = evaluate(expression)
     if not isinstance(result, bool):
         raise ExpressionError(
-            f"expected boolean evaluation for {expression!r}, got {_describe(result)!r}")
+            f"expected boolean evaluation for {quoted(expression)}, got {quoted(_describe(result))}")
     return result

@@ -172,14 +172,28 @@ def logs_main(args: argparse.Namespace) -> int:
         for attempt in step.attempts:
             for stream, path in (("stdout", attempt.stdout_path),
                                  ("stderr", attempt.stderr_path)):
-                try:
-                    text = path.read_text(encoding="utf-8", errors="replace")
-                except OSError:
-                    continue
-                if not text.strip():
-                    continue
-                print(printable(f"== {attempt.name} {stream} ({path})"))
-                # Step output as text: escape sequences shown, never obeyed by the terminal.
-                text = printable(text, keep_newlines=True)
-                sys.stdout.write(text if text.endswith("\n") else text + "\n")
+                _print_log(f"{attempt.name} {stream}", path)
     return 0
+
+
+def _print_log(title: str, path: Path) -> None:
+    """The whole log under a header (nothing for a missing or blank one), read in fixed
+    chunks: a step's log can be larger than this process should hold."""
+    from argoscope.local.stepfiles import stream_text
+
+    header = False
+    last = ""
+    try:
+        for text in stream_text(path):
+            if not header:
+                if not text.strip():
+                    continue  # nothing shown yet: a log of blank lines prints nothing
+                print(printable(f"== {title} ({path})"))
+                header = True
+            # Step output as text: escape sequences shown, never obeyed by the terminal.
+            sys.stdout.write(printable(text, keep_newlines=True))
+            last = text
+    except OSError:
+        pass
+    if header and not last.endswith("\n"):
+        sys.stdout.write("\n")

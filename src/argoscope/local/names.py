@@ -81,6 +81,23 @@ def printable(text: str, *, keep_newlines: bool = False) -> str:
     return pattern.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
+# The most of a value a message quotes: an expression or a pattern can hold a step's output.
+MAX_QUOTED = 200
+
+
+def quoted(text: str, limit: int = MAX_QUOTED) -> str:
+    """`text` quoted for a message (as `repr`), its first `limit` characters when longer and
+    how long it was, so a message about a 256 kB value stays a line."""
+    if len(text) <= limit:
+        return repr(text)
+    return f"{text[:limit]!r}... ({len(text):,} characters)"
+
+
+def clipped(text: str, limit: int = MAX_QUOTED) -> str:
+    """`text` as it is, or its first `limit` characters and how long it was."""
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
+
+
 def command() -> str:
     """How to run argoscope from the shell a person is in, for the commands a summary
     suggests: `argoscope` when that name on PATH is this installation, else this

@@ -25,9 +25,8 @@ from argoscope.local.params import ParameterError, as_text, substitute, substitu
 from argoscope.local.paths import PATH_MAP_ENV, PathMap
 from argoscope.local.process import ProcessGroup, ProcessResult
 from argoscope.local.status import PODS_DIR, STOPPED_MESSAGE, Node, pod_object, write_json
+from argoscope.local.stepfiles import OUTPUT_LIMIT, output_too_large, read_output, read_tail_text
 
-# The most of a step's stdout kept as its `outputs.result` (Argo keeps 256 KiB too).
-_RESULT_LIMIT = 256 * 1024
 # What shlex.quote leaves unquoted: a path of these characters reads the same in any shell.
 _SHELL_SAFE = re.compile(r"[\w@%+=:,./-]+", re.ASCII)
 # An argument that is one path, maybe after `--flag=`: the process gets it unparsed.
@@ -171,11 +170,11 @@ class PodRunner:
             # The runner's own SIGTERM (Ctrl-C) ended it: not a failure of the step's code.
             message = STOPPED_MESSAGE
         values: dict[str, str] = {}
+        cut: list[str] = []
         for param in command.outputs:
             name = str(param["name"])
             try:
-                values[name] = command.output_paths[name].read_text(
-                    encoding="utf-8").rstrip("\n")
+                saved = read_output(command.output_paths[name])
             except (OSError, UnicodeDecodeError) as error:
                 if "default" in param["valueFrom"]:
                     values[name] = as_text(param["valueFrom"]["default"])
@@ -183,11 +182,19 @@ class PodRunner:
                     phase, message = "Error", (f"failed to save outputs: output parameter "
                                                f"{name!r}: {getattr(error, 'strerror', error)}: "
                                                f"{param['valueFrom']['path']}")
-        stdout = (command.node_dir / "stdout.log").read_bytes()[-_RESULT_LIMIT:]
+                continue
+            values[name] = saved.value
+            if saved.cut:
+                cut.append(output_too_large(f"output parameter {name!r}"))
+        # Said on the node, after why it failed when it did: a cut value is not the whole one.
+        message = "; ".join(part for part in (message, *cut) if part)
+        try:
+            stdout = read_tail_text(command.node_dir / "stdout.log", OUTPUT_LIMIT)
+        except OSError:
+            stdout = ""
         self._save_pod(node, command.body, result,
                        "Succeeded" if result.exit_code == 0 else "Failed")
-        self.graph.update(node, outputs=values or None,
-                          result=stdout.decode("utf-8", "replace").rstrip("\n"),
+        self.graph.update(node, outputs=values or None, result=stdout.rstrip("\n"),
                           exit_code=result.exit_code, resources=result.resources_duration(),
                           message=message, finished=result.finished, phase=phase)
 

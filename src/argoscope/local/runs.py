@@ -20,6 +20,7 @@ from argoscope.local.status import FAILED, RUNS_DIR, WORKFLOWS_DIR
 
 # Re-exported: readers of runs (the demo) name the stopped message from here.
 from argoscope.local.status import STOPPED_MESSAGE as STOPPED_MESSAGE
+from argoscope.local.stepfiles import read_at_most, read_tail_text
 from argoscope.local.verdict import Verdict
 from argoscope.timefmt import parse_time
 
@@ -140,9 +141,10 @@ class Attempt:
 
     def stderr_tail(self, lines: int = 10, width: int = 300) -> list[str]:
         """The last lines of its standard error that say something: blank lines and routine
-        (INFO/DEBUG) JSON log records left out, long lines cut to `width`."""
-        try:
-            text = self.stderr_path.read_text(encoding="utf-8", errors="replace")
+        (INFO/DEBUG) JSON log records left out, long lines cut to `width`; read from the
+        file's last LOG_TAIL_LIMIT bytes (the first line there may be a part of one)."""
+        try:  # its tail only: a step's log can be any size
+            text = read_tail_text(self.stderr_path)
         except OSError:
             return []
         kept = [line if len(line) <= width else line[:width] + "..."
@@ -300,8 +302,7 @@ def contained(state_dir: Path, path: Path) -> Path:
 
 def load_run(path: Path, state_dir: Path | None = None) -> Run:
     """Read one Workflow object the runner wrote (ValueError when over MAX_WORKFLOW_BYTES)."""
-    with path.open("rb") as handle:
-        data = handle.read(MAX_WORKFLOW_BYTES + 1)
+    data = read_at_most(path, MAX_WORKFLOW_BYTES)
     if len(data) > MAX_WORKFLOW_BYTES:
         raise ValueError(f"{path}: larger than {MAX_WORKFLOW_BYTES // (1024 * 1024)} MiB")
     workflow = json.loads(data)

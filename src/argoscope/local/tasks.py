@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from argoscope.local.depends import TaskOutcome
 from argoscope.local.expr import ExpressionError, evaluate_when
 from argoscope.local.graph import NodeGraph
+from argoscope.local.names import clipped, quoted
 from argoscope.local.params import (
     ParameterError,
     as_text,
@@ -123,7 +124,7 @@ class TaskRun:
             when = task.get("when")
             proceed = True if not when else evaluate_when(str(when))
         except (ParameterError, ExpressionError) as error:
-            message = (f"invalid 'when' expression {task.get('when')!r}: {error}"
+            message = (f"invalid 'when' expression {quoted(str(task.get('when')))}: {error}"
                        if isinstance(error, ExpressionError) else str(error))
             node = self.graph.new_node(node_name, display, "Skipped", template_name,
                                        self.dag_node.id, "Error", message)
@@ -132,7 +133,7 @@ class TaskRun:
         if not proceed:
             node = self.graph.new_node(node_name, display, "Skipped", template_name,
                                        self.dag_node.id, "Skipped",
-                                       f"when '{when}' evaluated false")
+                                       f"when '{clipped(str(when))}' evaluated false")
             link(node)
             return node
         arguments = {str(p["name"]): as_text(p.get("value", ""))

@@ -21,6 +21,7 @@ from argoscope.checks.distributions import Distribution, Summary
 from argoscope.checks.schema import SEVERITIES, STATUSES
 from argoscope.checks.step_document import STEP_DOCUMENT_SCHEMA
 from argoscope.local.runs import MAX_WORKFLOW_BYTES as MAX_RUN_BYTES
+from argoscope.local.stepfiles import read_at_most
 
 # Size limits: a Workflow object (Argo's own objects stay under etcd's 1.5 MiB; a local run
 # with many steps is larger), a dump of many Workflows, one step's data document, a log tail.
@@ -41,8 +42,8 @@ class DocumentTooLarge(ValueError):
 
 def read_limited(path: Path, limit: int) -> bytes:
     """The bytes of `path`, refusing (DocumentTooLarge) a file over `limit` bytes."""
-    with path.open("rb") as handle:
-        data = handle.read(limit + 1)
+    # Allocates what the file holds, not `limit`; a dump may be a pipe a person named.
+    data = read_at_most(path, limit, regular_only=False)
     if len(data) > limit:
         raise DocumentTooLarge(f"{path}: larger than {limit // (1024 * 1024)} MiB; not read")
     return data
