@@ -238,3 +238,20 @@ def test_a_dump_whose_name_is_a_path_needs_an_explicit_output(tmp_path: Path) ->
     with pytest.raises(ValueError, match="-o"):
         write_run_report(None, "../../escaped", dump=dump)
     assert write_run_report(None, "../../escaped", tmp_path / "page.html", dump=dump).is_file()
+
+
+def test_a_fifo_left_as_a_steps_log_or_document_never_blocks_the_report(tmp_path: Path) -> None:
+    # A failed step's log tail is read for the page: a FIFO there (or where its data document
+    # would be) would wait for a writer forever. Only regular files are read.
+    import os
+
+    run = workflow("c", "f", "m")
+    run["status"]["nodes"]["wf-1"]["phase"] = "Failed"
+    node = tmp_path / "runs" / "wf" / "nodes" / "wf-1"
+    node.mkdir(parents=True)
+    os.mkfifo(node / "stderr.log")
+    os.mkfifo(node / "report.json")
+    with pytest.raises(OSError, match="not a regular file"):
+        documents.read_tail(node / "stderr.log")
+    page = render_run_report(run, tmp_path)
+    assert "<svg" not in page and "wf" in page

@@ -21,7 +21,7 @@ from argoscope.checks.distributions import Distribution, Summary
 from argoscope.checks.schema import SEVERITIES, STATUSES
 from argoscope.checks.step_document import STEP_DOCUMENT_SCHEMA
 from argoscope.local.runs import MAX_WORKFLOW_BYTES as MAX_RUN_BYTES
-from argoscope.local.stepfiles import read_at_most
+from argoscope.local.stepfiles import read_at_most, read_tail_text
 
 # Size limits: a Workflow object (Argo's own objects stay under etcd's 1.5 MiB; a local run
 # with many steps is larger), a dump of many Workflows, one step's data document, a log tail.
@@ -50,12 +50,9 @@ def read_limited(path: Path, limit: int) -> bytes:
 
 
 def read_tail(path: Path, limit: int = MAX_LOG_TAIL_BYTES) -> str:
-    """The last `limit` bytes of a text file (a log), decoded leniently."""
-    with path.open("rb") as handle:
-        handle.seek(0, 2)
-        size = handle.tell()
-        handle.seek(max(0, size - limit))
-        return handle.read(limit).decode("utf-8", errors="replace")
+    """The last `limit` bytes of a text file (a log), decoded leniently from its first whole
+    character; only a regular file is read (a FIFO a step left would block the report)."""
+    return read_tail_text(path, limit)
 
 
 def text(value: Any, limit: int = MAX_TEXT) -> str:
