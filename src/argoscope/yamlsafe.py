@@ -277,8 +277,10 @@ class _DocumentReader:
                         yield item
                 loader.get_event()
                 continue
-            # Constructed too, so that a bad value is refused as reading it whole would.
-            self.construct(key)
+            # Constructed too, so that a bad one is refused as reading it whole would (a
+            # merge key means nothing on its own: the document is read whole then).
+            if key.tag != _MERGE:
+                self.construct(key)
             value = self.construct(self.measured(self.compose()))
             if isinstance(key, yaml.ScalarNode) and key.tag == _STR and key.value == "kind":
                 has_kind, kind = True, value

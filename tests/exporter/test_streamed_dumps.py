@@ -364,3 +364,49 @@ def test_a_dump_that_changes_after_the_survey_leaves_the_source_not_ready(tmp_pa
     stop.set()
     source.run(stop)  # logs, neither raises nor applies twice on a restart
     assert model.stats.ready is False
+
+
+# --- shapes written by hand: what streaming must not change ---------------------------------
+
+EDGE_CASES = {
+    "kind-after-items-not-a-list.json": '{"items": [{"kind": "Pod"}], "kind": "Workflow"}',
+    "items-not-an-array.json": '{"kind": "List", "items": {"kind": "Pod"}}',
+    "items-twice.json": '{"items": [{"kind": "Pod"}], "kind": "List", "items": [1, 2]}',
+    "kind-an-object.json": '{"items": [{"kind": "Pod"}], "kind": {"x": "List"}}',
+    "kind-null.json": '{"items": [1], "kind": null}',
+    "list-in-list.json": '{"kind": "List", "items": [{"items": [{"kind": "Pod"}]}, [3, [4]]]}',
+    "scalar.json": "42",
+    "null.json": "null",
+    "empty-array.json": "  [ ]  ",
+    "nan.json": '{"items": [NaN, Infinity]}',
+    "anchors-across-items.yaml": "kind: List\nitems:\n- &pod {kind: Pod, metadata: {name: a}}\n"
+                                 "- {kind: Pod, metadata: *pod}\n- *pod\n",
+    "merge-in-an-item.yaml": "items:\n- &base {kind: Pod, x: 1}\n- {<<: *base, x: 2}\nkind: PodList\n",
+    "merge-at-the-top.yaml": "base: &b {kind: List}\n<<: *b\nitems: [{kind: Pod}]\n",
+    "anchored-items.yaml": "items: &all [{kind: Pod}, 2]\nagain: *all\n",
+    "items-twice.yaml": "items: [{kind: Pod}]\nkind: List\nitems: [3]\n",
+    "kind-after-items.yaml": "apiVersion: v1\nitems:\n- {kind: Pod}\nkind: Workflow\n",
+    "items-a-mapping.yaml": "kind: List\nitems: {kind: Pod}\n",
+    "documents-and-lists.yaml": "kind: Pod\n---\n- 1\n- [2]\n---\nitems: [3, {items: [4]}]\n"
+                                "---\n...\n---\n!!map {items: [5], kind: List}\n",
+    "tagged-items.yaml": "kind: List\n!!str items: [1]\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(EDGE_CASES))
+def test_hand_written_shapes_read_as_they_read_whole(tmp_path: Path, name: str) -> None:
+    file = tmp_path / name
+    file.write_text(EDGE_CASES[name])
+    assert read_objects(file) == read_whole(file)
+
+
+@pytest.mark.parametrize("text", ["", "   \n", "[1, 2", '{"items": [1,]}', "\ufeff[1]"])
+def test_json_refused_whole_is_refused_streamed_with_the_same_message(tmp_path: Path,
+                                                                       text: str) -> None:
+    file = tmp_path / "bad.json"
+    file.write_text(text)
+    with pytest.raises(ValueError) as before:
+        decode_json(file.read_text(encoding="utf-8"))
+    with pytest.raises(SourceError) as now:
+        read_objects(file)
+    assert str(now.value) == f"{file}: invalid JSON: {before.value}"
