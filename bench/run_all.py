@@ -19,6 +19,7 @@ BENCHMARKS = [
     ("bench_scrape_peak.py", []),
     ("bench_reports.py", []),
     ("bench_scale.py", []),
+    ("bench_dump_stream.py", ["--runs", "10000"]),
 ]
 
 

@@ -4,6 +4,10 @@ A document is composed into nodes first (aliases are shared nodes there, so comp
 even for an alias bomb), then measured as if its aliases were expanded: more than ten times
 its own nodes (plus some slack) is refused before anything is built from it. The exporter's
 file source, the local runner's manifests and the run report's dumps all read YAML here.
+
+`survey_stream` and `stream_objects` read a stream one document, and a `kind: List`
+document one item, at a time (the exporter's big dumps), with the same bound over the whole
+document.
 """
 
 from __future__ import annotations
@@ -25,17 +29,7 @@ class YamlRefused(ValueError):
 
 def _expanded_size(node: yaml.Node, sizes: dict[int, int]) -> int:
     """Nodes in `node` once every alias is expanded (shared nodes counted each time)."""
-    known = sizes.get(id(node))
-    if known is not None:
-        return known
-    size = 1
-    if isinstance(node, yaml.SequenceNode):
-        size += sum(_expanded_size(child, sizes) for child in node.value)
-    elif isinstance(node, yaml.MappingNode):
-        size += sum(_expanded_size(key, sizes) + _expanded_size(value, sizes)
-                    for key, value in node.value)
-    sizes[id(node)] = size
-    return size
+    return _expanded_size_shared(node, sizes, {})
 
 
 def load_all(content: str, where: str) -> list[Any]:
