@@ -221,7 +221,8 @@ class _DocumentReader:
         index = 0
         while not loader.check_event(yaml.StreamEndEvent):
             self._start_document()
-            stream_items = lists[index] if lists is not None else True
+            # A document the survey did not see (the file grew since) is read whole.
+            stream_items = (lists is None) or (index < len(lists) and lists[index])
             if stream_items and self._plain_mapping_next():
                 is_list = yield from self._mapping_pieces(emit=lists is not None)
             else:
