@@ -19,7 +19,7 @@ from typing import Any
 from argoscope.exporter.model import Model
 from argoscope.exporter.objects import decode_json
 from argoscope.exporter.sources import SourceError, jsonstream
-from argoscope.yamlsafe import YamlRefused, load_all, stream_objects, survey_stream
+from argoscope.yamlsafe import YamlRefused, stream_objects, survey_stream
 
 SUFFIXES = (".json", ".yaml", ".yml")
 
@@ -61,15 +61,6 @@ def _flatten(document: Any) -> Iterator[Any]:
             yield value
         else:
             stack.pop()
-
-
-def load_yaml(content: str, where: str) -> list[Any]:
-    """Every document of a YAML text, aliases bounded (`argoscope.yamlsafe`); SourceError
-    for invalid YAML or an alias bomb."""
-    try:
-        return load_all(content, where)
-    except YamlRefused as error:
-        raise SourceError(str(error)) from None
 
 
 def _read_whole_json(file: Path) -> Iterator[Any]:
