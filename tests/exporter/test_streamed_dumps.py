@@ -29,7 +29,7 @@ from argoscope.exporter.model import Model
 from argoscope.exporter.objects import decode_json
 from argoscope.exporter.sources import SourceError, jsonstream
 from argoscope.exporter.sources.file import FileSource, iter_objects, read_objects
-from argoscope.yamlsafe import load_all
+from argoscope.yamlsafe import YamlRefused, load_all
 from tests.support import argo_corpus
 from tests.support.argo_corpus import corpus_workflows, derive_pods, with_checks, workflow
 
@@ -234,6 +234,21 @@ def test_a_json_file_reads_as_it_read_whole(tmp_path_factory: pytest.TempPathFac
 
 
 @SETTINGS
+@given(document=documents(st.one_of(
+    st.none(), st.booleans(), st.integers(-2**63, 2**63 - 1),
+    st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=8))),
+    style=st.integers(0, 59))
+def test_json_streamed_however_large_reads_as_it_read_whole(
+        tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch,
+        document: Any, style: int) -> None:
+    """Every file treated as too large to read whole: what ijson reads, it reads exactly."""
+    monkeypatch.setattr(jsonstream, "WHOLE_MAX_BYTES", 0)
+    file = tmp_path_factory.mktemp("json") / "dump.json"
+    file.write_text(as_json(document, style))
+    assert read_objects(file) == read_whole(file)
+
+
+@SETTINGS
 @given(document=st.lists(documents(YAML_SCALARS), min_size=1, max_size=3),
        style=st.integers(0, 59))
 def test_a_yaml_file_reads_as_it_read_whole(tmp_path_factory: pytest.TempPathFactory,
@@ -351,6 +366,28 @@ def test_aliases_stay_bounded_over_a_streamed_list(tmp_path: Path) -> None:
     items = read_objects(dump)
     # Arrays among the items are opened too: 9 + 81 + 729 strings.
     assert items == read_whole(dump) and len(items) == 9 + 81 + 729
+
+
+def _many_small_expansions(items: int) -> str:
+    """A List whose items each alias one 900-scalar anchor nine times: each item alone is
+    within the bound's slack, the document as a whole is not (past a few items)."""
+    big = "[" + ",".join(["lol"] * 900) + "]"
+    return "kind: List\nitems:\n- &big " + big + "\n" + "".join(
+        "- [" + ",".join(["*big"] * 9) + "]\n" for _ in range(items))
+
+
+@pytest.mark.parametrize(("items", "refused"), [(1, False), (2, False), (40, True)])
+def test_the_alias_bound_is_the_whole_documents_not_each_items(tmp_path: Path, items: int,
+                                                                refused: bool) -> None:
+    dump = tmp_path / "spread.yaml"
+    dump.write_text(_many_small_expansions(items))
+    if refused:  # as reading it whole refused it, though no item alone is over the bound
+        with pytest.raises(YamlRefused, match="YAML aliases expand"):
+            read_whole(dump)
+        with pytest.raises(SourceError, match=rf"^{re.escape(str(dump))}: YAML aliases expand"):
+            read_objects(dump)
+    else:
+        assert read_objects(dump) == read_whole(dump)
 
 
 def test_a_dump_that_changes_after_the_survey_leaves_the_source_not_ready(tmp_path: Path,
