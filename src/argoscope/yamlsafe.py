@@ -77,6 +77,7 @@ def load_one(content: str, where: str) -> Any:
 
 _STR = "tag:yaml.org,2002:str"
 _MAPPING = "tag:yaml.org,2002:map"
+_SEQUENCE = "tag:yaml.org,2002:seq"
 _MERGE = "tag:yaml.org,2002:merge"
 
 
@@ -223,8 +224,12 @@ class _DocumentReader:
             self._start_document()
             # A document the survey did not see (the file grew since) is read whole.
             stream_items = (lists is None) or (index < len(lists) and lists[index])
+            emit = lists is not None
             if stream_items and self._plain_mapping_next():
-                is_list = yield from self._mapping_pieces(emit=lists is not None)
+                is_list = yield from self._mapping_pieces(emit)
+            elif stream_items and self._plain_sequence_next():
+                yield from self._sequence_items(emit)
+                is_list = True
             else:
                 document = self.construct(self.measured(self.compose()))
                 is_list = False
@@ -241,9 +246,24 @@ class _DocumentReader:
                 and event.tag in (None, "!", _MAPPING))
 
     def _plain_sequence_next(self) -> bool:
-        """Whether the next node is a sequence no alias can name (no anchor)."""
+        """Whether the next node is a sequence with no anchor (no alias can name it) or tag
+        of its own (`!!omap` and `!!pairs` are sequences that construct otherwise)."""
         event = self.loader.peek_event()
-        return isinstance(event, yaml.SequenceStartEvent) and event.anchor is None
+        return (isinstance(event, yaml.SequenceStartEvent) and event.anchor is None
+                and event.tag in (None, "!", _SEQUENCE))
+
+    def _sequence_items(self, emit: bool) -> Iterator[Any]:
+        """The items of the sequence starting at the next event, one at a time (yielded only
+        when `emit`: a survey reads them through)."""
+        loader = self.loader
+        loader.get_event()  # SequenceStartEvent
+        self.distinct += 1
+        self.expanded += 1
+        while not loader.check_event(yaml.SequenceEndEvent):
+            item = self.construct(self.measured(self.compose()))
+            if emit:
+                yield item
+        loader.get_event()
 
     def _mapping_pieces(self, emit: bool) -> Generator[Any, None, bool]:
         """A top-level mapping read key by key, its `items` sequence item by item; whether
@@ -263,14 +283,7 @@ class _DocumentReader:
             whole = whole or key.tag == _MERGE
             if is_items and self._plain_sequence_next():
                 items_seen += 1
-                loader.get_event()  # SequenceStartEvent
-                self.distinct += 1
-                self.expanded += 1
-                while not loader.check_event(yaml.SequenceEndEvent):
-                    item = self.construct(self.measured(self.compose()))
-                    if emit:
-                        yield item
-                loader.get_event()
+                yield from self._sequence_items(emit)
                 continue
             # Constructed too, so that a bad one is refused as reading it whole would (a
             # merge key means nothing on its own: the document is read whole then).
@@ -283,7 +296,6 @@ class _DocumentReader:
         loader.get_event()
         return (items_seen == 1 and not whole
                 and (not has_kind or (isinstance(kind, str) and kind.endswith("List"))))
-
 
 
 def _refusing(where: str, pieces: Iterator[Any], dispose: Callable[[], None]) -> Iterator[Any]:

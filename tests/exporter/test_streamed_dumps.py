@@ -429,6 +429,10 @@ EDGE_CASES = {
     "documents-and-lists.yaml": "kind: Pod\n---\n- 1\n- [2]\n---\nitems: [3, {items: [4]}]\n"
                                 "---\n...\n---\n!!map {items: [5], kind: List}\n",
     "tagged-items.yaml": "kind: List\n!!str items: [1]\n",
+    "omap-items.yaml": "kind: List\nitems: !!omap [{a: 1}, {b: 2}]\n",
+    "top-level-sequence.yaml": "- {kind: Pod}\n- [1, {items: [2]}]\n- null\n---\n!!seq [3]\n",
+    "top-level-pairs.yaml": "!!pairs [{kind: Pod}, {b: 2}]\n",
+    "top-level-custom-tag.yaml": "!!set {a, b}\n",
 }
 
 
