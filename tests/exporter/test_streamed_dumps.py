@@ -453,3 +453,16 @@ def test_json_refused_whole_is_refused_streamed_with_the_same_message(tmp_path: 
     with pytest.raises(SourceError) as now:
         read_objects(file)
     assert str(now.value) == f"{file}: invalid JSON: {before.value}"
+
+
+@pytest.mark.parametrize("bad", [b"\xff", b"\xe2\x82", b"\xed\xa0\x80"])
+def test_bad_utf8_deep_in_a_yaml_dump_is_named_where_reading_whole_named_it(
+        tmp_path: Path, bad: bytes) -> None:
+    dump = tmp_path / "dump.yaml"
+    good = ("- {kind: Pod, metadata: {name: " + "é" * 40 + "}}\n").encode() * 3000
+    dump.write_bytes(b"kind: List\nitems:\n" + good + b"- {kind: Pod, x: '" + bad + b"'}\n")
+    with pytest.raises(UnicodeDecodeError) as before:
+        dump.read_text(encoding="utf-8")
+    with pytest.raises(SourceError) as now:
+        read_objects(dump)
+    assert str(now.value) == f"{dump}: cannot be read: {before.value}"

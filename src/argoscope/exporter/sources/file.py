@@ -10,6 +10,7 @@ An object of another kind is skipped and counted.
 
 from __future__ import annotations
 
+import codecs
 import logging
 import threading
 from collections.abc import Callable, Iterator, Mapping
@@ -102,24 +103,51 @@ def _plan_json(file: Path) -> Reader:
     return read
 
 
+def _utf8_error(file: Path, error: UnicodeDecodeError) -> str:
+    """`error` as decoding the whole file names it: the position in the file, not in the
+    chunk being decoded when it was found (the file is decoded again, a chunk at a time)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    offset = 0
+    with file.open("rb") as raw:
+        while True:
+            chunk = raw.read(2**16)
+            pending = len(decoder.getstate()[0])
+            try:
+                decoder.decode(chunk, final=not chunk)
+            except UnicodeDecodeError as found:
+                start, end = offset - pending + found.start, offset - pending + found.end
+                if end - start == 1:
+                    where = f"byte 0x{found.object[found.start]:02x} in position {start}"
+                else:
+                    where = f"bytes in position {start}-{end - 1}"
+                return f"'utf-8' codec can't decode {where}: {found.reason}"
+            if not chunk:
+                return str(error)
+            offset += len(chunk)
+
+
+def _yaml_refused(file: Path, error: Exception) -> SourceError:
+    if isinstance(error, YamlRefused):
+        return SourceError(str(error))
+    if isinstance(error, UnicodeDecodeError):
+        return SourceError(f"{file}: cannot be read: {_utf8_error(file, error)}")
+    return SourceError(f"{file}: cannot be read: {error}")
+
+
 def _plan_yaml(file: Path) -> Reader:
     try:
         with file.open(encoding="utf-8") as text:
             lists = survey_stream(text, str(file))
-    except YamlRefused as error:
-        raise SourceError(str(error)) from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise SourceError(f"{file}: cannot be read: {error}") from error
+    except (YamlRefused, OSError, UnicodeDecodeError) as error:
+        raise _yaml_refused(file, error) from None
 
     def read() -> Iterator[Any]:
         try:
             with file.open(encoding="utf-8") as text:
                 for value in stream_objects(text, str(file), lists):
                     yield from _flatten(value)
-        except YamlRefused as error:
-            raise SourceError(str(error)) from None
-        except (OSError, UnicodeDecodeError) as error:
-            raise SourceError(f"{file}: cannot be read: {error}") from error
+        except (YamlRefused, OSError, UnicodeDecodeError) as error:
+            raise _yaml_refused(file, error) from None
 
     return read
 
