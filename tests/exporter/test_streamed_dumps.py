@@ -411,6 +411,7 @@ EDGE_CASES = {
     "kind-after-items-not-a-list.json": '{"items": [{"kind": "Pod"}], "kind": "Workflow"}',
     "items-not-an-array.json": '{"kind": "List", "items": {"kind": "Pod"}}',
     "items-twice.json": '{"items": [{"kind": "Pod"}], "kind": "List", "items": [1, 2]}',
+    "a-key-named-like-the-items.json": '{"items": [{"kind": "Pod"}], "items.item": {"a": 1}}',
     "kind-an-object.json": '{"items": [{"kind": "Pod"}], "kind": {"x": "List"}}',
     "kind-null.json": '{"items": [1], "kind": null}',
     "list-in-list.json": '{"kind": "List", "items": [{"items": [{"kind": "Pod"}]}, [3, [4]]]}',

@@ -128,7 +128,8 @@ def survey(path: Path) -> Plan:
                 elif depth == 1:
                     if event == "map_key":
                         pending = value if value in ("kind", "items") else None
-                        top_items += value == "items"
+                        # ijson names a top-level key "items.item" as it names the items.
+                        top_items += 2 if value == "items.item" else value == "items"
                         has_kind = has_kind or value == "kind"
                     elif pending is not None:
                         if pending == "kind":
@@ -145,8 +146,10 @@ def survey(path: Path) -> Plan:
     if first == "start_array":
         return Plan("item")
     if first == "start_map" and top_items > 1:
-        # The last `items` is the one that counts; streaming would read them all.
-        return _whole_or_refused(size, "the key 'items' twice", reader.offset)
+        # The last `items` is the one that counts, and a key "items.item" is no item;
+        # streaming would read them all.
+        return _whole_or_refused(size, "the key 'items' twice, or a key 'items.item'",
+                                 reader.offset)
     is_list = not has_kind or (isinstance(kind, str) and kind.endswith("List"))
     if first == "start_map" and top_items == 1 and items_is_array and is_list:
         return Plan("items.item")
