@@ -216,7 +216,8 @@ def documents(scalars: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
             [*keys[:position], ("items", items), *([("kind", kind)] if kind is not None else []),
              *keys[position:]]),
         st.lists(values, max_size=5), st.one_of(st.none(), KINDS),
-        st.lists(st.tuples(st.sampled_from(["apiVersion", "metadata"]), values), max_size=2),
+        st.lists(st.tuples(st.sampled_from(["apiVersion", "metadata", "items.item"]), values),
+                 max_size=2),
         st.integers(0, 2))
     return st.one_of(listed, st.lists(st.one_of(values, listed), max_size=4), values)
 
@@ -247,6 +248,10 @@ def test_json_streamed_however_large_reads_as_it_read_whole(
     monkeypatch.setattr(jsonstream, "WHOLE_MAX_BYTES", 0)
     file = tmp_path_factory.mktemp("json") / "dump.json"
     file.write_text(as_json(document, style))
+    if isinstance(document, dict) and "items.item" in document:  # ijson's name for the items
+        with pytest.raises(SourceError, match=r"near byte .* a key 'items\.item'"):
+            read_objects(file)
+        return
     assert read_objects(file) == read_whole(file)
 
 
