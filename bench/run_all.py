@@ -20,6 +20,7 @@ BENCHMARKS = [
     ("bench_reports.py", []),
     ("bench_scale.py", []),
     ("bench_expressions.py", []),
+    ("bench_dump_stream.py", ["--runs", "10000"]),
 ]
 
 
