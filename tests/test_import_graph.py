@@ -1,5 +1,6 @@
 """The package's import graph has no cycles, the local runner's layers import downward only, and
-the check library (installed in every pipeline step) never reaches the reports (rendering).
+the check library (installed in every pipeline step) never reaches the reports (rendering) or
+the local runner.
 
 How imports are read: `tests/support/imports.py`.
 """
@@ -50,6 +51,13 @@ def test_the_check_library_never_imports_the_reports() -> None:
     graph = import_graph(PACKAGE_ROOT)
     assert graph.get("argoscope.reports.step"), "no imports read: is PACKAGE_ROOT right?"
     assert reaching_imports(graph, "argoscope.checks", "argoscope.reports") == []
+
+
+def test_the_check_library_never_imports_the_local_runner() -> None:
+    # A step finds its results path through the neutral argoscope.stepenv, not the runner.
+    graph = import_graph(PACKAGE_ROOT)
+    assert graph.get("argoscope.local.runner"), "no imports read: is PACKAGE_ROOT right?"
+    assert reaching_imports(graph, "argoscope.checks", "argoscope.local") == []
 
 
 def test_the_check_library_names_the_reports_only_in_its_hook() -> None:

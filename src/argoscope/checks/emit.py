@@ -42,7 +42,7 @@ def document_path(env: Mapping[str, str] | None = None) -> Path:
         return Path(env[PATH_ENV])
     if env.get("KUBERNETES_SERVICE_HOST"):
         return Path(DEFAULT_PATH)
-    from argoscope.local.paths import local_path
+    from argoscope.stepenv import local_path
 
     mapped = local_path(DEFAULT_PATH, env)
     return Path(mapped) if mapped != DEFAULT_PATH else Path(LOCAL_DEFAULT_PATH)

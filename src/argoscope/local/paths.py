@@ -9,12 +9,14 @@ the runner rewrites those exact paths where they appear in `command`, `args`, `e
 
 from __future__ import annotations
 
-import json
-import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+from argoscope.stepenv import PATH_MAP_ENV, local_path
+
+__all__ = ["PATH_MAP_ENV", "PathMap", "local_path"]
 
 
 class PathMap:
@@ -68,29 +70,3 @@ class PathMap:
         return {prefix: str(local) for prefix, local in sorted(self.entries.items())}
 
 
-PATH_MAP_ENV = "ARGOSCOPE_PATH_MAP"
-
-
-def local_path(container_path: str, environ: Mapping[str, str] | None = None) -> str:
-    """Where step code should read or write `container_path`.
-
-    Under `argoscope run` this follows the runner's `ARGOSCOPE_PATH_MAP` (volume mounts and
-    output-parameter files); in a real container, or for a path the map does not cover, it
-    returns the path unchanged. Step code that builds paths itself (a library default such as
-    `/tmp/argoscope/checks.json`) calls this so the same code runs in both places.
-    """
-    raw = (os.environ if environ is None else environ).get(PATH_MAP_ENV)
-    if not raw:
-        return container_path
-    try:
-        entries = json.loads(raw)
-    except json.JSONDecodeError:
-        return container_path
-    if not isinstance(entries, dict):
-        return container_path
-    for prefix in sorted(entries, key=len, reverse=True):
-        if container_path == prefix:
-            return str(entries[prefix])
-        if prefix != "/" and container_path.startswith(prefix.rstrip("/") + "/"):
-            return str(entries[prefix]) + container_path[len(prefix.rstrip("/")):]
-    return container_path

@@ -75,7 +75,7 @@ def _checks_path(given: Path | None) -> Path:
     if given is not None:
         return given
     from argoscope.checks.emit import document_path
-    from argoscope.local.paths import local_path
+    from argoscope.stepenv import local_path
 
     return Path(local_path(str(document_path())))
 
