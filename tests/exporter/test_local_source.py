@@ -153,3 +153,25 @@ def test_follow_starts_before_the_directory_exists(tmp_path: Path) -> None:
         stop.set()
         follower.join(timeout=5)
     shutil.rmtree(state)
+
+
+def test_a_fifo_or_an_oversized_object_file_is_skipped_never_waited_on(
+        run_yaml: RunYaml, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The state directory is written by step code's neighbours too: a FIFO named like an object
+    # file would block a plain read forever, an enormous file would be read whole.
+    import os
+
+    from argoscope.exporter.sources import local as local_source
+
+    done = run_yaml(workflow_yaml(PIPELINE, name="p-"))
+    os.mkfifo(done.state_dir / "workflows" / "stuck.json")
+    huge = done.state_dir / "pods" / "huge.json"
+    huge.write_text(json.dumps({"kind": "Pod", "pad": "x" * 200_000}))
+    monkeypatch.setattr(local_source, "MAX_OBJECT_BYTES", 100_000)
+    model = Model()
+    LocalSource(model, done.state_dir).snapshot()
+    assert model.stats.ready
+    assert model.stats.skipped == {("workflows", "malformed"): 1.0, ("pods", "too_large"): 1.0}
+    # The run itself still counts.
+    assert samples(model, "argoscope_workflow_runs_total") == {
+        label(namespace="argo-local", pipeline="p", phase="Succeeded"): 1.0}
