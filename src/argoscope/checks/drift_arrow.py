@@ -175,6 +175,8 @@ def _feature(column: str, reference: np.ndarray, current: np.ndarray, method: st
     """`drift_native.column_drift` for a numerical column whose test is the Wasserstein
     distance; Declined for any other test."""
     ref, cur = _usable(reference), _usable(current)
+    if len(ref) <= SMALL_REFERENCE and method is None:
+        raise Declined(f"column {column!r}: a small reference gets KS, chi-square or Z")
     merged = Merged.of_arrays(ref, cur) if len(ref) > SMALL_REFERENCE else None
     test = TESTS["wasserstein"] if method == "wasserstein" else \
         default_test(ref, cur, "num", merged)
