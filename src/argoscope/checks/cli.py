@@ -193,10 +193,12 @@ def run_drift(args: argparse.Namespace) -> int:
     from argoscope.checks import arguments
     from argoscope.checks._engine import DriftOptions, drift_engine
     from argoscope.checks.api import drift_result
+    from argoscope.checks.process_tuning import tune_for_drift
     from argoscope.checks.results import CheckInputError
 
     if args.engine in SCALE_ENGINES:  # Parquet read and checked by Spark or Dask
         return scale_cli.run_drift(args, _finish, _column_types)
+    tune_for_drift()  # cheaper, same results: see process_tuning
     columns = [c.strip() for c in args.columns.split(",") if c.strip()] if args.columns else None
     try:
         column_types = _column_types(args.column_types)
