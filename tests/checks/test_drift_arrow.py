@@ -10,7 +10,7 @@
 - Its pieces hold pandas' own rules: a column's values as pandas holds them, the reference's
   std as `np.std` of a Series computes it.
 - `argoscope check drift` takes the fast path without importing pandas, and writes the same
-  document as the pandas path.
+  document as the pandas path, and the same scores as an untuned process.
 """
 
 from __future__ import annotations
@@ -211,6 +211,11 @@ def test_the_command_takes_it_without_pandas_and_writes_the_pandas_paths_documen
     ours, theirs = json.loads(fast.stdout), json.loads(pandas_path.stdout)
     assert ours["results"][0]["features"] == theirs["results"][0]["features"]
     assert ours["results"][0]["status"] == theirs["results"][0]["status"] == "failed"
+    # The command tunes its process (process_tuning); this process is not tuned: same scores.
+    untuned = drift_arrow.drift_parquet(tmp_path / "r.parquet", tmp_path / "c.parquet", None,
+                                        method=None, threshold=None, drift_share=0.5)
+    assert untuned is not None
+    assert ours["results"][0]["features"] == [f.to_dict() for f in untuned]
 
 
 @pytest.mark.parametrize("args", [["--columns", "nope"], ["--threshold", "0"],
