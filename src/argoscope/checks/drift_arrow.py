@@ -234,8 +234,11 @@ def _drift(reference: Path, current: Path, columns: Sequence[str] | None,
             return [one(column) for column in chosen]
         # Each worker reads, converts, sorts and measures its columns: Arrow's decoding and
         # numpy's sorts release the GIL, and only a few columns are held at a time.
-        with ThreadPoolExecutor(max_workers=workers) as pool:
+        pool = ThreadPoolExecutor(max_workers=workers)
+        try:
             return list(pool.map(one, chosen))
+        finally:  # a declined column drops the columns not started: the pandas path redoes all
+            pool.shutdown(wait=True, cancel_futures=True)
     finally:
         files.close()
 
