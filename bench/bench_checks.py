@@ -6,13 +6,17 @@ expectations. Each engine runs in its own subprocess, so its time and its peak m
 RSS above the RSS once the data is built) are its own; scores and counts are compared to show
 the engines agree. Also the import time of `argoscope.checks` and of the reference engines.
 Then the whole command as a user runs it, imports and Parquet reading included:
-`argoscope check drift` native against `--engine evidently` on COMMAND_ROWS x COLS Parquet
-files (best of 3 native runs; Evidently once). Prints a Markdown section and writes it to
-`--out`; `bench/run_all.py` joins the sections into `docs/benchmarks.md`.
+`argoscope check drift` against `--engine evidently` on COMMAND_ROWS x COLS Parquet files, in
+`--rounds` rounds (Evidently once per round, each native variant best of 3): the fast Arrow
+path, the pandas path it falls back to, and with `--before-src` the code before issue 24.
+Prints a Markdown section and writes it to `--out`; `bench/run_all.py` joins the sections
+into `docs/benchmarks.md`.
 
     python bench/bench_checks.py --rows 1000000     # the issue's size (Evidently takes minutes)
     python bench/bench_checks.py --rows 100000      # a quick run
     python bench/bench_checks.py --command-only     # only the whole-command comparison
+    git archive <commit> src | tar -x -C /tmp/before   # then, for issue 24's before/after:
+    python bench/bench_checks.py --command-only --rounds 3 --before-src /tmp/before/src
 """
 
 from __future__ import annotations
