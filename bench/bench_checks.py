@@ -139,9 +139,11 @@ def _children_cpu() -> float:
 
 
 # The pandas path of this tree, as `argoscope check drift` runs it for the calls the fast
-# path (`argoscope.checks.drift_arrow`) declines: the fast path made to decline every call.
-PANDAS_PATH = ("import sys; from argoscope.checks import drift_arrow; "
-               "drift_arrow.drift_parquet = lambda *a, **k: None; "
+# path (`argoscope.checks.drift_arrow`) declines: the fast path made to decline every call
+# (patched in the CLI module, which does not import numpy: the command's process settings
+# must come before numpy is loaded).
+PANDAS_PATH = ("import sys; from argoscope.checks import cli; "
+               "cli._fast_drift = lambda *a, **k: None; "
                "from argoscope.cli import main; sys.exit(main(sys.argv[1:]))")
 VARIANTS = {
     "evidently": "`argoscope check drift --engine evidently`",

@@ -209,8 +209,8 @@ def test_the_command_takes_it_without_pandas_and_writes_the_pandas_paths_documen
     _write(recipe, tmp_path)
     fast = _run_cli("import sys; from argoscope.cli import main; code = main(sys.argv[1:]); "
                     "print('pandas' in sys.modules, file=sys.stderr); sys.exit(code)", tmp_path)
-    pandas_path = _run_cli("import sys; from argoscope.checks import drift_arrow; "
-                           "drift_arrow.drift_parquet = lambda *a, **k: None; "
+    pandas_path = _run_cli("import sys; from argoscope.checks import cli; "
+                           "cli._fast_drift = lambda *a, **k: None; "
                            "from argoscope.cli import main; sys.exit(main(sys.argv[1:]))",
                            tmp_path)
     assert fast.returncode == pandas_path.returncode == 1, (fast.stderr, pandas_path.stderr)
