@@ -168,6 +168,21 @@ def test_a_plain_numeric_pair_takes_the_fast_path(tmp_path: Path) -> None:
     assert [f.feature for f in fast] == [f"c{i}" for i in range(len(PLAIN))]
 
 
+def test_named_columns_are_answered_beside_columns_it_does_not_read(tmp_path: Path) -> None:
+    recipe = {"kinds": ["string", "float64", "category", "int64"], "rows": [1400, 1300],
+              "seed": 11, "spoiled": 0.01, "writer": "pandas", "options": {}}
+    reference, current = _write(recipe, tmp_path)
+    options = {"columns": ["c3", "c1"], "method": None, "threshold": None}
+    fast = drift_arrow.drift_parquet(reference, current, ["c3", "c1"], method=None,
+                                     threshold=None, drift_share=0.5)
+    assert fast is not None
+    assert fast == _pandas_path(reference, current, options)
+    assert [f.feature for f in fast] == ["c3", "c1"]
+    # Without --columns the string and categorical columns are tested: the pandas path's.
+    assert drift_arrow.drift_parquet(reference, current, None, method=None, threshold=None,
+                                     drift_share=0.5) is None
+
+
 @settings(max_examples=60, deadline=None)
 @given(values=st.one_of(
     hnp.arrays(st.sampled_from([np.float64, np.float32]), st.integers(1, 300),
