@@ -251,3 +251,18 @@ def test_bad_input_is_declined_so_the_pandas_path_words_it(tmp_path: Path, args:
                                      threshold=0.0 if args[0] == "--threshold" else None,
                                      drift_share=2.0 if args[0] == "--drift-share" else 0.5,
                                      ) is None
+
+
+def test_with_bottleneck_installed_the_pandas_path_answers(tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """pandas computes the std with bottleneck when it is installed: another last bit."""
+    recipe = {"kinds": ["float64"], "rows": [1100, 1100], "seed": 2, "spoiled": 0.0,
+              "writer": "pandas", "options": {}}
+    reference, current = _write(recipe, tmp_path)
+    assert drift_arrow.drift_parquet(reference, current, None, method=None, threshold=None,
+                                     drift_share=0.5) is not None
+    found = drift_arrow.importlib.util.find_spec
+    monkeypatch.setattr(drift_arrow.importlib.util, "find_spec",
+                        lambda name, *a: object() if name == "bottleneck" else found(name, *a))
+    assert drift_arrow.drift_parquet(reference, current, None, method=None, threshold=None,
+                                     drift_share=0.5) is None
