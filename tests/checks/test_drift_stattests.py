@@ -8,9 +8,12 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 from argoscope.checks import drift_native
-from argoscope.checks.drift_stattests import CATEGORICAL, NUMERICAL, TESTS
+from argoscope.checks.drift_stattests import CATEGORICAL, NUMERICAL, TESTS, Merged
 from argoscope.checks.results import CheckInputError
 
 
@@ -126,3 +129,25 @@ def test_empirical_mmd_refuses_a_kernel_that_cannot_fit() -> None:
     big = pd.Series(np.zeros(15_000))
     with pytest.raises(CheckInputError, match="sample the data first"):
         drift_native.column_drift(big, big, "x", method="empirical_mmd", kind=NUMERICAL)
+
+
+@settings(max_examples=60, deadline=None)
+@given(ref=hnp.arrays(st.sampled_from([np.float64, np.float32, np.int64, np.int32, np.uint64]),
+                      st.integers(1, 50),
+                      elements={"allow_nan": False, "allow_infinity": False}),
+       cur=hnp.arrays(st.sampled_from([np.float64, np.int64, np.int16]), st.integers(1, 50),
+                      elements={"allow_nan": False, "allow_infinity": False}))
+def test_merging_in_one_buffer_equals_sorting_copies_and_concatenating(ref: np.ndarray,
+                                                                       cur: np.ndarray) -> None:
+    """`Merged.of_arrays` sorts each sample in its half of one buffer; the values (signed
+    zeros in their places) and sources are those of the earlier sort-copy-concatenate."""
+    if not (np.issubdtype(ref.dtype, np.integer) and np.issubdtype(cur.dtype, np.integer)):
+        a, b = np.asarray(ref, dtype=float), np.asarray(cur, dtype=float)
+    else:
+        a, b = ref, cur
+    stacked = np.concatenate([np.sort(a), np.sort(b)])
+    order = np.argsort(stacked, kind="stable")
+    merged = Merged.of_arrays(ref, cur)
+    assert merged.values.dtype == stacked.dtype
+    assert merged.values.tobytes() == stacked[order].tobytes()
+    assert np.array_equal(merged.from_reference, order < len(ref))

@@ -21,7 +21,7 @@ from argoscope.cli_errors import report
 if TYPE_CHECKING:
     import pandas as pd
 
-    from argoscope.checks.results import CheckResult
+    from argoscope.checks.results import CheckResult, FeatureResult
 
 
 def register(subparsers: Any) -> None:
@@ -193,27 +193,43 @@ def run_drift(args: argparse.Namespace) -> int:
     from argoscope.checks import arguments
     from argoscope.checks._engine import DriftOptions, drift_engine
     from argoscope.checks.api import drift_result
+    from argoscope.checks.process_tuning import tune_for_drift
     from argoscope.checks.results import CheckInputError
 
     if args.engine in SCALE_ENGINES:  # Parquet read and checked by Spark or Dask
         return scale_cli.run_drift(args, _finish, _column_types)
+    tune_for_drift()  # cheaper, same results: see process_tuning
     columns = [c.strip() for c in args.columns.split(",") if c.strip()] if args.columns else None
     try:
         column_types = _column_types(args.column_types)
-        reference = read_table(args.reference)
-        current = read_table(args.current)
-        arguments.drift_call(reference, current, engine=args.engine, engines=DRIFT_ENGINES,
-                             columns=columns, method=args.method, threshold_=args.threshold,
-                             per_column_method=None, per_column_threshold=None,
-                             drift_share_=args.drift_share, column_types=column_types)
-        options = DriftOptions(columns, args.method, args.threshold,
-                               drift_share=args.drift_share, column_types=column_types,
-                               report_path=args.report)
-        features = drift_engine(args.engine).run(reference, current, options)
+        features = _fast_drift(args, columns, column_types)
+        if features is None:  # the pandas path: every other call, and every error's words
+            reference = read_table(args.reference)
+            current = read_table(args.current)
+            arguments.drift_call(reference, current, engine=args.engine, engines=DRIFT_ENGINES,
+                                 columns=columns, method=args.method, threshold_=args.threshold,
+                                 per_column_method=None, per_column_threshold=None,
+                                 drift_share_=args.drift_share, column_types=column_types)
+            options = DriftOptions(columns, args.method, args.threshold,
+                                   drift_share=args.drift_share, column_types=column_types,
+                                   report_path=args.report)
+            features = drift_engine(args.engine).run(reference, current, options)
     except CheckInputError as exc:
         return report("argoscope check drift", exc)
     return _finish([drift_result(args.name, features, args.drift_share, "critical")], args.out,
                    "argoscope check drift")
+
+
+def _fast_drift(args: argparse.Namespace, columns: list[str] | None,
+                column_types: dict[str, str] | None) -> list[FeatureResult] | None:
+    """The native engine's features from the fast path (`drift_arrow`: Parquet straight from
+    Arrow, without pandas), or None when that path declines the call."""
+    if args.engine != "native" or column_types is not None:
+        return None
+    from argoscope.checks.drift_arrow import drift_parquet
+
+    return drift_parquet(args.reference, args.current, columns, method=args.method,
+                         threshold=args.threshold, drift_share=args.drift_share)
 
 
 def main(argv: list[str] | None = None) -> int:  # pragma: no cover - `argoscope check` is the entry

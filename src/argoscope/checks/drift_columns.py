@@ -12,12 +12,14 @@ does: a type with declared columns holds exactly those; the other types are stil
 from __future__ import annotations
 
 from collections.abc import Mapping
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from argoscope.checks.arguments import COLUMN_TYPES, column_type
 from argoscope.checks.drift_stattests import CATEGORICAL, NUMERICAL, TEXT
 from argoscope.checks.results import CheckInputError
+
+if TYPE_CHECKING:
+    import pandas as pd  # imported where used: the fast drift path reads the limit below
 
 UNTESTED = "untested"
 INTEGER_CARDINALITY_LIMIT = 10
@@ -61,6 +63,8 @@ def resolve(current: pd.DataFrame, columns: list[object] | None,
     those columns only, the other types are inferred (Evidently's `DataDefinition` rule). A
     column named in `columns` is always tested: one Evidently would not test is an input
     error that says how to declare its type."""
+    from pandas.api.types import is_bool_dtype, is_numeric_dtype
+
     declared = parse_declared(column_types)
     known = {str(c) for c in current.columns}
     for name in declared:
@@ -76,8 +80,7 @@ def resolve(current: pd.DataFrame, columns: list[object] | None,
         if columns is None and str(column) not in declared and kind in declared_kinds:
             continue
         dtype = current[column].dtype
-        if kind == NUMERICAL and (not pd.api.types.is_numeric_dtype(dtype)
-                                  or pd.api.types.is_bool_dtype(dtype)):
+        if kind == NUMERICAL and (not is_numeric_dtype(dtype) or is_bool_dtype(dtype)):
             raise CheckInputError(f"column {column!r} is declared numerical but its dtype is "
                                   f"{dtype}; declare it categorical or convert it")
         if kind == UNTESTED:

@@ -25,34 +25,21 @@ from argoscope.checks._engine import TEXT_DRIFT_ENGINE, DriftOptions, drift_engi
 from argoscope.checks.drift_stattests import (
     CATEGORICAL,
     NUMERICAL,
+    SMALL_REFERENCE,
     TESTS,
     TEXT,
     Merged,
-    StatTest,
+    default_test,
     import_scipy,
     score_unit,
 )
 from argoscope.checks.results import CheckInputError, FeatureResult
 
-__all__ = ["CATEGORICAL", "ENGINE", "NUMERICAL", "TESTS", "TEXT", "NativeDrift", "column_drift",
-           "dataset_drift", "default_test", "score_unit"]
+__all__ = ["CATEGORICAL", "ENGINE", "NUMERICAL", "SMALL_REFERENCE", "TESTS", "TEXT",
+           "NativeDrift", "column_drift", "dataset_drift", "default_test", "score_unit"]
 
-SMALL_REFERENCE = 1000
 RANDOM_TESTS = frozenset(("empirical_mmd", "TVD"))
 _KIND_NAMES = {NUMERICAL: "numerical", CATEGORICAL: "categorical", TEXT: "text"}
-
-
-def default_test(reference: pd.Series, current: pd.Series, kind: str,
-                 merged: Merged | None = None) -> StatTest:
-    """Evidently's default test for a cleaned column pair."""
-    n_values = merged.distinct() if merged else pd.concat([reference, current]).nunique()
-    if len(reference) <= SMALL_REFERENCE:
-        if kind == NUMERICAL and n_values > 5:
-            return TESTS["ks"]
-        return TESTS["chisquare"] if n_values > 2 else TESTS["z"]
-    if kind == NUMERICAL and n_values > 5:
-        return TESTS["wasserstein"]
-    return TESTS["jensenshannon"]
 
 
 def _clean(series: pd.Series, column: str, which: str) -> pd.Series:

@@ -9,15 +9,18 @@ Evidently's text-content tests are not here: text columns go through Evidently i
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from argoscope.checks.results import CheckInputError
+
+if TYPE_CHECKING:
+    import pandas as pd  # imported where used: the fast drift path runs without pandas
 
 NUMERICAL = "num"
 CATEGORICAL = "cat"
@@ -44,6 +47,14 @@ def import_scipy() -> None:
         import scipy.special  # noqa: F401
 
 
+def import_scipy_dot() -> None:
+    """Import only what the Wasserstein distance needs of scipy (its dot product), under the
+    same lock, before columns are tested in threads (the fast path: `drift_arrow`)."""
+    # A scipy without it: `_scipy_dot` falls back to numpy.
+    with _IMPORTING, contextlib.suppress(ImportError):
+        import scipy._lib._util  # noqa: F401
+
+
 @dataclass(frozen=True, slots=True)
 class Merged:
     """Both samples of a numerical column in one sorted array, with where each value came from.
@@ -58,19 +69,30 @@ class Merged:
 
     @classmethod
     def of(cls, reference: pd.Series, current: pd.Series) -> Merged:
-        ref, cur = reference.to_numpy(), current.to_numpy()
+        """Both cleaned samples of a column, merged."""
+        return cls.of_arrays(reference.to_numpy(), current.to_numpy())
+
+    @classmethod
+    def of_arrays(cls, ref: np.ndarray, cur: np.ndarray) -> Merged:
+        """`of` for numpy arrays: the one implementation both drift paths share."""
         if not (np.issubdtype(ref.dtype, np.integer) and np.issubdtype(cur.dtype, np.integer)):
             ref, cur = np.asarray(ref, dtype=float), np.asarray(cur, dtype=float)  # no copy
-        stacked = np.concatenate([np.sort(ref), np.sort(cur)])
+        # Each sample sorted in place in its half of one buffer: the same values as sorting
+        # copies and concatenating them (a widening cast keeps the order), two copies fewer.
+        stacked = np.empty(len(ref) + len(cur), dtype=np.result_type(ref, cur))
+        stacked[:len(ref)] = ref
+        stacked[len(ref):] = cur
+        stacked[:len(ref)].sort()
+        stacked[len(ref):].sort()
         order = np.argsort(stacked, kind="stable")
-        return cls(stacked[order], order < len(reference))
+        return cls(stacked[order], order < len(ref))
 
     def distinct(self) -> int:
         """Number of distinct values in both samples together."""
         return int(np.count_nonzero(np.diff(self.values))) + 1 if len(self.values) else 0
 
 
-TestFunc = Callable[[pd.Series, pd.Series, str, "Merged | None"], float]
+TestFunc = Callable[["pd.Series", "pd.Series", str, "Merged | None"], float]
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,15 +192,29 @@ def wasserstein(reference: pd.Series, current: pd.Series, kind: str,
                 merged: Merged | None) -> float:
     """scipy's `wasserstein_distance` over the merged samples, normed by the reference's std."""
     # The std of the column as given (float16 stays float16), as Evidently's np.std does.
-    norm = max(float(np.std(reference)), 0.001)
-    merged = merged or Merged.of(reference, current)
+    return normed_wasserstein(reference.to_numpy(), current.to_numpy(),
+                              float(np.std(reference)), merged)
+
+
+def normed_wasserstein(reference: np.ndarray, current: np.ndarray, std: float,
+                       merged: Merged | None) -> float:
+    """`wasserstein` on arrays, given the reference's standard deviation as pandas computes
+    it (`np.std` of a Series is pandas' own two-pass std, not numpy's): the one
+    implementation both drift paths share."""
+    norm = max(std, 0.001)
+    merged = merged or Merged.of_arrays(reference, current)
     # Between consecutive merged values, each sample's CDF is its count of values seen so far
     # (inside a run of ties the counts differ from scipy's, but the step there is 0).
-    ref_cdf = np.cumsum(merged.from_reference)[:-1] / len(reference)
-    cur_cdf = np.cumsum(~merged.from_reference)[:-1] / len(current)
+    seen = np.cumsum(merged.from_reference[:-1])  # reference values up to each step
+    ref_cdf = seen / len(reference)
+    # Current values up to step i are the other (i + 1) - seen: the same integers as their
+    # own cumulative sum, one pass and two arrays fewer.
+    np.subtract(np.arange(1, len(seen) + 1), seen, out=seen)
+    cur_cdf = seen / len(current)
+    np.subtract(ref_cdf, cur_cdf, out=ref_cdf)
     # Summed exactly as the installed scipy sums it: the last bit can decide a verdict when
     # the threshold equals the score.
-    distance_value = _scipy_dot(np.abs(ref_cdf - cur_cdf), np.diff(merged.values))
+    distance_value = _scipy_dot(np.abs(ref_cdf, out=ref_cdf), np.diff(merged.values))
     return float(distance_value / norm)
 
 
@@ -342,6 +378,8 @@ def fisher_exact(reference: pd.Series, current: pd.Series, kind: str,
         raise CheckInputError("fisher_exact needs binary data, but found more than 2 categories")
     if len(reference) != len(current):
         raise CheckInputError("fisher_exact needs reference and current data of equal length")
+    import pandas as pd
+
     first = pd.concat([reference, current]).iloc[0]
     # Which category counts as "one" does not change the two-sided p-value.
     one_ref, one_cur = int((reference == first).sum()), int((current == first).sum())
@@ -421,6 +459,8 @@ def _tvd_in_order(uniques: list[Any], ref_order: Sequence[int], cur_order: Seque
 def total_variation(reference: pd.Series, current: pd.Series, kind: str,
                     merged: Merged | None) -> float:
     """Evidently's TVD permutation test: 1,000 reshuffles drawn after `np.random.seed(0)`."""
+    import pandas as pd
+
     combined = pd.Series(reference.tolist() + current.tolist(), dtype=object)
     codes, found = pd.factorize(combined)  # codes in order of first appearance
     uniques = list(found)
@@ -470,6 +510,28 @@ TESTS: dict[str, StatTest] = {test.name: test for test in (
     StatTest("fisher_exact", "Fisher's Exact test", fisher_exact, 0.1, "lt", (CATEGORICAL,)),
     StatTest("TVD", "Total-Variation-Distance", total_variation, 0.1, "lt", (CATEGORICAL,)),
 )}
+
+SMALL_REFERENCE = 1000
+
+
+def default_test(reference: pd.Series | np.ndarray, current: pd.Series | np.ndarray, kind: str,
+                 merged: Merged | None = None) -> StatTest:
+    """Evidently's default test for a cleaned column pair (`drift_native` describes the rule;
+    both drift paths choose here)."""
+    if merged is not None:
+        n_values = merged.distinct()
+    else:
+        import pandas as pd
+
+        n_values = pd.concat([reference, current]).nunique()
+    if len(reference) <= SMALL_REFERENCE:
+        if kind == NUMERICAL and n_values > 5:
+            return TESTS["ks"]
+        return TESTS["chisquare"] if n_values > 2 else TESTS["z"]
+    if kind == NUMERICAL and n_values > 5:
+        return TESTS["wasserstein"]
+    return TESTS["jensenshannon"]
+
 
 # Evidently's text-content tests: text columns run through Evidently (see drift_native).
 TEXT_TESTS: dict[str, str] = {
