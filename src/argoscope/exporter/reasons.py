@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from argoscope.exporter.objects import mapping, parse_time, text
@@ -145,7 +145,12 @@ def _gpu_request(spec: Mapping[str, Any]) -> int:
 
 
 def pod_facts(pod: Mapping[str, Any], previous: PodFacts | None = None) -> PodFacts:
-    """Read a pod's facts; a waiting reason seen before is kept as a failure's likely cause."""
+    """Read a pod's facts; a failure reason seen before is kept (`keep_failure`)."""
+    return keep_failure(read_pod_facts(pod), previous)
+
+
+def read_pod_facts(pod: Mapping[str, Any]) -> PodFacts:
+    """What one version of a pod says, alone (MalformedObject on a bad start time)."""
     status = mapping(pod.get("status"))
     spec = mapping(pod.get("spec"))
     facts = PodFacts(
@@ -191,11 +196,17 @@ def pod_facts(pod: Mapping[str, Any], previous: PodFacts | None = None) -> PodFa
                 waiting = reason
                 break
     facts.waiting_reason = waiting
-    if previous is not None and (
+    return facts
+
+
+def keep_failure(facts: PodFacts, previous: PodFacts | None) -> PodFacts:
+    """`facts`, keeping the failure reason `previous` said when it says more: a later update
+    (or podGC's deletion) must not erase, or blur, a failure already seen. `facts` itself is
+    never changed (it may be a decoded view's); a copy is returned when one is needed."""
+    if previous is not None and previous.failure_reason != facts.failure_reason and (
             _rank(previous.failure_reason) > _rank(facts.failure_reason)
             or not facts.failure_reason):
-        # A later update (or podGC's deletion) must not erase, or blur, a failure already seen.
-        facts.failure_reason = previous.failure_reason
+        return replace(facts, failure_reason=previous.failure_reason)
     return facts
 
 
