@@ -11,7 +11,8 @@ never a label; a failure's becomes `Error` and is reported back as unknown, to b
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -120,13 +121,16 @@ class PodFacts:
     host: str = ""
 
 
-def _container_state(status: Mapping[str, Any], key: str) -> Mapping[str, Any]:
-    return mapping(mapping(status.get("state")).get(key))
-
-
-def _statuses(pod_status: Mapping[str, Any], field: str) -> Sequence[Mapping[str, Any]]:
+def _states(pod_status: Mapping[str, Any], field: str) -> list[tuple[str, Mapping[str, Any]]]:
+    """Each container status of `field` as (name, state), read once."""
     value = pod_status.get(field)
-    return [mapping(item) for item in value] if isinstance(value, list) else []
+    if not isinstance(value, list):
+        return []
+    states = []
+    for item in value:
+        item = mapping(item)
+        states.append((text(item.get("name")), mapping(item.get("state"))))
+    return states
 
 
 def _gpu_request(spec: Mapping[str, Any]) -> int:
@@ -150,16 +154,21 @@ def pod_facts(pod: Mapping[str, Any], previous: PodFacts | None = None) -> PodFa
 
 
 def read_pod_facts(pod: Mapping[str, Any]) -> PodFacts:
-    """What one version of a pod says, alone (MalformedObject on a bad start time)."""
+    """What one version of a pod says, alone (MalformedObject on a bad start time).
+
+    One pass over its container statuses: each container's state is read once (this runs for
+    every pod event)."""
     status = mapping(pod.get("status"))
     spec = mapping(pod.get("spec"))
     facts = PodFacts(
-        phase=text(status.get("phase")),
+        # Interned: a few values, held by every pod the model keeps.
+        phase=sys.intern(text(status.get("phase"))),
         gpus=_gpu_request(spec),
-        host=text(spec.get("nodeName")),
+        host=sys.intern(text(spec.get("nodeName"))),
     )
-    containers = _statuses(status, "containerStatuses")
-    main = next((c for c in containers if text(c.get("name")) == MAIN_CONTAINER), None)
+    containers = _states(status, "containerStatuses")
+    inits = _states(status, "initContainerStatuses")
+    main = next((c for c in containers if c[0] == MAIN_CONTAINER), None)
     ordered = ([main] if main is not None else []) + [c for c in containers if c is not main]
 
     # Failure: the pod's own reason (Evicted, DeadlineExceeded, ...) outranks a container's,
@@ -168,8 +177,11 @@ def read_pod_facts(pod: Mapping[str, Any]) -> PodFacts:
     own = text(status.get("reason"))
     failure, rank = own, _rank(own)
     if rank < 2:
-        for container in ordered + list(_statuses(status, "initContainerStatuses")):
-            terminated = _container_state(container, "terminated")
+        for _, state in ordered + inits:
+            terminated = state.get("terminated")
+            if terminated is None:
+                continue
+            terminated = mapping(terminated)
             reason = text(terminated.get("reason"))
             if (reason and reason != "Completed"
                     and terminated.get("exitCode") not in (0, "0")
@@ -178,8 +190,9 @@ def read_pod_facts(pod: Mapping[str, Any]) -> PodFacts:
     facts.failure_reason = failure
 
     if main is not None:
-        started = (_container_state(main, "running").get("startedAt")
-                   or _container_state(main, "terminated").get("startedAt"))
+        state = main[1]
+        started = (mapping(state.get("running")).get("startedAt")
+                   or mapping(state.get("terminated")).get("startedAt"))
         facts.main_started = parse_time(started)
 
     waiting = ""
@@ -190,8 +203,11 @@ def read_pod_facts(pod: Mapping[str, Any]) -> PodFacts:
             found = _INSUFFICIENT.findall(text(condition.get("message")))
             facts.insufficient = tuple(sorted({name.rstrip(".,;") for name in found}))
     if not waiting:
-        for container in list(_statuses(status, "initContainerStatuses")) + ordered:
-            reason = text(_container_state(container, "waiting").get("reason"))
+        for _, state in inits + ordered:
+            held = state.get("waiting")
+            if held is None:
+                continue
+            reason = text(mapping(held).get("reason"))
             if reason and reason not in _TRANSIENT_WAITING:
                 waiting = reason
                 break

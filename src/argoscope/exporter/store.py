@@ -23,7 +23,7 @@ import math
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -162,6 +162,8 @@ class Store:
         # template labels: most recur in every run.
         self._step_labels: dict[str, str] = {}
         self._template_labels: dict[str, str] = {}
+        # (step, template) pairs, one tuple each: every run of a pipeline holds the same ones.
+        self._step_pairs: dict[tuple[str, str], tuple[str, str]] = {}
         # namespace -> pipelines named after a run (no template, label or generateName).
         self._fallback_pipelines: dict[str, set[str]] = {}
         # Budgets shared by every namespace-keyed table; pipelines of live runs stay seen, and
@@ -248,7 +250,8 @@ class Store:
 
     # --- workflows -----------------------------------------------------------------------
 
-    def _counted_nodes(self, namespace: str, name: str, uid: str) -> set[str] | frozenset[str]:
+    def _counted_nodes(self, namespace: str, name: str, uid: str
+                       ) -> Collection[str]:
         """Node ids already counted for this run (the same object: its uid), not decoded again."""
         run = self._runs.get((namespace, name))
         return run.counted_nodes if run is not None and run.uid == uid else _NONE_COUNTED
@@ -325,14 +328,20 @@ class Store:
                         name[len(run.name):] if name.startswith(under_run)
                         else relative_name(name, run.name), run.entrypoint or template_label)
                                   if name else template_label or UNPARSED_STEP)
-                    run.steps[node.id] = (step_label, template_label)
+                    pair = (step_label, template_label)
+                    shared = self._step_pairs.get(pair)
+                    if shared is None:
+                        if len(self._step_pairs) >= _LABEL_CACHE_MAX:
+                            self._step_pairs.clear()
+                        shared = self._step_pairs[pair] = pair
+                    run.steps[node.id] = shared
                 if node.phase in STEP_FINISHED:
                     finished.append(node)
             except Exception as error:  # the boundary: one node never stops its run
                 self.stats.fault("nodes", error, f"{run.namespace}/{run.name} node {node.id}")
         counted = run.counted_nodes
         for node in finished:
-            counted.add(node.id)
+            counted[node.id] = None
             step, template = run.steps[node.id]
             ref = StepRef(run.namespace, run.pipeline, step, template, run.name, node.id)
             if count:

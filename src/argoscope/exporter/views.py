@@ -127,6 +127,8 @@ def decode_workflow(obj: Mapping[str, Any], event: str, counted: CountedNodes, *
     message and resources are read only then).
     """
     meta, namespace, name = _identity(obj, "Workflow")
+    # Interned: the run's pods name it too (`PodView.workflow`), so the model holds one copy.
+    name = sys.intern(name)
     if event == DELETED:
         return WorkflowView(namespace, name, "", "", False, "", None, None, "", False,
                             _NO_NODES, frozenset(), _NO_FAULTS)
@@ -162,7 +164,9 @@ def _decode_nodes(node_map: Mapping[str, Any], counted: Collection[str], times: 
     retries: set[str] = set()
     faults: list[tuple[str, Exception]] = []
     for key, node in node_map.items():
-        node_id = key if type(key) is str else text(key)  # YAML may key a node by a number
+        # Interned: the node's pod names it too (`PodView.node_id`), so the model holds one
+        # copy. YAML may key a node by a number.
+        node_id = sys.intern(key if type(key) is str else text(key))
         if node_id in counted:
             continue  # the common case on updates: nothing new about this attempt
         try:
@@ -210,13 +214,16 @@ def decode_pod(obj: Mapping[str, Any], event: str) -> PodView:
     workflow = text(mapping(meta.get("labels")).get(WORKFLOW_LABEL))
     if not workflow:
         raise MalformedObject(f"label {WORKFLOW_LABEL} is missing")
+    # Interned, as the run's name and its nodes' ids are: one copy of each in the model.
+    workflow = sys.intern(workflow)
     annotations = mapping(meta.get("annotations"))
     try:
         facts: PodFacts | None = read_pod_facts(obj)
         facts_error = None
     except MalformedObject as error:
         facts, facts_error = None, error
-    return PodView(namespace, name, workflow, text(annotations.get(NODE_ID_ANNOTATION)) or name,
+    node_id = text(annotations.get(NODE_ID_ANNOTATION))
+    return PodView(namespace, name, workflow, sys.intern(node_id) if node_id else name,
                    text(annotations.get(NODE_NAME_ANNOTATION)), facts, facts_error)
 
 
