@@ -14,7 +14,7 @@ import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 from argoscope.exporter.objects import mapping, parse_time, text
 
@@ -121,15 +121,26 @@ class PodFacts:
     host: str = ""
 
 
-def _states(pod_status: Mapping[str, Any], field: str) -> list[tuple[str, Mapping[str, Any]]]:
-    """Each container status of `field` as (name, state), read once."""
+class _State(NamedTuple):
+    """One container status: its name and its state's three forms (each None when absent)."""
+
+    name: str
+    running: Any
+    terminated: Any
+    waiting: Any
+
+
+def _states(pod_status: Mapping[str, Any], field: str) -> list[_State]:
+    """Each container status of `field`, every part read once."""
     value = pod_status.get(field)
     if not isinstance(value, list):
         return []
     states = []
     for item in value:
         item = mapping(item)
-        states.append((text(item.get("name")), mapping(item.get("state"))))
+        state = mapping(item.get("state"))
+        states.append(_State(text(item.get("name")), state.get("running"),
+                             state.get("terminated"), state.get("waiting")))
     return states
 
 
@@ -168,7 +179,7 @@ def read_pod_facts(pod: Mapping[str, Any]) -> PodFacts:
     )
     containers = _states(status, "containerStatuses")
     inits = _states(status, "initContainerStatuses")
-    main = next((c for c in containers if c[0] == MAIN_CONTAINER), None)
+    main = next((c for c in containers if c.name == MAIN_CONTAINER), None)
     ordered = ([main] if main is not None else []) + [c for c in containers if c is not main]
 
     # Failure: the pod's own reason (Evicted, DeadlineExceeded, ...) outranks a container's,
@@ -177,11 +188,10 @@ def read_pod_facts(pod: Mapping[str, Any]) -> PodFacts:
     own = text(status.get("reason"))
     failure, rank = own, _rank(own)
     if rank < 2:
-        for _, state in ordered + inits:
-            terminated = state.get("terminated")
-            if terminated is None:
+        for container in ordered + inits:
+            if container.terminated is None:
                 continue
-            terminated = mapping(terminated)
+            terminated = mapping(container.terminated)
             reason = text(terminated.get("reason"))
             if (reason and reason != "Completed"
                     and terminated.get("exitCode") not in (0, "0")
@@ -190,9 +200,8 @@ def read_pod_facts(pod: Mapping[str, Any]) -> PodFacts:
     facts.failure_reason = failure
 
     if main is not None:
-        state = main[1]
-        started = (mapping(state.get("running")).get("startedAt")
-                   or mapping(state.get("terminated")).get("startedAt"))
+        started = (mapping(main.running).get("startedAt")
+                   or mapping(main.terminated).get("startedAt"))
         facts.main_started = parse_time(started)
 
     waiting = ""
@@ -203,11 +212,10 @@ def read_pod_facts(pod: Mapping[str, Any]) -> PodFacts:
             found = _INSUFFICIENT.findall(text(condition.get("message")))
             facts.insufficient = tuple(sorted({name.rstrip(".,;") for name in found}))
     if not waiting:
-        for _, state in inits + ordered:
-            held = state.get("waiting")
-            if held is None:
+        for container in inits + ordered:
+            if container.waiting is None:
                 continue
-            reason = text(mapping(held).get("reason"))
+            reason = text(mapping(container.waiting).get("reason"))
             if reason and reason not in _TRANSIENT_WAITING:
                 waiting = reason
                 break

@@ -34,7 +34,7 @@ from argoscope.exporter.objects import (
     mapping,
     parse_time,
     phase_label,
-    pipeline_name,
+    pipeline_from,
     text,
 )
 from argoscope.exporter.reasons import PodFacts, read_pod_facts
@@ -138,20 +138,23 @@ def decode_workflow(obj: Mapping[str, Any], event: str, counted: CountedNodes, *
         raise MalformedObject("status is not an object")
     status = mapping(status)
     uid = text(meta.get("uid")) or f"{namespace}/{name}"
-    pipeline, fallback = pipeline_name(meta, spec)
+    labels = mapping(meta.get("labels"))
+    pipeline, fallback = pipeline_from(labels, spec, meta.get("generateName"), name)
     created = parse_time(meta.get("creationTimestamp"))
-    started = parse_time(status.get("startedAt")) or created
+    started_at = status.get("startedAt")
+    started = parse_time(started_at) or created
     phase = text(status.get("phase"))
     if not phase:
         # Argo v2-era and mid-reconcile objects: the phase label, else what times say.
-        phase = text(mapping(meta.get("labels")).get("workflows.argoproj.io/phase"))
-        phase = phase or ("Running" if status.get("startedAt") else "Pending")
+        phase = text(labels.get("workflows.argoproj.io/phase"))
+        phase = phase or ("Running" if started_at else "Pending")
     phase = phase_label(phase)
     entrypoint = text(spec.get("entrypoint")) or text(
         mapping(status.get("storedWorkflowTemplateSpec")).get("entrypoint"))
     finished = parse_time(status.get("finishedAt")) if phase in RUN_FINISHED else None
-    offloaded = bool(status.get("offloadNodeStatusVersion")) and not status.get("nodes")
-    node_map = {} if offloaded else decode_nodes(status)
+    inline = status.get("nodes")
+    offloaded = bool(status.get("offloadNodeStatusVersion")) and not inline
+    node_map = {} if offloaded else decode_nodes(status, inline)
     nodes, retries, faults = _decode_nodes(node_map, counted(namespace, name, uid), times)
     return WorkflowView(namespace, name, uid, pipeline, fallback, phase, started, finished,
                         entrypoint, offloaded, nodes, retries, faults)
