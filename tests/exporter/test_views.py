@@ -161,3 +161,28 @@ def test_a_pod_view_names_its_run_and_node(index: int, version: str) -> None:
         assert (view.namespace, view.workflow) == (run.namespace, run.name)
         assert view.node_id in node_ids
         assert view.facts is not None and view.facts_error is None
+
+
+@SETTINGS
+@given(index=st.integers(0, len(corpus_workflows()) - 1),
+       stamp=st.sampled_from(["yesterday", "2026-13-45T00:00:00Z", "12:00", "0"]),
+       field=st.sampled_from(["creationTimestamp", "startedAt"]))
+def test_an_unreadable_object_changes_nothing(index: int, stamp: str, field: str) -> None:
+    """A new object under a known run's name, that cannot be read, leaves the known run as it
+    was (it is decoded whole before the store changes anything) and is counted."""
+    wf = workflow(index)
+    store = Store()
+    store.apply(WORKFLOWS, "ADDED", wf)
+    before = dict(store.runs)
+    run = before[next(iter(before))]
+    kept = (run.uid, run.phase, run.started, run.finished, dict(run.steps))
+    meta = {**wf["metadata"], "uid": "a-new-object"}
+    status = dict(wf.get("status") or {})
+    if field == "creationTimestamp":
+        meta[field] = stamp
+    else:
+        status[field] = stamp
+    store.apply(WORKFLOWS, "MODIFIED", {**wf, "metadata": meta, "status": status})
+    assert dict(store.runs) == before
+    assert (run.uid, run.phase, run.started, run.finished, dict(run.steps)) == kept
+    assert store.stats.skipped == {("workflows", "malformed"): 1}
