@@ -92,9 +92,24 @@ print(json.dumps({"workflows_per_s": n / best_w, "pods_per_s": len(pods) / best_
 """
 
 
-def probe(tree: Path) -> dict[str, float | str]:
+# How list ingest and the model's memory scale: one size per fresh process.
+_SCALE_PROBE = r"""
+import gc, json, sys
+sys.path.insert(0, sys.argv[2])
+import bench_exporter as b
+from argoscope.exporter.model import Model
+
+before = b.rss_mib()
+model = Model(clock=lambda: b.T0 + 10 * 86400)
+rates = b.ingest(model, int(sys.argv[3]), 20)
+gc.collect()
+print(json.dumps({**rates, "model_mib": b.rss_mib() - before}))
+"""
+
+
+def probe(tree: Path, script: str = _PROBE, *extra: str) -> dict[str, float | str]:
     """One measurement of the tree at `tree` (which holds `src/` and `bench/`)."""
-    result = subprocess.run([sys.executable, "-c", _PROBE, str(tree), str(HERE)],
+    result = subprocess.run([sys.executable, "-c", script, str(tree), str(HERE), *extra],
                             capture_output=True,
                             text=True, check=True, env={"PYTHONPATH": str(tree / "src")})
     return dict(json.loads(result.stdout.strip().splitlines()[-1]))
@@ -107,7 +122,11 @@ def main() -> int:
     parser.add_argument("--after", type=Path, default=HERE.parent,
                         help="the tree with the new code (default: this checkout)")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--scale", help="instead: list ingest and memory at these numbers of "
+                        "runs (comma-separated, 20 steps each), one round, fresh processes")
     args = parser.parse_args()
+    if args.scale:
+        return scale(args.before, args.after, [int(n) for n in args.scale.split(",")])
     runs: dict[str, list[dict[str, float]]] = {"before": [], "after": []}
     for _ in range(args.rounds):
         runs["before"].append(probe(args.before))
@@ -128,6 +147,19 @@ def main() -> int:
         digests = {str(run[key]) for run in runs["before"] + runs["after"]}
         print(f"| {key} sha256 | {'identical in every run' if len(digests) == 1 else 'DIFFERENT'}"
               f" | | |")
+    return 0
+
+
+def scale(before: Path, after: Path, sizes: list[int]) -> int:
+    """List ingest rates and the model's memory at each size, before and after."""
+    print("| runs (pods) | Workflows/s before / after | pods/s before / after | "
+          "model MiB before / after |")
+    print("|---|---|---|---|")
+    for size in sizes:
+        old, new = (probe(tree, _SCALE_PROBE, str(size)) for tree in (before, after))
+        print(f"| {size:,} ({size * 20:,}) | "
+              + " | ".join(f"{float(old[key]):,.0f} / {float(new[key]):,.0f}"
+                           for key in ("workflows_per_s", "pods_per_s", "model_mib")) + " |")
     return 0
 
 
