@@ -80,6 +80,7 @@ NODES = "nodes"
 
 __all__ = ["NODES", "OVERFLOW_PIPELINE", "PODS", "RUN_FINISHED", "WORKFLOWS", "ModelConfig",
            "NodeObserver", "Store"]
+
 # Pod phases in which a pod may wait or hold a GPU ("" before the kubelet reports one).
 ACTIVE_POD_PHASES = frozenset({"", "Pending", "Running"})
 # Pod phases after which a pod says nothing new about why its attempt ended.

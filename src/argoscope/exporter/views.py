@@ -7,10 +7,11 @@ read only the views (see "Invariants: decoded once" in docs/design.md). What can
 raises `MalformedObject` for the whole object (nothing changes), or, for one node, is left out
 of the view and listed in `WorkflowView.faults`, which the store counts.
 
-Two reads are deliberately left for later, because most objects never need them and reading
-them first would cost list ingest its speed: a node already counted is not decoded again (the
+Two reads are skipped where they cannot matter, because most objects never need them and
+reading them would cost ingest its speed: a node already counted is not decoded again (the
 caller says which, `counted`), and a finished node's times, message and resources are read
-only when its attempt will count (`times=True`: never for replayed history). A node whose times
+only when its attempt will count (`times=True`: never for replayed history). A node's
+`resourcesDuration` is copied as Argo wrote it; the counting rule converts each amount. A node whose times
 do not parse carries the error (`NodeView.error`), raised where its attempt counts, so a bad
 time costs only that attempt, as before.
 
