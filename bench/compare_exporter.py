@@ -134,7 +134,8 @@ def main() -> int:
     print("| measure | before | after | after / before (medians) |")
     print("|---|---|---|---|")
     for key in ("workflows_per_s", "pods_per_s", "live_workflows_per_s", "live_pods_per_s",
-                "dump_seconds", "dump_floor_seconds", "dump_ratio", "model_mib",
+                "dump_seconds", "dump_floor_seconds", "dump_ratio", "dump_frozen_seconds",
+                "dump_frozen_ratio", "model_mib",
                 "scrape_median_ms", "scrape_min_ms"):
         before = [float(run[key]) for run in runs["before"]]
         after = [float(run[key]) for run in runs["after"]]

@@ -315,9 +315,11 @@ class Store:
         finished: list[NodeView] = []
         templates = self._template_labels
         under_run = run.name + "."  # the common node name: `<run>.<task>`
+        steps = run.steps
         for node in view.nodes:
+            node_id = node.id
             try:
-                if node.id not in run.steps:
+                if node_id not in steps:
                     template = node.template
                     template_label = templates.get(template)
                     if template_label is None:
@@ -335,19 +337,20 @@ class Store:
                         if len(self._step_pairs) >= _LABEL_CACHE_MAX:
                             self._step_pairs.clear()
                         shared = self._step_pairs[pair] = pair
-                    run.steps[node.id] = shared
+                    steps[node_id] = shared
                 if node.phase in STEP_FINISHED:
                     finished.append(node)
             except Exception as error:  # the boundary: one node never stops its run
-                self.stats.fault("nodes", error, f"{run.namespace}/{run.name} node {node.id}")
+                self.stats.fault("nodes", error, f"{run.namespace}/{run.name} node {node_id}")
         counted = run.counted_nodes
         for node in finished:
-            counted[node.id] = None
-            step, template = run.steps[node.id]
-            ref = StepRef(run.namespace, run.pipeline, step, template, run.name, node.id)
+            node_id = node.id
+            counted[node_id] = None
+            step, template = steps[node_id]
+            ref = StepRef(run.namespace, run.pipeline, step, template, run.name, node_id)
             if count:
                 try:
-                    self._count_attempt(ref, node, node.id in view.retries)
+                    self._count_attempt(ref, node, node_id in view.retries)
                 except Exception as error:
                     self.stats.fault("nodes", error,
                                      f"{run.namespace}/{run.name} node {node.id}")
