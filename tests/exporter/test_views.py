@@ -12,19 +12,30 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from typing import Any
+from unittest.mock import patch
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from argoscope.exporter import store as store_module
+from argoscope.exporter.reasons import PodFacts
 from argoscope.exporter.store import PODS, WORKFLOWS, Store
-from argoscope.exporter.views import NodeView, WorkflowView, decode_pod, decode_workflow
+from argoscope.exporter.views import (
+    NodeView,
+    PodView,
+    WorkflowView,
+    decode_pod,
+    decode_workflow,
+)
 from tests.support import argo_corpus
 from tests.support.argo_corpus import (
     compressed,
     corpus_workflows,
     derive_pods,
+    earlier,
     offloaded,
     workflow,
 )
@@ -186,3 +197,35 @@ def test_an_unreadable_object_changes_nothing(index: int, stamp: str, field: str
     assert dict(store.runs) == before
     assert (run.uid, run.phase, run.started, run.finished, dict(run.steps)) == kept
     assert store.stats.skipped == {("workflows", "malformed"): 1}
+
+
+@SETTINGS
+@given(index=st.integers(0, len(corpus_workflows()) - 1), version=st.sampled_from(["v1", "v2"]),
+       deleted=st.booleans())
+def test_views_are_never_changed_by_the_store(index: int, version: str, deleted: bool) -> None:
+    """The store merges what a pod said before into its own record (a failure seen is kept),
+    never into a decoded view: each view's facts stay as decoded, whatever followed them."""
+    wf = workflow(index)
+    store = Store()
+    store.apply(WORKFLOWS, "ADDED", wf)
+    seen: list[tuple[PodView, PodFacts]] = []
+
+    def recording(obj: Mapping[str, Any], event: str) -> PodView:
+        view = decode_pod(obj, event)
+        assert view.facts is not None
+        seen.append((view, replace(view.facts)))
+        return view
+
+    with patch.object(store_module, "decode_pod", recording):
+        for pod in derive_pods(wf, version):
+            # Finished first, then a version that says less (running, no reason), maybe gone.
+            store.apply(PODS, "ADDED", pod)
+            store.apply(PODS, "MODIFIED", earlier(pod))
+            if deleted:
+                store.apply(PODS, "DELETED", earlier(pod))
+            first = seen[-3 if deleted else -2][1]
+            meta = pod["metadata"]
+            kept = store._pods[(meta.get("namespace") or "default", meta["name"])].facts
+            assert kept.failure_reason == first.failure_reason  # a failure seen is kept
+    assert all(view.facts == decoded for view, decoded in seen)
+    assert not store.stats.skipped
