@@ -21,6 +21,9 @@ from argoscope.exporter import render
 from argoscope.exporter.objects import cap_label, text
 from argoscope.exporter.records import FinishedAttempt, FinishedRun
 from argoscope.exporter.series import CounterTable, DropHook, HistogramTable, TenantBudget
+from argoscope.exporter.views import NOT_RUN, STEP_FAILED
+
+__all__ = ["ATTEMPT_RULES", "NOT_RUN", "RUN_RULES", "STEP_FAILED", "Counters", "Rule"]
 
 Labels = tuple[str, ...]
 Record = TypeVar("Record", FinishedRun, FinishedAttempt)
@@ -29,8 +32,6 @@ Record = TypeVar("Record", FinishedRun, FinishedAttempt)
 # intermediate tuples (a rule runs for every finished attempt).
 Add = Callable[[Labels, float], None]
 
-STEP_FAILED = frozenset({"Failed", "Error"})
-NOT_RUN = frozenset({"Skipped", "Omitted"})
 
 
 @dataclass(frozen=True, slots=True)

@@ -114,7 +114,13 @@ def phase_label(value: str, known: frozenset[str] = WORKFLOW_PHASES) -> str:
 def pipeline_name(metadata: Mapping[str, Any], spec: Mapping[str, Any]) -> tuple[str, bool]:
     """The `pipeline` label by the rule of DESIGN.md, and whether it fell back to the run's
     own name (then the caller budgets it: fixed-name runs must not grow series unbounded)."""
-    labels = mapping(metadata.get("labels"))
+    return pipeline_from(mapping(metadata.get("labels")), spec,
+                         metadata.get("generateName"), text(metadata.get("name")))
+
+
+def pipeline_from(labels: Mapping[str, Any], spec: Mapping[str, Any], generate_name: Any,
+                  name: str) -> tuple[str, bool]:
+    """`pipeline_name` from the parts of the metadata a caller has read already."""
     explicit = text(labels.get(PIPELINE_LABEL))
     if explicit:
         return explicit, False
@@ -125,15 +131,20 @@ def pipeline_name(metadata: Mapping[str, Any], spec: Mapping[str, Any]) -> tuple
         value = text(labels.get(key))
         if value:
             return value, False
-    generate_name = text(metadata.get("generateName"))
+    generate_name = text(generate_name)
     if generate_name:
         return generate_name.rstrip("-") or generate_name, False
-    return text(metadata.get("name")), True
+    return name, True
 
 
-def decode_nodes(status: Mapping[str, Any]) -> Mapping[str, Any]:
-    """The node map, from `status.nodes` or `status.compressedNodes` (base64 of gzip JSON)."""
-    nodes = status.get("nodes")
+_UNREAD: Any = object()
+
+
+def decode_nodes(status: Mapping[str, Any], nodes: Any = _UNREAD) -> Mapping[str, Any]:
+    """The node map, from `status.nodes` or `status.compressedNodes` (base64 of gzip JSON);
+    `nodes` is `status.nodes` when the caller has read it already."""
+    if nodes is _UNREAD:
+        nodes = status.get("nodes")
     if isinstance(nodes, Mapping):
         return nodes
     if nodes is not None:

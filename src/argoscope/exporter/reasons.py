@@ -11,9 +11,10 @@ never a label; a failure's becomes `Error` and is reported back as unknown, to b
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any, NamedTuple
 
 from argoscope.exporter.objects import mapping, parse_time, text
 
@@ -120,13 +121,27 @@ class PodFacts:
     host: str = ""
 
 
-def _container_state(status: Mapping[str, Any], key: str) -> Mapping[str, Any]:
-    return mapping(mapping(status.get("state")).get(key))
+class _State(NamedTuple):
+    """One container status: its name and its state's three forms (each None when absent)."""
+
+    name: str
+    running: Any
+    terminated: Any
+    waiting: Any
 
 
-def _statuses(pod_status: Mapping[str, Any], field: str) -> Sequence[Mapping[str, Any]]:
+def _states(pod_status: Mapping[str, Any], field: str) -> list[_State]:
+    """Each container status of `field`, every part read once."""
     value = pod_status.get(field)
-    return [mapping(item) for item in value] if isinstance(value, list) else []
+    if not isinstance(value, list):
+        return []
+    states = []
+    for item in value:
+        item = mapping(item)
+        state = mapping(item.get("state"))
+        states.append(_State(text(item.get("name")), state.get("running"),
+                             state.get("terminated"), state.get("waiting")))
+    return states
 
 
 def _gpu_request(spec: Mapping[str, Any]) -> int:
@@ -145,16 +160,26 @@ def _gpu_request(spec: Mapping[str, Any]) -> int:
 
 
 def pod_facts(pod: Mapping[str, Any], previous: PodFacts | None = None) -> PodFacts:
-    """Read a pod's facts; a waiting reason seen before is kept as a failure's likely cause."""
+    """Read a pod's facts; a failure reason seen before is kept (`keep_failure`)."""
+    return keep_failure(read_pod_facts(pod), previous)
+
+
+def read_pod_facts(pod: Mapping[str, Any]) -> PodFacts:
+    """What one version of a pod says, alone (MalformedObject on a bad start time).
+
+    One pass over its container statuses: each container's state is read once (this runs for
+    every pod event)."""
     status = mapping(pod.get("status"))
     spec = mapping(pod.get("spec"))
     facts = PodFacts(
-        phase=text(status.get("phase")),
+        # Interned: a few values, held by every pod the model keeps.
+        phase=sys.intern(text(status.get("phase"))),
         gpus=_gpu_request(spec),
-        host=text(spec.get("nodeName")),
+        host=sys.intern(text(spec.get("nodeName"))),
     )
-    containers = _statuses(status, "containerStatuses")
-    main = next((c for c in containers if text(c.get("name")) == MAIN_CONTAINER), None)
+    containers = _states(status, "containerStatuses")
+    inits = _states(status, "initContainerStatuses")
+    main = next((c for c in containers if c.name == MAIN_CONTAINER), None)
     ordered = ([main] if main is not None else []) + [c for c in containers if c is not main]
 
     # Failure: the pod's own reason (Evicted, DeadlineExceeded, ...) outranks a container's,
@@ -163,8 +188,10 @@ def pod_facts(pod: Mapping[str, Any], previous: PodFacts | None = None) -> PodFa
     own = text(status.get("reason"))
     failure, rank = own, _rank(own)
     if rank < 2:
-        for container in ordered + list(_statuses(status, "initContainerStatuses")):
-            terminated = _container_state(container, "terminated")
+        for container in ordered + inits:
+            if container.terminated is None:
+                continue
+            terminated = mapping(container.terminated)
             reason = text(terminated.get("reason"))
             if (reason and reason != "Completed"
                     and terminated.get("exitCode") not in (0, "0")
@@ -173,8 +200,8 @@ def pod_facts(pod: Mapping[str, Any], previous: PodFacts | None = None) -> PodFa
     facts.failure_reason = failure
 
     if main is not None:
-        started = (_container_state(main, "running").get("startedAt")
-                   or _container_state(main, "terminated").get("startedAt"))
+        started = (mapping(main.running).get("startedAt")
+                   or mapping(main.terminated).get("startedAt"))
         facts.main_started = parse_time(started)
 
     waiting = ""
@@ -185,17 +212,25 @@ def pod_facts(pod: Mapping[str, Any], previous: PodFacts | None = None) -> PodFa
             found = _INSUFFICIENT.findall(text(condition.get("message")))
             facts.insufficient = tuple(sorted({name.rstrip(".,;") for name in found}))
     if not waiting:
-        for container in list(_statuses(status, "initContainerStatuses")) + ordered:
-            reason = text(_container_state(container, "waiting").get("reason"))
+        for container in inits + ordered:
+            if container.waiting is None:
+                continue
+            reason = text(mapping(container.waiting).get("reason"))
             if reason and reason not in _TRANSIENT_WAITING:
                 waiting = reason
                 break
     facts.waiting_reason = waiting
-    if previous is not None and (
+    return facts
+
+
+def keep_failure(facts: PodFacts, previous: PodFacts | None) -> PodFacts:
+    """`facts`, keeping the failure reason `previous` said when it says more: a later update
+    (or podGC's deletion) must not erase, or blur, a failure already seen. `facts` itself is
+    never changed (it may be a decoded view's); a copy is returned when one is needed."""
+    if previous is not None and previous.failure_reason != facts.failure_reason and (
             _rank(previous.failure_reason) > _rank(facts.failure_reason)
             or not facts.failure_reason):
-        # A later update (or podGC's deletion) must not erase, or blur, a failure already seen.
-        facts.failure_reason = previous.failure_reason
+        return replace(facts, failure_reason=previous.failure_reason)
     return facts
 
 

@@ -23,37 +23,25 @@ import math
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from prometheus_client.core import Metric
 
-from argoscope.exporter.counting import NOT_RUN, STEP_FAILED, Counters
+from argoscope.exporter.counting import Counters
 from argoscope.exporter.nodenames import (
     ENTRYPOINT_STEP,
     UNPARSED_STEP,
     relative_name,
     relative_step,
 )
-from argoscope.exporter.objects import (
-    NODE_ID_ANNOTATION,
-    NODE_NAME_ANNOTATION,
-    WORKFLOW_LABEL,
-    MalformedObject,
-    cap_label,
-    decode_nodes,
-    mapping,
-    parse_time,
-    phase_label,
-    pipeline_name,
-    text,
-)
+from argoscope.exporter.objects import MalformedObject, cap_label, mapping, text
 from argoscope.exporter.reasons import (
     EXPLANATORY_WAITING,
     PodFacts,
     failure_reason,
-    pod_facts,
+    keep_failure,
 )
 from argoscope.exporter.records import (
     FinishedAttempt,
@@ -71,6 +59,17 @@ from argoscope.exporter.series import (
     TenantBudget,
 )
 from argoscope.exporter.stats import ExporterStats
+from argoscope.exporter.views import (
+    NOT_RUN,
+    RUN_FINISHED,
+    STEP_FAILED,
+    STEP_FINISHED,
+    NodeView,
+    PodView,
+    WorkflowView,
+    decode_pod,
+    decode_workflow,
+)
 
 log = logging.getLogger("argoscope.exporter")
 
@@ -79,11 +78,9 @@ PODS = "pods"
 # Node objects: the store keeps nothing of them; observers that price by node read them.
 NODES = "nodes"
 
-RUN_FINISHED = frozenset({"Succeeded", "Failed", "Error"})
-STEP_FINISHED = frozenset({"Succeeded", "Failed", "Error", "Skipped", "Omitted"})
-# Node types that are a unit of work (an attempt); DAG, Steps, StepGroup, TaskGroup and Retry
-# nodes only group them. Skipped/Omitted nodes of any grouping type are counted as steps too.
-WORK_NODE_TYPES = frozenset({"Pod", "Skipped", "Suspend", "HTTP", "Plugin"})
+__all__ = ["NODES", "OVERFLOW_PIPELINE", "PODS", "RUN_FINISHED", "WORKFLOWS", "ModelConfig",
+           "NodeObserver", "Store"]
+
 # Pod phases in which a pod may wait or hold a GPU ("" before the kubelet reports one).
 ACTIVE_POD_PHASES = frozenset({"", "Pending", "Running"})
 # Pod phases after which a pod says nothing new about why its attempt ended.
@@ -166,7 +163,8 @@ class Store:
         # template labels: most recur in every run.
         self._step_labels: dict[str, str] = {}
         self._template_labels: dict[str, str] = {}
-        self._namespace_labels: dict[str, str] = {}
+        # (step, template) pairs, one tuple each: every run of a pipeline holds the same ones.
+        self._step_pairs: dict[tuple[str, str], tuple[str, str]] = {}
         # namespace -> pipelines named after a run (no template, label or generateName).
         self._fallback_pipelines: dict[str, set[str]] = {}
         # Budgets shared by every namespace-keyed table; pipelines of live runs stay seen, and
@@ -190,6 +188,9 @@ class Store:
         `origin` names the source that delivered it, so a re-list by one source forgets only
         that source's objects. A malformed object is skipped, counted and logged once; it never
         raises.
+
+        Workflows and Pods are decoded here, once, into views (`views`): nothing after this
+        reads the raw object but the observers' `on_object` hook.
         """
         self.stats.event(resource, event)
         try:
@@ -197,9 +198,11 @@ class Store:
                 raise MalformedObject(f"expected an object, got {type(obj).__name__}")
             with self.lock:
                 if resource == WORKFLOWS:
-                    self._apply_workflow(event, obj, replay, origin)
+                    self._apply_workflow(
+                        decode_workflow(obj, event, self._counted_nodes, times=not replay),
+                        event, replay, origin)
                 elif resource == PODS:
-                    self._apply_pod(event, obj, origin)
+                    self._apply_pod(decode_pod(obj, event), event, origin)
                 elif resource != NODES:
                     raise MalformedObject(f"unknown resource {resource!r}")
                 self._tell_object(resource, event, obj)
@@ -246,61 +249,40 @@ class Store:
                     self._index_pod(key, self._pods[key])
                     self._pod_settled(self._pods[key])
 
-    def _identity(self, obj: Mapping[str, Any], kind: str
-                  ) -> tuple[Mapping[str, Any], str, str]:
-        """An object's metadata, namespace and name; MalformedObject when it is not a `kind`
-        (a missing kind is taken as one, as in list items) or has no name."""
-        found = obj.get("kind")
-        if found not in (None, kind):
-            raise MalformedObject(f"kind {found!r} is not {kind}")
-        meta = mapping(obj.get("metadata"))
-        name = text(meta.get("name"))
-        if not name:
-            raise MalformedObject("metadata.name is missing")
-        return meta, self._namespace(meta), name
-
     # --- workflows -----------------------------------------------------------------------
 
-    def _apply_workflow(self, event: str, obj: Mapping[str, Any], replay: bool,
+    def _counted_nodes(self, namespace: str, name: str, uid: str
+                       ) -> Collection[str]:
+        """Node ids already counted for this run (the same object: its uid), not decoded again."""
+        run = self._runs.get((namespace, name))
+        return run.counted_nodes if run is not None and run.uid == uid else _NONE_COUNTED
+
+    def _apply_workflow(self, view: WorkflowView, event: str, replay: bool,
                         origin: str) -> None:
-        meta, namespace, name = self._identity(obj, "Workflow")
+        namespace, name = view.namespace, view.name
         key = (namespace, name)
         if event == "DELETED":
             self._delete_run(key)
             return
-        spec = mapping(obj.get("spec"))
-        status = obj.get("status")
-        if status is not None and not isinstance(status, Mapping):
-            raise MalformedObject("status is not an object")
-        status = mapping(status)
-        uid = text(meta.get("uid")) or f"{namespace}/{name}"
+        for node_id, error in view.faults:  # the boundary: one node never stops its run
+            self.stats.fault("nodes", error, f"{namespace}/{name} node {node_id}")
         run = self._runs.get(key)
-        if run is not None and run.uid != uid:
+        if run is not None and run.uid != view.uid:
             self._delete_run(key)  # the name was reused by a new object
             run = None
         if run is None:
-            run = RunRecord(uid=uid, namespace=sys.intern(namespace), name=name,
-                       pipeline=self._pipeline(namespace, meta, spec), label=cap_label(name))
-        created = parse_time(meta.get("creationTimestamp"))
-        started = parse_time(status.get("startedAt")) or created
-        phase = text(status.get("phase"))
-        if not phase:
-            # Argo v2-era and mid-reconcile objects: the phase label, else what times say.
-            phase = text(mapping(meta.get("labels")).get("workflows.argoproj.io/phase"))
-            phase = phase or ("Running" if status.get("startedAt") else "Pending")
-        phase = phase_label(phase)
-        entrypoint = text(spec.get("entrypoint")) or text(
-            mapping(status.get("storedWorkflowTemplateSpec")).get("entrypoint"))
-        finished = parse_time(status.get("finishedAt")) if phase in RUN_FINISHED else None
-        offloaded = bool(status.get("offloadNodeStatusVersion")) and not status.get("nodes")
-        nodes = {} if offloaded else decode_nodes(status)
-        # Parse everything before changing state, so a malformed object changes nothing.
+            run = RunRecord(uid=view.uid, namespace=namespace, name=name,
+                            pipeline=self._pipeline(namespace, view.pipeline, view.fallback),
+                            label=cap_label(name))
+        # The view was decoded whole before this point, so a malformed object changes nothing.
         self._runs[key] = run
         self.tenants.touch(namespace, run.pipeline)
         run.origin = origin
-        run.phase, run.started, run.finished, run.offloaded = phase, started, finished, offloaded
-        run.entrypoint = cap_label(entrypoint)
-        self._apply_nodes(run, nodes, count=not replay)
+        phase, started, finished = view.phase, view.started, view.finished
+        run.phase, run.started, run.finished = phase, started, finished
+        run.offloaded = view.offloaded
+        run.entrypoint = cap_label(view.entrypoint)
+        self._apply_nodes(run, view, count=not replay)
         if phase in RUN_FINISHED and not run.counted:
             run.counted = True
             if not replay:
@@ -313,17 +295,9 @@ class Store:
             if moment > self._last_success.get(pipeline_key, 0.0):
                 self._last_success[pipeline_key] = moment
 
-    def _namespace(self, meta: Mapping[str, Any]) -> str:
-        """The object's namespace as a label value (cached: namespaces are few)."""
-        raw = text(meta.get("namespace")) or "default"
-        label = self._namespace_labels.get(raw)
-        return label if label is not None else _remember(self._namespace_labels, raw, raw)
-
-    def _pipeline(self, namespace: str, meta: Mapping[str, Any], spec: Mapping[str, Any]
-                  ) -> str:
+    def _pipeline(self, namespace: str, raw: str, fallback: bool) -> str:
         """The run's pipeline label; fallback names (the run's own) are budgeted per namespace."""
-        name, fallback = pipeline_name(meta, spec)
-        name = sys.intern(cap_label(name))
+        name = sys.intern(cap_label(raw))
         if not fallback:
             return name
         known = self._fallback_pipelines.setdefault(namespace, set())
@@ -335,64 +309,57 @@ class Store:
         known.add(name)
         return name
 
-    def _apply_nodes(self, run: RunRecord, nodes: Mapping[str, Any], count: bool) -> None:
-        # Attempts beyond the first: every child of a Retry node after its first. Retry nodes
-        # are never counted themselves, so they are seen on every update.
-        extra_attempts: set[str] = set()
-        finished: list[tuple[str, Mapping[str, Any], str, str]] = []
-        counted = run.counted_nodes
+    def _apply_nodes(self, run: RunRecord, view: WorkflowView, count: bool) -> None:
+        # Attempts beyond the first (`view.retries`): every child of a Retry node after its
+        # first. Only nodes not yet counted are in the view.
+        finished: list[NodeView] = []
         templates = self._template_labels
         under_run = run.name + "."  # the common node name: `<run>.<task>`
-        for node_id, raw in nodes.items():
-            if node_id in counted:
-                continue  # the common case on updates: nothing new about this attempt
+        steps = run.steps
+        for node in view.nodes:
+            node_id = node.id
             try:
-                if type(raw) is not dict and not isinstance(raw, Mapping):
-                    raise MalformedObject(f"node is a {type(raw).__name__}, not an object")
-                node = raw
-                node_type = text(node.get("type"))
-                phase = text(node.get("phase"))
-                if node_type == "Retry":
-                    children = node.get("children")
-                    if isinstance(children, list):
-                        extra_attempts.update(text(child) for child in children[1:])
-                    continue
-                if node_type not in WORK_NODE_TYPES and phase not in ("Skipped", "Omitted"):
-                    continue
-                if node_id not in run.steps:
-                    template = text(node.get("templateName")) or text(
-                        mapping(node.get("templateRef")).get("template"))
+                if node_id not in steps:
+                    template = node.template
                     template_label = templates.get(template)
                     if template_label is None:
                         template_label = _remember(templates, template, template)
-                    name = text(node.get("name"))
+                    name = node.name
                     # The entrypoint node's step is the run's entrypoint, as for a pod of an
                     # offloaded run (which knows nothing else); its template if none is set.
                     step_label = (self._step_label(
                         name[len(run.name):] if name.startswith(under_run)
                         else relative_name(name, run.name), run.entrypoint or template_label)
                                   if name else template_label or UNPARSED_STEP)
-                    run.steps[node_id] = (step_label, template_label)
-                if phase in STEP_FINISHED:
-                    finished.append((node_id, node, node_type, phase))
+                    pair = (step_label, template_label)
+                    shared = self._step_pairs.get(pair)
+                    if shared is None:
+                        if len(self._step_pairs) >= _LABEL_CACHE_MAX:
+                            self._step_pairs.clear()
+                        shared = self._step_pairs[pair] = pair
+                    steps[node_id] = shared
+                if node.phase in STEP_FINISHED:
+                    finished.append(node)
             except Exception as error:  # the boundary: one node never stops its run
                 self.stats.fault("nodes", error, f"{run.namespace}/{run.name} node {node_id}")
-        for node_id, node, node_type, phase in finished:
-            counted.add(node_id)
-            step, template = run.steps[node_id]
+        counted = run.counted_nodes
+        for node in finished:
+            node_id = node.id
+            counted[node_id] = None
+            step, template = steps[node_id]
             ref = StepRef(run.namespace, run.pipeline, step, template, run.name, node_id)
             if count:
                 try:
-                    self._count_attempt(ref, node, node_type, phase, node_id in extra_attempts)
+                    self._count_attempt(ref, node, node_id in view.retries)
                 except Exception as error:
                     self.stats.fault("nodes", error,
-                                     f"{run.namespace}/{run.name} node {node_id}")
+                                     f"{run.namespace}/{run.name} node {node.id}")
             for observer in self.observers:
                 try:
-                    observer.on_node_finished(ref, node, count)
+                    observer.on_node_finished(ref, node.raw, count)
                 except Exception as error:  # one document never stops the others
                     self.stats.fault(getattr(observer, "resource", "observer"), error,
-                                     f"{run.namespace}/{run.name} node {node_id}")
+                                     f"{run.namespace}/{run.name} node {node.id}")
 
     def _step_label(self, rest: str, entrypoint: str) -> str:
         """The step label of a node named the run's name + `rest` (cached: most recur)."""
@@ -406,15 +373,12 @@ class Store:
             label = self._step_labels[rest] = sys.intern(cap_label(found))
         return label
 
-    def _count_attempt(
-        self, ref: StepRef, node: Mapping[str, Any], node_type: str, phase: str, is_retry: bool
-    ) -> None:
-        attempt = WaitingAttempt(
-            ref, node_type, phase, is_retry,
-            parse_time(node.get("startedAt")), parse_time(node.get("finishedAt")),
-            # Only a failed attempt's message is read (for its failure reason).
-            text(node.get("message")) if phase in STEP_FAILED else "",
-            dict(mapping(node.get("resourcesDuration"))), self.clock())
+    def _count_attempt(self, ref: StepRef, node: NodeView, is_retry: bool) -> None:
+        if node.error:
+            raise MalformedObject(node.error)
+        node_type, phase = node.type, node.phase
+        attempt = WaitingAttempt(ref, node_type, phase, is_retry, node.started, node.finished,
+                                 node.message, node.resources, self.clock())
         key = (ref.namespace, ref.workflow, ref.node_id)
         pod = self._pods_by_node.get(key)
         if node_type == "Pod" and phase not in NOT_RUN and not _has_finished(pod):
@@ -524,30 +488,24 @@ class Store:
 
     # --- pods ----------------------------------------------------------------------------
 
-    def _apply_pod(self, event: str, obj: Mapping[str, Any], origin: str) -> None:
-        meta, namespace, name = self._identity(obj, "Pod")
-        workflow = text(mapping(meta.get("labels")).get(WORKFLOW_LABEL))
-        if not workflow:
-            raise MalformedObject(f"label {WORKFLOW_LABEL} is missing")
+    def _apply_pod(self, view: PodView, event: str, origin: str) -> None:
+        namespace, name = view.namespace, view.name
         key = (namespace, name)
         pod = self._pods.get(key)
         if event == "DELETED":
             if pod is not None and pod.deleted_at is None:
                 # podGC deletes failed pods: keep what they said until their run is gone.
-                pod.facts = pod_facts(obj, pod.facts)
+                pod.facts = keep_failure(_facts(view), pod.facts)
                 pod.deleted_at = self.clock()
                 self._index_pod(key, pod)
                 self._pod_settled(pod)
             return
-        annotations = mapping(meta.get("annotations"))
-        facts = pod_facts(obj, pod.facts if pod else None)
+        facts = keep_failure(_facts(view), pod.facts if pod else None)
         if pod is None:
-            pod = PodRecord(
-                namespace=sys.intern(namespace), name=name, workflow=workflow,
-                node_id=text(annotations.get(NODE_ID_ANNOTATION)) or name,
-                node_name=text(annotations.get(NODE_NAME_ANNOTATION)), facts=facts)
+            pod = PodRecord(namespace=namespace, name=name, workflow=view.workflow,
+                            node_id=view.node_id, node_name=view.node_name, facts=facts)
             self._pods[key] = pod
-            self._pods_by_node[(namespace, workflow, pod.node_id)] = pod
+            self._pods_by_node[(namespace, view.workflow, pod.node_id)] = pod
         pod.facts = facts
         pod.origin = origin
         pod.deleted_at = None
@@ -668,6 +626,17 @@ class Store:
         """Pods currently known (including deleted ones kept for their failure reason)."""
         with self.lock:
             return len(self._pods)
+
+
+# What a run not seen before has counted: nothing.
+_NONE_COUNTED: frozenset[str] = frozenset()
+
+
+def _facts(view: PodView) -> PodFacts:
+    """The pod's facts, or the reason they could not be read (raised where they are used)."""
+    if view.facts is None:
+        raise view.facts_error or MalformedObject("pod facts missing")
+    return view.facts
 
 
 # What `relative_step` is told the entrypoint is, to tell the entrypoint node apart.
