@@ -82,7 +82,10 @@ def read_table(path_text: str) -> pd.DataFrame:
         raise CheckInputError(f"{path}: file not found")
     parquet = path.suffix.lower() in (".parquet", ".pq")
     try:
-        frame = pd.read_parquet(path) if parquet else pd.read_csv(path)
+        # Without Arrow's thread pool: pandas hands Arrow a file object, and the pool's
+        # teardown at exit can then abort the process after its answer (apache/arrow#34314,
+        # #50482), turning a correct exit 2 into a crash.
+        frame = pd.read_parquet(path, use_threads=False) if parquet else pd.read_csv(path)
     except ImportError:
         raise CheckInputError(f"{path}: reading Parquet needs pyarrow, which is not installed: "
                               "pip install 'argoscope[parquet]'") from None

@@ -45,7 +45,7 @@ def read_frame(path: Path) -> pd.DataFrame:
 
     if not path.is_file():
         raise StepInputError(f"{path}: missing (did the step that writes it run?)")
-    return pd.read_parquet(path)
+    return pd.read_parquet(path, use_threads=False)  # no pool to tear down at exit (apache/arrow#34314)
 
 
 def write_json(document: Any, path: Path) -> None:
