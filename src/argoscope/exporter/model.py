@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from typing import Any
 
 from prometheus_client.core import Metric
 
@@ -35,7 +36,51 @@ log = logging.getLogger("argoscope.exporter")
 
 
 class Model(Store):
-    """The store plus its collectors: run gauges, counters, step gauges, then observers."""
+    """The store plus its collectors: run gauges, counters, step gauges, then observers.
+
+    `generation` counts the changes of the store: every input (`apply`, `resync`, `settle`)
+    and every `prune` that forgot something moves it on, after the change and under the
+    store's lock, so a collector that read it with what it copied (under the same lock)
+    knows whether that copy is still the store's (docs/design.md, "Invariants: cached
+    exposition").
+    """
+
+    generation = 0
+
+    def apply(self, *args: Any, **kwargs: Any) -> None:
+        """`Store.apply`, then the store's generation moves on."""
+        with self.lock:
+            try:
+                super().apply(*args, **kwargs)
+            finally:
+                self.generation += 1
+
+    def resync(self, *args: Any, **kwargs: Any) -> None:
+        """`Store.resync` (each object applied under the lock on its own), then the
+        generation moves on for the objects it forgot."""
+        try:
+            super().resync(*args, **kwargs)
+        finally:
+            with self.lock:
+                self.generation += 1
+
+    def settle(self) -> None:
+        """`Store.settle`, then the generation moves on."""
+        with self.lock:
+            try:
+                super().settle()
+            finally:
+                self.generation += 1
+
+    def prune(self) -> None:
+        """`Store.prune`; the generation moves on only if it forgot something."""
+        with self.lock:
+            before = (len(self.deleted_runs), self.pod_count())
+            try:
+                super().prune()
+            finally:
+                if (len(self.deleted_runs), self.pod_count()) != before:
+                    self.generation += 1
 
     def collectors(self) -> list[Collectable]:
         """Every part that serves families, in serving order (observers last)."""

@@ -7,6 +7,8 @@ series from it, rendered after the lock is released.
 
 from __future__ import annotations
 
+import bisect
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -54,11 +56,31 @@ RUN_GAUGES: tuple[Gauge[RunSnapshot], ...] = (
 )
 
 
+@dataclass(frozen=True, slots=True)
+class RunTotals:
+    """What the run gauges need that does not depend on the clock, from one pass over the
+    store's runs: recomputed only when the store has changed (its `generation`)."""
+
+    workflows: dict[Labels, float]
+    offloaded: dict[Labels, float]
+    live: list[Recent]  # live runs, in the store's order
+    # Finished runs (the store's, then deleted ones), newest first; ties in that order.
+    finished: list[Recent]
+    finished_at: list[float]  # their finish times, negated (ascending, for bisect)
+
+
 class RunGauges:
-    """The run gauge families of one store: a collector."""
+    """The run gauge families of one store: a collector.
+
+    The pass over every run is made once per change of the store (`generation`, where the
+    store has one), not once per scrape: what depends on the clock (which finished runs are
+    recent, run ages) is taken from its result at each scrape.
+    """
 
     def __init__(self, store: Store) -> None:
         self._store = store
+        self._lock = threading.Lock()
+        self._totals: tuple[int, RunTotals] | None = None
 
     def describe(self) -> Iterable[Metric]:
         """The families `collect` serves, empty (the registry refuses duplicate names)."""
@@ -75,35 +97,59 @@ class RunGauges:
                           store.stats.drop, store.tenants)
 
     def snapshot(self) -> RunSnapshot:
-        """One pass over the store's runs under its lock; sorting and capping after it."""
+        """The runs as the gauges show them now: the totals of the store's current
+        generation, the recent runs cut at the clock's window and capped."""
         store = self._store
         now = store.clock()
         horizon = now - store.config.recent_runs_retention_seconds
+        with store.lock:
+            totals = self._current_totals()
+            last_success = dict(store.last_success)
+        # Finished runs within the window: a prefix of the newest-first list.
+        recent_finished = bisect.bisect_right(totals.finished_at, -horizon)
+        limit = store.config.recent_runs_max
+        extra = len(totals.live) + recent_finished - limit
+        if extra > 0:
+            store.stats.drop(f.WORKFLOW_RUN_INFO.name, extra)
+        recent = totals.live[:limit]
+        if len(recent) < limit:
+            recent = recent + totals.finished[:min(recent_finished, limit - len(recent))]
+        return RunSnapshot(now, totals.workflows, totals.offloaded, last_success, recent)
+
+    def _current_totals(self) -> RunTotals:
+        """The totals of the store as it is now (called under its lock)."""
+        generation: int | None = getattr(self._store, "generation", None)
+        with self._lock:
+            cached = self._totals
+            if generation is not None and cached is not None and cached[0] == generation:
+                return cached[1]
+            totals = self._pass()
+            if generation is not None:
+                self._totals = (generation, totals)
+            return totals
+
+    def _pass(self) -> RunTotals:
+        """One pass over the store's runs (under its lock)."""
+        store = self._store
         workflows: dict[Labels, float] = {}
         offloaded: dict[Labels, float] = {}
-        # (live, order, recent row): sorted below, outside the lock.
-        recent: list[tuple[bool, float, Recent]] = []
-        with store.lock:
-            for run in store.runs.values():
-                labels = (run.namespace, run.pipeline, run.phase)
-                workflows[labels] = workflows.get(labels, 0.0) + 1
-                if run.offloaded:
-                    key = (run.namespace, run.pipeline)
-                    offloaded[key] = offloaded.get(key, 0.0) + 1
-                live = run.phase not in RUN_FINISHED
-                if live or (run.finished is not None and run.finished >= horizon):
-                    order = run.finished if run.finished is not None else now
-                    recent.append((live, order, (run.namespace, run.pipeline, run.label,
-                                                 run.phase, live, run.started)))
-            deleted = list(store.deleted_runs.items())
-            last_success = dict(store.last_success)
-        for (namespace, name), (pipeline, phase, finished) in deleted:
-            if finished >= horizon:
-                recent.append((False, finished, (namespace, pipeline, cap_label(name), phase,
-                                                 False, None)))
-        recent.sort(key=lambda r: (not r[0], -r[1]))
-        limit = store.config.recent_runs_max
-        for _ in recent[limit:]:
-            store.stats.drop(f.WORKFLOW_RUN_INFO.name)
-        return RunSnapshot(now, workflows, offloaded, last_success,
-                           [row for _, _, row in recent[:limit]])
+        live: list[Recent] = []
+        finished: list[tuple[float, Recent]] = []
+        for run in store.runs.values():
+            labels = (run.namespace, run.pipeline, run.phase)
+            workflows[labels] = workflows.get(labels, 0.0) + 1
+            if run.offloaded:
+                key = (run.namespace, run.pipeline)
+                offloaded[key] = offloaded.get(key, 0.0) + 1
+            if run.phase not in RUN_FINISHED:
+                live.append((run.namespace, run.pipeline, run.label, run.phase, True,
+                             run.started))
+            elif run.finished is not None:
+                finished.append((run.finished, (run.namespace, run.pipeline, run.label,
+                                                run.phase, False, run.started)))
+        for (namespace, name), (pipeline, phase, at) in store.deleted_runs.items():
+            finished.append((at, (namespace, pipeline, cap_label(name), phase, False, None)))
+        # Stable: runs finished at the same moment keep the store's order, deleted ones last.
+        finished.sort(key=lambda item: -item[0])
+        return RunTotals(workflows, offloaded, live, [row for _, row in finished],
+                         [-at for at, _ in finished])

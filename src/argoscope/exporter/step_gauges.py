@@ -7,6 +7,7 @@ from them, rendered after the lock is released.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable
 
 from prometheus_client.core import Metric
@@ -46,10 +47,16 @@ STEP_GAUGES: tuple[Gauge[Waiting], ...] = (
 
 
 class StepGauges:
-    """The step gauge families of one store: a collector."""
+    """The step gauge families of one store: a collector.
+
+    The waiting pods are copied once per change of the store (`generation`, where the store
+    has one), not once per scrape: nothing here depends on the clock.
+    """
 
     def __init__(self, store: Store) -> None:
         self._store = store
+        self._lock = threading.Lock()
+        self._waiting: tuple[int, Waiting] | None = None
 
     def describe(self) -> Iterable[Metric]:
         """The families `collect` serves, empty (the registry refuses duplicate names)."""
@@ -58,5 +65,19 @@ class StepGauges:
     def collect(self) -> Iterable[Metric]:
         """The step gauges, from the waiting pods copied under the store's lock."""
         store = self._store
-        return render_all(STEP_GAUGES, store.waiting_pods(), store.config.max_series_per_family,
+        return render_all(STEP_GAUGES, self.waiting(), store.config.max_series_per_family,
                           store.stats.drop, store.tenants)
+
+    def waiting(self) -> Waiting:
+        """The store's waiting pods as they are now."""
+        store = self._store
+        with store.lock:
+            generation: int | None = getattr(store, "generation", None)
+            with self._lock:
+                cached = self._waiting
+                if generation is not None and cached is not None and cached[0] == generation:
+                    return cached[1]
+                pods = store.waiting_pods()
+                if generation is not None:
+                    self._waiting = (generation, pods)
+                return pods
