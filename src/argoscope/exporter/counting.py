@@ -164,6 +164,12 @@ class Counters:
         for compute, add in self._attempt_rules:
             compute(attempt, add)
 
+    def forget_rendered(self) -> None:
+        """Drop the families kept from the last scrape: the next `collect` renders every
+        table afresh (a full rendering to hold the cached one against)."""
+        with self._lock:
+            self._served.clear()
+
     def describe(self) -> Iterable[Metric]:
         """The families `collect` serves, empty (the registry refuses duplicate names)."""
         tables: list[CounterTable | HistogramTable] = [*self._counters, *self._histograms]

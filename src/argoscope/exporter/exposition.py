@@ -135,6 +135,10 @@ class FormatCache:
             self._on_replaced()
         return cache.last_body
 
+    def lines_kept(self) -> int:
+        """Series lines held, over every family."""
+        return sum(len(cache.lines) for cache in self._families.values())
+
     def size(self) -> int:
         """Bytes held: every kept line and family body (what the cache adds to memory)."""
         total = 0
