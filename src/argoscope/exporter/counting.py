@@ -182,8 +182,9 @@ class Counters:
         then, the very object, which the exposition cache answers without reading it.
         """
         copies: list[tuple[CounterTable | HistogramTable, int, Metric | None, Any]] = []
+        tables: list[CounterTable | HistogramTable] = [*self._counters, *self._histograms]
         with self._lock:
-            for table in (*self._counters, *self._histograms):
+            for table in tables:
                 served = self._served.get(id(table))
                 if served is not None and served[0] == table.version:
                     copies.append((table, table.version, served[1], None))

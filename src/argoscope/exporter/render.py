@@ -72,21 +72,21 @@ class _Rows:
         raise NotImplementedError
 
 
-class TypedGauge(_Rows, GaugeMetricFamily):  # type: ignore[misc]
+class TypedGauge(_Rows, GaugeMetricFamily):
     """A gauge family built from (labels, value) rows."""
 
     def _add_row(self, row: Row) -> None:
         self.add_metric(row[0], row[1])
 
 
-class TypedCounter(_Rows, CounterMetricFamily):  # type: ignore[misc]
+class TypedCounter(_Rows, CounterMetricFamily):
     """A counter family built from (labels, value) rows."""
 
     def _add_row(self, row: Row) -> None:
         self.add_metric(row[0], row[1])
 
 
-class TypedHistogram(_Rows, HistogramMetricFamily):  # type: ignore[misc]
+class TypedHistogram(_Rows, HistogramMetricFamily):
     """A histogram family built from (labels, per-bucket counts, sum) rows."""
 
     def _add_row(self, row: Row) -> None:
