@@ -16,7 +16,9 @@ transport"):
 
 `/metrics` keeps prometheus_client's encoders (content negotiation, gzip when the scraper
 accepts it), HEAD, a collector that fails leaving only its own families out, and a scrape that
-never fails on a label value that cannot be encoded.
+never fails on a label value that cannot be encoded. Each series' rendered bytes are kept
+between scrapes (`exposition`): only what changed is rendered again, and an unchanged body
+is served with the gzip made for it before.
 """
 
 from __future__ import annotations
