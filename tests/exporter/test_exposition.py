@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from prometheus_client import generate_latest
 from prometheus_client.core import Metric
@@ -29,7 +29,7 @@ from argoscope.exporter.exposition import FormatCache
 from argoscope.exporter.model import PODS, WORKFLOWS, Model, ModelConfig
 from argoscope.exporter.server import build_registry, metrics_app
 from argoscope.exporter.stats import ExporterStats
-from tests.support import argo_corpus
+from tests.support import argo, argo_corpus
 from tests.support.argo_corpus import corpus_workflows, derive_pods, earlier, with_checks
 from tests.support.clock import Clock
 from tests.support.metrics import samples, total, value
@@ -235,3 +235,74 @@ def test_the_cache_holds_lines_for_about_the_series_served_whatever_the_churn(
         fresh = format_(registry)
         assert body == (fresh[:-len(b"# EOF\n")] if fresh.endswith(b"# EOF\n") else fresh)
         assert cache.lines_kept() <= 2 * len(rows) + 64
+
+
+# Synthetic runs for what the corpus rarely shows: runs finished at the same moment, a run
+# live again after it finished, a name reused by a new object, many changes at once.
+_PHASES = ["Pending", "Running", "Succeeded", "Failed"]
+_WAITING = [None, "ImagePullBackOff", "ContainerCreating"]
+
+synthetic_steps = st.one_of(
+    st.tuples(st.just("run"), st.integers(0, 7), st.sampled_from(_PHASES),
+              st.sampled_from([100.0, 200.0]), st.sampled_from(["a", "b"]),
+              st.sampled_from(["ml", "ml", "ds"]), st.integers(0, 1)),
+    st.tuples(st.just("delete"), st.integers(0, 7)),
+    st.tuples(st.just("pod"), st.integers(0, 7), st.sampled_from(_WAITING),
+              st.sampled_from(["Pending", "Running", "Succeeded"]), st.booleans()),
+    st.tuples(st.just("pod-delete"), st.integers(0, 7)),
+    st.tuples(st.just("many"), st.sampled_from(_PHASES)),
+    st.tuples(st.just("tick"), st.sampled_from([0.0, 50.0, 400.0])),
+    st.tuples(st.just("scrape"), st.sampled_from(FORMATS), st.booleans()),
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(sequence=st.lists(synthetic_steps, min_size=3, max_size=25))
+# The interleavings that matter, always tried: a waiting pod before its run, a deleted run in
+# the window, a run finished exactly at the window's edge, a run live again after finishing,
+# a name reused by a new object (a new position), many changes at once.
+@example(sequence=[("pod", 0, "ImagePullBackOff", "Pending", True),
+                   ("run", 0, "Running", 100.0, "a", "ml", 0)])
+@example(sequence=[("run", 0, "Succeeded", 200.0, "a", "ml", 0), ("delete", 0)])
+@example(sequence=[("run", 0, "Succeeded", 200.0, "a", "ml", 0), ("tick", 400.0)])
+@example(sequence=[("run", 0, "Running", 100.0, "a", "ml", 0),
+                   ("run", 1, "Running", 100.0, "a", "ml", 0),
+                   ("run", 0, "Succeeded", 100.0, "a", "ml", 0),
+                   ("run", 0, "Running", 100.0, "a", "ml", 0)])
+@example(sequence=[("run", 0, "Running", 100.0, "a", "ml", 0),
+                   ("run", 1, "Running", 100.0, "b", "ml", 0),
+                   ("run", 0, "Running", 100.0, "a", "ml", 1)])
+@example(sequence=[("many", "Succeeded"), ("many", "Running"), ("tick", 400.0)])
+def test_run_and_waiting_totals_kept_from_changes_are_those_of_a_full_pass(
+        sequence: list[Step]) -> None:
+    twins = Twins(ModelConfig(recent_runs_retention_seconds=500.0, recent_runs_max=3),
+                  now=argo.T0 + 300)
+    where: dict[int, tuple[str, str]] = {}  # run -> (namespace, uid) last applied
+    for step in [*sequence, ("scrape", TEXT, False)]:
+        if step[0] == "run":
+            _, i, phase, finish, pipeline, namespace, uid = step
+            where[i] = (namespace, f"uid-{i}-{uid}")
+            nodes = [argo.node(f"r{i}", "train", phase="Pending", node_id=f"r{i}-1")]
+            twins.apply(WORKFLOWS, "MODIFIED", argo.workflow(
+                f"r{i}", nodes, phase=phase, namespace=namespace, finish=finish,
+                template_ref=pipeline, uid=where[i][1]))
+        elif step[0] == "delete" and step[1] in where:
+            twins.apply(WORKFLOWS, "DELETED", argo.workflow(
+                f"r{step[1]}", namespace=where[step[1]][0], uid=where[step[1]][1]))
+        elif step[0] in ("pod", "pod-delete"):
+            i = step[1]
+            namespace = where.get(i, ("ml", ""))[0]
+            known = step[0] == "pod-delete" or step[4]
+            obj = argo.pod(f"r{i}", f"r{i}-1" if known else f"r{i}-9", namespace=namespace,
+                           name=f"r{i}-pod", node_name=f"r{i}.train",
+                           **({} if step[0] == "pod-delete" else
+                              {"waiting": step[2], "phase": step[3]}))
+            twins.apply(PODS, "DELETED" if step[0] == "pod-delete" else "MODIFIED", obj)
+        elif step[0] == "many":
+            for j in range(70):
+                twins.apply(WORKFLOWS, "MODIFIED", argo.workflow(
+                    f"m{j}", phase=step[1], finish=100.0 + j % 3, template_ref=f"p{j % 4}"))
+        elif step[0] == "tick":
+            twins.clock.now += step[1]
+        # A scrape after every step: each change meets totals kept from the one before.
+        _assert_same(*twins.scrape(*(step[1:] if step[0] == "scrape" else (TEXT, False))))
