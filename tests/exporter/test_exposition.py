@@ -153,16 +153,25 @@ def test_the_whole_corpus_is_served_as_a_fresh_rendering_and_only_changes_are_re
         _assert_same(*twins.scrape(accept, zipped=False))
     cache = twins.app.flights.cache.format(*reversed(choose_encoder("")))  # type: ignore[attr-defined]
     rendered = cache.rendered_series
-    # Nothing changed: a second scrape renders no series again.
+    flights = twins.app.flights  # type: ignore[attr-defined]
+    # Nothing changed: a second scrape renders no series again, and gzip compresses only
+    # what changed since the first gzip (the exporter's own counters of this scrape).
+    _assert_same(*twins.scrape(TEXT, zipped=True))
+    compressed = flights.compressions
     _assert_same(*twins.scrape(TEXT, zipped=True))
     assert cache.rendered_series == rendered
-    # One run moves on: only the series it changes are rendered, not the exposition.
+    assert flights.compressions - compressed <= 2
+    # One run moves on: only the series it changes are rendered, not the exposition; only
+    # the families holding them are compressed again.
     for resource, obj in _objects(0, "full"):
         twins.apply(resource, "MODIFIED", obj)
-    served, fresh = twins.scrape(TEXT, zipped=False)
+    compressed = flights.compressions
+    served, fresh = twins.scrape(TEXT, zipped=True)
     _assert_same(served, fresh)
     series = sum(1 for line in served.splitlines() if not line.startswith(b"#"))
+    families = served.count(b"# TYPE ")
     assert 0 < cache.rendered_series - rendered < series / 4
+    assert 0 < flights.compressions - compressed < families / 2
 
 
 RUNNING = {"namespace": "ml", "pipeline": "train", "phase": "Running"}

@@ -34,7 +34,6 @@ import sys
 import threading
 import time
 import urllib.parse
-import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -46,7 +45,7 @@ from prometheus_client.exposition import choose_encoder, gzip_accepted
 from prometheus_client.registry import Collector
 
 from argoscope.exporter.deadlines import WATCHDOG
-from argoscope.exporter.exposition import ExpositionCache, FormatCache, OneFamily
+from argoscope.exporter.exposition import ExpositionCache, FormatCache, GzipSegments, OneFamily
 from argoscope.exporter.render import Collectable
 
 log = logging.getLogger("argoscope.exporter")
@@ -154,19 +153,21 @@ class _Body:
     """One rendering of the exposition, in pieces, and its gzip made once when first asked
     for: a scrape that finds the same exposition as the last one serves the same `_Body`."""
 
-    __slots__ = ("_gzip", "_lock", "length", "pieces")
+    __slots__ = ("_compressor", "_gzip", "_lock", "length", "pieces")
 
-    def __init__(self, pieces: list[bytes]) -> None:
+    def __init__(self, pieces: list[bytes], compressor: GzipSegments | None = None) -> None:
         self.pieces = pieces
         self.length = sum(len(piece) for piece in pieces)
+        self._compressor = compressor or GzipSegments()
         self._gzip: list[bytes] | None = None
         self._lock = threading.Lock()
 
     def gzipped(self) -> list[bytes]:
-        """The pieces gzip-compressed as one stream, compressed once per body."""
+        """The pieces as one gzip stream, made once per body (from the format's segments:
+        a family unchanged since the last body is not compressed again)."""
         with self._lock:
             if self._gzip is None:
-                self._gzip = [b"".join(_gzip(self.pieces))]
+                self._gzip = [b"".join(self._compressor.gzip(self.pieces))]
             return self._gzip
 
 
@@ -193,7 +194,14 @@ class _SingleFlight:
         self._flights: dict[str, _Flight] = {}
         self._cache = ExpositionCache(self._count_replaced)
         self._last: dict[str, _Body] = {}
+        self._compressors: dict[str, GzipSegments] = {}
         self.renders = 0  # how many renderings were made (tests and the bench read it)
+
+    @property
+    def compressions(self) -> int:
+        """Pieces (families) gzip-compressed so far, over every format (tests, the bench)."""
+        with self._lock:
+            return sum(compressor.compressed for compressor in self._compressors.values())
 
     @property
     def cache(self) -> ExpositionCache:
@@ -238,9 +246,13 @@ class _SingleFlight:
             last = self._last.get(content_type)
             if last is not None and last.pieces == pieces:
                 return last  # the same exposition: its gzip is reused too
-            body = self._last[content_type] = _Body(pieces)
+            compressor = self._compressors.pop(content_type, None) or GzipSegments()
+            self._compressors[content_type] = compressor
+            body = self._last[content_type] = _Body(pieces, compressor)
             if len(self._last) > 4:  # formats come from Accept headers: keep a few
                 del self._last[next(iter(self._last))]
+            while len(self._compressors) > 4:
+                del self._compressors[next(iter(self._compressors))]
         return body
 
     def _stream(self, encoder: Callable[[Collector], bytes], content_type: str,
@@ -319,14 +331,6 @@ def metrics_app(registry: Collector, on_error: OnError | None = None
 
     app.flights = flights  # type: ignore[attr-defined]
     return app
-
-
-def _gzip(pieces: list[bytes]) -> list[bytes]:
-    """The pieces gzip-compressed as one stream (never joined into one copy first)."""
-    compressor = zlib.compressobj(6, zlib.DEFLATED, 16 + zlib.MAX_WBITS)  # a gzip stream
-    out = [compressor.compress(piece) for piece in pieces]
-    out.append(compressor.flush())
-    return [piece for piece in out if piece]
 
 
 class _Handler(WSGIRequestHandler):

@@ -28,7 +28,8 @@ class Changes(Generic[K]):
 
     def take(self) -> set[K]:
         """The keys changed since the last `take` (set, replaced or removed)."""
-        keys, self.keys = self.keys, set()
+        keys = set(self.keys)
+        self.keys.clear()  # the same set: the dict adds to it directly
         return keys
 
 
@@ -40,14 +41,17 @@ class TrackedDict(dict[K, V]):
         super().__init__()
         self._positions: dict[K, int] = {}
         self._next = 0
-        self._watchers: weakref.WeakSet[Changes[K]] = weakref.WeakSet()
+        # The key sets of the live watchers, by id (a watcher that is gone takes its set out:
+        # adding to a few plain sets keeps a change cheap on the ingest path).
+        self._watchers: dict[int, set[K]] = {}
         for key, value in (items or {}).items():
             self[key] = value
 
     def watch(self) -> Changes[K]:
         """A new watcher, told of every key present now (as if each had just been set)."""
         changes: Changes[K] = Changes(self)
-        self._watchers.add(changes)
+        self._watchers[id(changes.keys)] = changes.keys
+        weakref.finalize(changes, self._watchers.pop, id(changes.keys), None)
         return changes
 
     def position(self, key: K) -> int:
@@ -55,8 +59,8 @@ class TrackedDict(dict[K, V]):
         return self._positions[key]
 
     def _changed(self, key: K) -> None:
-        for watcher in self._watchers:
-            watcher.keys.add(key)
+        for keys in self._watchers.values():
+            keys.add(key)
 
     def __setitem__(self, key: K, value: V) -> None:
         if key not in self._positions:
