@@ -66,7 +66,7 @@ def test_a_tracked_dict_is_a_dict_that_reports_every_change_and_position(
         _run(tracked, op)
         assert list(tracked.items()) == list(plain.items())
         changed = {key for key in set(before) | set(plain)
-                   if before.get(key, None) != plain.get(key, None)
+                   if before.get(key) != plain.get(key)
                    or (key in before) != (key in plain)}
         heard = watcher.take()
         assert changed <= heard <= touched
