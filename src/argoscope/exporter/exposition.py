@@ -16,6 +16,7 @@ about twice the current exposition.
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 import struct
@@ -33,6 +34,8 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 
 from argoscope.exporter.render import Row, TypedCounter, TypedGauge, TypedHistogram, cumulative
+
+log = logging.getLogger("argoscope.exporter")
 
 Encoder = Callable[[Collector], bytes]
 _SURROGATES = re.compile("[\ud800-\udfff]")
@@ -177,6 +180,11 @@ class FormatCache:
         for (index, row), text, flag in zip(missed, texts, flags, strict=True):
             pieces[index] = text
             cache.lines[row[0]] = (row, text, flag)
+        if any(flags):
+            # Labels are made valid UTF-8 where they enter; one slipped through. Logged when
+            # rendered; counted at every scrape that serves it (`on_replaced`).
+            log.warning("a label value of %s could not be encoded; serving it replaced",
+                        metric.name)
         return any(flags)
 
     def _encode_rows(self, metric: Metric, header: bytes, rows: list[Row]) -> list[bytes]:

@@ -285,7 +285,10 @@ class _SingleFlight:
                 metric: Metric) -> bytes:
         """One family's bytes: from the cache when it carries typed rows, else encoded."""
         if cache.cacheable(metric):
-            return cache.render(metric)
+            try:
+                return cache.render(metric)
+            except TypeError:  # a row the cache cannot key (labels not hashable): encode it
+                log.debug("family %s rendered without the cache", metric.name, exc_info=True)
         try:
             text = encoder(OneFamily(metric))
         except UnicodeError:
