@@ -160,7 +160,7 @@ def main() -> int:
         f"{REPEATS} scrapes; each ratio is the median of {REPEATS} ratios to the floor "
         "measured right before, in the same process (the machine is shared).",
         "",
-        "| runs | samples (KiB) | floor | full rendering (before) | cached, nothing changed "
+        "| runs | samples (KiB) | floor ms | full rendering (before) | cached, nothing changed "
         f"| cached, {CHANGES} events between scrapes | gzip, nothing changed "
         f"| gzip, {CHANGES} events between | cache KiB (body at the end, KiB) |",
         "|---:|---|---:|---|---|---|---|---|---:|",
