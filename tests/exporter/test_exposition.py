@@ -122,7 +122,7 @@ steps = st.one_of(
 
 
 @needs_corpus
-@settings(max_examples=12, deadline=None,
+@settings(max_examples=25, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(config=st.sampled_from(CONFIGS), sequence=st.lists(steps, min_size=1, max_size=14))
 def test_after_any_events_and_scrapes_the_cached_exposition_is_a_fresh_rendering(
