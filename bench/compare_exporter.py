@@ -52,7 +52,10 @@ for _ in range(5):
     best_p = min(best_p, time.process_time() - began)
 model = Model(clock=lambda: b.T0 + 10 * 86400)
 b.ingest(model, 10_000, 20)
-collects = (model.collect, model.stats.collect)
+# As the exporter serves it: one collector per part (the model's collectors keep their
+# totals between scrapes where the tree has them).
+parts = getattr(model, "collectors", None)
+collects = (*parts(), model.stats) if parts else (model.collect, model.stats.collect)
 on_error = getattr(model.stats, "collect_error", None)
 registry = (build_registry(*collects, on_error=on_error) if on_error
             else build_registry(*collects))

@@ -110,10 +110,10 @@ class RunGauges:
                     recent_finished = index.finished_since(horizon)
                     finished = index.finished(min(recent_finished, max(0, limit - len(live))))
             else:
-                workflows, offloaded, all_live, all_finished = _pass(store)
+                workflows, offloaded, all_live, in_window = _pass(store, horizon)
                 live, candidates = all_live[:limit], len(all_live)
-                recent_finished = sum(1 for at, _ in all_finished if at >= horizon)
-                finished = [row for _, row in all_finished[:max(0, limit - len(live))]]
+                recent_finished = len(in_window)
+                finished = [row for _, row in in_window[:max(0, limit - len(live))]]
             last_success = dict(store.last_success)
         extra = candidates + recent_finished - limit
         if extra > 0:
@@ -134,11 +134,11 @@ def _deleted_row(key: tuple[str, str], entry: tuple[str, str, float]) -> Recent:
     return (key[0], entry[0], cap_label(key[1]), entry[1], False, None)
 
 
-def _pass(store: Store) -> tuple[dict[Labels, float], dict[Labels, float], list[Recent],
-                                 list[tuple[float, Recent]]]:
+def _pass(store: Store, horizon: float) -> tuple[dict[Labels, float], dict[Labels, float],
+                                                list[Recent], list[tuple[float, Recent]]]:
     """One pass over every run (under the store's lock): the totals, the live runs in the
-    store's order, and the finished runs newest first (ties: the store's order, then deleted
-    runs in theirs)."""
+    store's order, and the runs finished at or after `horizon` newest first (ties: the
+    store's order, then deleted runs in theirs)."""
     workflows: dict[Labels, float] = {}
     offloaded: dict[Labels, float] = {}
     live: list[Recent] = []
@@ -151,10 +151,11 @@ def _pass(store: Store) -> tuple[dict[Labels, float], dict[Labels, float], list[
             offloaded[key] = offloaded.get(key, 0.0) + 1
         if run.phase not in RUN_FINISHED:
             live.append(_live_row(run))
-        elif run.finished is not None:
+        elif run.finished is not None and run.finished >= horizon:
             finished.append((run.finished, _finished_row(run)))
     for key, entry in store.deleted_runs.items():
-        finished.append((entry[2], _deleted_row(key, entry)))
+        if entry[2] >= horizon:
+            finished.append((entry[2], _deleted_row(key, entry)))
     finished.sort(key=lambda item: -item[0])  # stable: ties keep the order above
     return workflows, offloaded, live, finished
 
