@@ -89,8 +89,6 @@ class Model(Store):
             yield from families
 
 
-
-
 def _track(store: Store, name: str) -> TrackedDict[Any, Any]:
     """Put a `TrackedDict` in place of the store's dict `name` (it must be one: a store that
     keeps it otherwise fails here, loudly, rather than serving stale totals)."""
