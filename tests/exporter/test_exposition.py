@@ -10,6 +10,7 @@ cache, the other is rendered afresh by prometheus_client's encoder at each scrap
 from __future__ import annotations
 
 import gzip
+import http.client
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -27,7 +28,7 @@ from argoscope.exporter.app import Exporter
 from argoscope.exporter.checkdocs import CheckDocuments
 from argoscope.exporter.exposition import FormatCache
 from argoscope.exporter.model import PODS, WORKFLOWS, Model, ModelConfig
-from argoscope.exporter.server import build_registry, metrics_app
+from argoscope.exporter.server import MetricsServer, build_registry, metrics_app
 from argoscope.exporter.stats import ExporterStats
 from tests.support import argo, argo_corpus
 from tests.support.argo_corpus import corpus_workflows, derive_pods, earlier, with_checks
@@ -315,3 +316,35 @@ def test_run_and_waiting_totals_kept_from_changes_are_those_of_a_full_pass(
             twins.clock.now += step[1]
         # A scrape after every step: each change meets totals kept from the one before.
         _assert_same(*twins.scrape(*(step[1:] if step[0] == "scrape" else (TEXT, False))))
+
+
+def test_openmetrics_and_gzip_are_negotiated_over_http_from_the_cache() -> None:
+    model = _model(CONFIGS[1], Clock(argo.T0 + 300))
+    nodes = [argo.node("r0", "train", phase="Succeeded", node_id="r0-1")]
+    model.apply(WORKFLOWS, "ADDED", argo.workflow("r0", nodes))
+    server = MetricsServer(Exporter(model, []).registry(), "127.0.0.1", 0, lambda: True,
+                           on_error=model.stats.collect_error)
+    server.start()
+    try:
+        answers = []
+        for _ in range(2):  # the second from the cache
+            for accept, zipped in ((OPENMETRICS, False), (OPENMETRICS, True), ("", True)):
+                connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+                connection.request("GET", "/metrics", headers={
+                    "Accept": accept, "Accept-Encoding": "gzip" if zipped else "identity"})
+                response = connection.getresponse()
+                body = response.read()
+                connection.close()
+                assert response.status == 200
+                assert (response.getheader("Content-Encoding") == "gzip") == zipped
+                answers.append((response.getheader("Content-Type"),
+                                gzip.decompress(body) if zipped else body))
+        openmetrics, zipped_openmetrics, text = answers[:3]
+        assert openmetrics[0].startswith("application/openmetrics-text")
+        assert openmetrics[1] == zipped_openmetrics[1]
+        assert openmetrics[1].endswith(b"# EOF\n") and openmetrics[1].count(b"# EOF") == 1
+        assert text[0].startswith("text/plain") and b"# EOF" not in text[1]
+        assert b"argoscope_workflow_runs_total{" in text[1]
+        assert answers[3:] == answers[:3]  # nothing changed: the same bytes from the cache
+    finally:
+        server.stop()
