@@ -24,7 +24,7 @@ import platform
 import statistics
 import sys
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -242,26 +242,39 @@ class _Prebuilt(Collector):
 
 def scrape_ratio(model: Model, repeats: int) -> dict[str, float]:
     """`/metrics` body generation against generate_latest over the same sample count."""
-    # As the exporter serves it: each collector isolated (a failing one is left out).
-    registry = build_registry(model.collect, model.stats.collect,
+    # As the exporter serves it: each collector isolated (a failing one is left out), the
+    # body made through the exposition cache.
+    registry = build_registry(*model.collectors(), model.stats,
                               on_error=model.stats.collect_error)
-    body = generate_latest(registry)
+    app = metrics_app(registry, model.stats.collect_error)
+
+    def served() -> bytes:
+        return b"".join(app({"REQUEST_METHOD": "GET"}, lambda *a: None))
+
+    def full() -> bytes:
+        # Every family built afresh and encoded: what each scrape cost before the cache.
+        model.counters.forget_rendered()
+        return generate_latest(build_registry(model.collect, model.stats.collect,
+                                              on_error=model.stats.collect_error))
+
+    body = served()
     sample_count = sum(1 for line in body.splitlines() if line and not line.startswith(b"#"))
     # The floor: the very same families and samples, built in advance, so the only cost left
     # is prometheus_client's own exposition; the difference is what building them costs.
+    model.counters.forget_rendered()
     prebuilt: list[Metric] = [*model.collect(), *model.stats.collect()]
     floor_registry = CollectorRegistry(auto_describe=False)
     floor_registry.register(_Prebuilt(prebuilt))
 
-    def best(target: CollectorRegistry) -> float:
+    def best(target: Callable[[], object]) -> float:
         times = []
         for _ in range(repeats):
             began = time.perf_counter()
-            generate_latest(target)
+            target()
             times.append(time.perf_counter() - began)
         return statistics.median(times)
 
-    ours, floor = best(registry), best(floor_registry)
+    ours, fresh, floor = best(served), best(full), best(lambda: generate_latest(floor_registry))
     # What serving adds when the scraper asks for gzip (Prometheus always does), with
     # prometheus_client's own compression.
     gzip_times = []
@@ -270,7 +283,8 @@ def scrape_ratio(model: Model, repeats: int) -> dict[str, float]:
         compressed = gzip.compress(body)
         gzip_times.append(time.perf_counter() - began)
     return {"samples": sample_count, "bytes": len(body), "ours_ms": ours * 1000,
-            "floor_ms": floor * 1000, "ratio": ours / floor,
+            "floor_ms": floor * 1000, "ratio": ours / floor, "full_ms": fresh * 1000,
+            "full_ratio": fresh / floor,
             "gzip_ms": statistics.median(gzip_times) * 1000, "gzip_bytes": len(compressed)}
 
 
@@ -348,7 +362,9 @@ def main() -> int:
         f"| watch updates (MODIFIED Workflows) | {update_rate:,.0f} events/s | |",
         f"| `/metrics` body, {scrape['samples']:,.0f} samples ({scrape['bytes'] / 1024:,.0f} KiB) | "
         f"{scrape['ours_ms']:.1f} ms vs floor {scrape['floor_ms']:.1f} ms: "
-        f"**{scrape['ratio']:.2f}x** | <= 1.5x |",
+        f"**{scrape['ratio']:.2f}x** (served through the exposition cache, nothing changed; "
+        f"every family built afresh: {scrape['full_ms']:.1f} ms, {scrape['full_ratio']:.2f}x) "
+        "| <= 0.5x (issue 24) |",
         f"| gzip of that body, when the scraper accepts it | {scrape['gzip_ms']:.1f} ms, "
         f"{scrape['bytes'] / 1024:,.0f} -> {scrape['gzip_bytes'] / 1024:,.0f} KiB | |",
         f"| churn: {args.churn_rounds} rounds of {args.churn_runs:,} runs created, finished and "
