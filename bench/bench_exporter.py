@@ -37,7 +37,7 @@ from prometheus_client.registry import Collector
 
 from argoscope.exporter.model import PODS, WORKFLOWS, Model
 from argoscope.exporter.objects import decode_json
-from argoscope.exporter.server import build_registry
+from argoscope.exporter.server import build_registry, metrics_app
 
 PIPELINES = 50
 T0 = 1767225600
@@ -330,26 +330,39 @@ class _Prebuilt(Collector):
 
 def scrape_ratio(model: Model, repeats: int) -> dict[str, float]:
     """`/metrics` body generation against generate_latest over the same sample count."""
-    # As the exporter serves it: each collector isolated (a failing one is left out).
-    registry = build_registry(model.collect, model.stats.collect,
+    # As the exporter serves it: each collector isolated (a failing one is left out), the
+    # body made through the exposition cache.
+    registry = build_registry(*model.collectors(), model.stats,
                               on_error=model.stats.collect_error)
-    body = generate_latest(registry)
+    app = metrics_app(registry, model.stats.collect_error)
+
+    def served() -> bytes:
+        return b"".join(app({"REQUEST_METHOD": "GET"}, lambda *a: None))
+
+    def full() -> bytes:
+        # Every family built afresh and encoded: what each scrape cost before the cache.
+        model.counters.forget_rendered()
+        return generate_latest(build_registry(model.collect, model.stats.collect,
+                                              on_error=model.stats.collect_error))
+
+    body = served()
     sample_count = sum(1 for line in body.splitlines() if line and not line.startswith(b"#"))
     # The floor: the very same families and samples, built in advance, so the only cost left
     # is prometheus_client's own exposition; the difference is what building them costs.
+    model.counters.forget_rendered()
     prebuilt: list[Metric] = [*model.collect(), *model.stats.collect()]
     floor_registry = CollectorRegistry(auto_describe=False)
     floor_registry.register(_Prebuilt(prebuilt))
 
-    def best(target: CollectorRegistry) -> float:
+    def best(target: Callable[[], object]) -> float:
         times = []
         for _ in range(repeats):
             began = time.perf_counter()
-            generate_latest(target)
+            target()
             times.append(time.perf_counter() - began)
         return statistics.median(times)
 
-    ours, floor = best(registry), best(floor_registry)
+    ours, fresh, floor = best(served), best(full), best(lambda: generate_latest(floor_registry))
     # What serving adds when the scraper asks for gzip (Prometheus always does), with
     # prometheus_client's own compression.
     gzip_times = []
@@ -358,7 +371,8 @@ def scrape_ratio(model: Model, repeats: int) -> dict[str, float]:
         compressed = gzip.compress(body)
         gzip_times.append(time.perf_counter() - began)
     return {"samples": sample_count, "bytes": len(body), "ours_ms": ours * 1000,
-            "floor_ms": floor * 1000, "ratio": ours / floor,
+            "floor_ms": floor * 1000, "ratio": ours / floor, "full_ms": fresh * 1000,
+            "full_ratio": fresh / floor,
             "gzip_ms": statistics.median(gzip_times) * 1000, "gzip_bytes": len(compressed)}
 
 
@@ -398,6 +412,11 @@ def main() -> int:
     # recent-runs window, as in a long-lived cluster.
     model = Model(clock=lambda: T0 + 10 * 86400)
     rates = ingest(model, args.workflows, args.steps)
+    # The exposition cache is part of the model's memory: one scrape fills it.
+    registry = build_registry(*model.collectors(), model.stats,
+                              on_error=model.stats.collect_error)
+    served = metrics_app(registry, model.stats.collect_error)
+    b"".join(served({"REQUEST_METHOD": "GET"}, lambda *a: None))
     gc.collect()
     after_ingest = rss_mib() - before
     update_rate = watch_updates(model, args.workflows, args.steps, args.updates)
@@ -427,7 +446,8 @@ def main() -> int:
         f"| initial list ingest, Workflows (JSON decode + model) | "
         f"{rates['workflows_per_s']:,.0f} objects/s | >= 2,000/s |",
         f"| initial list ingest, pods | {rates['pods_per_s']:,.0f} objects/s | |",
-        f"| resident memory added by the model after ingest | {after_ingest:,.0f} MiB | "
+        f"| resident memory added by the model after ingest, its exposition cache filled | "
+        f"{after_ingest:,.0f} MiB | "
         "< 500 MiB |",
         f"| watch updates (MODIFIED Workflows) | {update_rate:,.0f} events/s | |",
         f"| live counting: MODIFIED events finishing attempts and runs (300 runs x 10 steps) | "
@@ -438,7 +458,9 @@ def main() -> int:
         f"is applied: {dump['frozen_seconds']:.2f} s, **{dump['frozen_ratio']:.2f}x** | <= 1.3x |",
         f"| `/metrics` body, {scrape['samples']:,.0f} samples ({scrape['bytes'] / 1024:,.0f} KiB) | "
         f"{scrape['ours_ms']:.1f} ms vs floor {scrape['floor_ms']:.1f} ms: "
-        f"**{scrape['ratio']:.2f}x** | <= 1.5x |",
+        f"**{scrape['ratio']:.2f}x** (served through the exposition cache, nothing changed; "
+        f"every family built afresh: {scrape['full_ms']:.1f} ms, {scrape['full_ratio']:.2f}x) "
+        "| <= 0.5x (issue 24) |",
         f"| gzip of that body, when the scraper accepts it | {scrape['gzip_ms']:.1f} ms, "
         f"{scrape['bytes'] / 1024:,.0f} -> {scrape['gzip_bytes'] / 1024:,.0f} KiB | |",
         f"| churn: {args.churn_rounds} rounds of {args.churn_runs:,} runs created, finished and "

@@ -17,6 +17,7 @@ BENCHMARKS = [
     ("bench_checks.py", []),
     ("bench_series.py", []),
     ("bench_scrape_peak.py", []),
+    ("bench_scrape_cache.py", []),
     ("bench_reports.py", []),
     ("bench_scale.py", []),
     ("bench_expressions.py", []),

@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from prometheus_client.core import Metric
 
@@ -128,6 +128,8 @@ class Counters:
         self._tenants = tenants
         self._counters: list[CounterTable] = []
         self._histograms: list[HistogramTable] = []
+        # id(table) -> (its version, the family rendered from it) at the last scrape.
+        self._served: dict[int, tuple[int, Metric]] = {}
         self._run_rules = [(rule.compute, self._table(rule, max_series, on_drop))
                            for rule in RUN_RULES]
         self._attempt_rules = [(rule.compute, self._table(rule, max_series, on_drop))
@@ -163,21 +165,43 @@ class Counters:
         for compute, add in self._attempt_rules:
             compute(attempt, add)
 
+    def forget_rendered(self) -> None:
+        """Drop the families kept from the last scrape: the next `collect` renders every
+        table afresh (a full rendering to hold the cached one against)."""
+        with self._lock:
+            self._served.clear()
+
     def describe(self) -> Iterable[Metric]:
         """The families `collect` serves, empty (the registry refuses duplicate names)."""
         tables: list[CounterTable | HistogramTable] = [*self._counters, *self._histograms]
         return [table.family.new() for table in tables]
 
     def collect(self) -> Iterable[Metric]:
-        """Every counter and histogram family: copied under the lock, rendered after it."""
+        """Every counter and histogram family: copied under the lock, rendered after it.
+
+        A table unchanged since the last scrape (its `version`) serves the family rendered
+        then, the very object, which the exposition cache answers without reading it.
+        """
+        copies: list[tuple[CounterTable | HistogramTable, int, Metric | None, Any]] = []
+        tables: list[CounterTable | HistogramTable] = [*self._counters, *self._histograms]
         with self._lock:
-            counters = [(table.family, table.snapshot()) for table in self._counters]
-            histograms = [(table.family, table.bucket_names, table.snapshot())
-                          for table in self._histograms]
+            for table in tables:
+                served = self._served.get(id(table))
+                if served is not None and served[0] == table.version:
+                    copies.append((table, table.version, served[1], None))
+                else:
+                    copies.append((table, table.version, None, table.snapshot()))
         # Rendered one family at a time as the scrape asks (a generator): a streaming render
         # holds one family's samples at once, not all of them.
-        for family, values in counters:
-            yield render.counter(family, values)
-        for family, names, series in histograms:
-            yield render.histogram(family, names, series)
+        for table, version, unchanged, values in copies:
+            if unchanged is not None:
+                yield unchanged
+                continue
+            metric: Metric
+            if isinstance(table, HistogramTable):
+                metric = render.histogram(table.family, table.bucket_names, values)
+            else:
+                metric = render.counter(table.family, values)
+            self._served[id(table)] = (version, metric)
+            yield metric
 

@@ -241,9 +241,12 @@ class CounterTable(_Tenanted):
         self._max_series = max_series
         self._on_drop = on_drop
         self._values: dict[Labels, float] = {}
+        # Moves on with every change, so a renderer can tell an unchanged table.
+        self.version = 0
 
     def inc(self, labels: Labels, amount: float = 1.0) -> None:
         """Add `amount` to the series `labels` (created if the caps allow)."""
+        self.version += 1
         if labels in self._values:
             self._values[labels] += amount
         elif len(self._values) >= self._max_series:
@@ -255,6 +258,7 @@ class CounterTable(_Tenanted):
         """Forget the series of stale pipelines (see `TenantBudget.sweep`)."""
         if not self._pipeline_keyed:
             return 0
+        self.version += 1
         return self._release_keys((k for k in self._values if stale(k[0], k[1])),
                                   self._values)
 
@@ -274,11 +278,13 @@ class HistogramTable(_Tenanted):
         self._max_series = max_series
         self._on_drop = on_drop
         self._values: dict[Labels, _Histogram] = {}
+        self.version = 0  # moves on with every change (see CounterTable)
         # The `le` label of each bucket, as the exposition writes it.
         self.bucket_names = [_float_text(bound) for bound in self._bounds] + ["+Inf"]
 
     def observe(self, labels: Labels, value: float) -> None:
         """Record one observation."""
+        self.version += 1
         histogram = self._values.get(labels)
         if histogram is None:
             if len(self._values) >= self._max_series:
@@ -298,6 +304,7 @@ class HistogramTable(_Tenanted):
         """Forget the series of stale pipelines (see `TenantBudget.sweep`)."""
         if not self._pipeline_keyed:
             return 0
+        self.version += 1
         return self._release_keys((k for k in self._values if stale(k[0], k[1])),
                                   self._values)
 

@@ -16,7 +16,9 @@ transport"):
 
 `/metrics` keeps prometheus_client's encoders (content negotiation, gzip when the scraper
 accepts it), HEAD, a collector that fails leaving only its own families out, and a scrape that
-never fails on a label value that cannot be encoded.
+never fails on a label value that cannot be encoded. Each series' rendered bytes are kept
+between scrapes (`exposition`): only what changed is rendered again, and an unchanged body
+is served with the gzip made for it before.
 """
 
 from __future__ import annotations
@@ -32,7 +34,6 @@ import sys
 import threading
 import time
 import urllib.parse
-import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -44,6 +45,7 @@ from prometheus_client.exposition import choose_encoder, gzip_accepted
 from prometheus_client.registry import Collector
 
 from argoscope.exporter.deadlines import WATCHDOG
+from argoscope.exporter.exposition import ExpositionCache, FormatCache, GzipSegments, OneFamily
 from argoscope.exporter.render import Collectable
 
 log = logging.getLogger("argoscope.exporter")
@@ -57,6 +59,7 @@ DEFAULT_MAX_PENDING = 1024
 # A request head (request line and headers) larger than this is refused (431).
 MAX_HEAD_BYTES = 16 * 1024
 _SURROGATES = re.compile("[\ud800-\udfff]")
+_EOF = b"# EOF\n"
 
 Environ = dict[str, Any]
 StartResponse = Callable[..., Any]
@@ -130,16 +133,6 @@ class _Registry(CollectorRegistry):
         self.parts: list[_FunctionCollector] = []
 
 
-class _One(Collector):
-    """One family as a collector, so prometheus_client's encoder writes just that family."""
-
-    def __init__(self, metric: Metric) -> None:
-        self._metric = metric
-
-    def collect(self) -> Iterable[Metric]:
-        return [self._metric]
-
-
 class _Sanitised(Collector):
     """Every family of `registry` with label values made valid UTF-8 (the slow path)."""
 
@@ -156,16 +149,42 @@ class _Sanitised(Collector):
             yield metric
 
 
+class _Body:
+    """One rendering of the exposition, in pieces, and its gzip made once when first asked
+    for: a scrape that finds the same exposition as the last one serves the same `_Body`."""
+
+    __slots__ = ("_compressor", "_gzip", "_lock", "length", "pieces")
+
+    def __init__(self, pieces: list[bytes], compressor: GzipSegments | None = None) -> None:
+        self.pieces = pieces
+        self.length = sum(len(piece) for piece in pieces)
+        self._compressor = compressor or GzipSegments()
+        self._gzip: list[bytes] | None = None
+        self._lock = threading.Lock()
+
+    def gzipped(self) -> list[bytes]:
+        """The pieces as one gzip stream, made once per body (from the format's segments:
+        a family unchanged since the last body is not compressed again)."""
+        with self._lock:
+            if self._gzip is None:
+                self._gzip = [b"".join(self._compressor.gzip(self.pieces))]
+            return self._gzip
+
+
 @dataclass(slots=True)
 class _Flight:
     done: threading.Event = field(default_factory=threading.Event)
-    body: list[bytes] = field(default_factory=list)
+    body: _Body | None = None
     error: BaseException | None = None
 
 
 class _SingleFlight:
     """One rendering of the exposition per format at a time, shared by every scrape that
-    arrives while it runs: N concurrent scrapes hold one copy, not N."""
+    arrives while it runs: N concurrent scrapes hold one copy, not N.
+
+    With a registry from `build_registry`, each family is rendered through the exposition
+    cache: only the series that changed since the last scrape are rendered again.
+    """
 
     def __init__(self, registry: Collector, on_error: OnError | None) -> None:
         self._registry = registry
@@ -173,11 +192,24 @@ class _SingleFlight:
         self._on_error = on_error
         self._lock = threading.Lock()
         self._flights: dict[str, _Flight] = {}
+        self._cache = ExpositionCache(self._count_replaced)
+        self._last: dict[str, _Body] = {}
+        self._compressors: dict[str, GzipSegments] = {}
         self.renders = 0  # how many renderings were made (tests and the bench read it)
 
-    def body(self, encoder: Callable[[Collector], bytes], content_type: str) -> list[bytes]:
-        """The exposition in `content_type` (in pieces), rendered now or by a scrape already
-        rendering."""
+    @property
+    def compressions(self) -> int:
+        """Pieces (families) gzip-compressed so far, over every format (tests, the bench)."""
+        with self._lock:
+            return sum(compressor.compressed for compressor in self._compressors.values())
+
+    @property
+    def cache(self) -> ExpositionCache:
+        """The exposition cache (its size is reported by the bench)."""
+        return self._cache
+
+    def body(self, encoder: Callable[[Collector], bytes], content_type: str) -> _Body:
+        """The exposition in `content_type`, rendered now or by a scrape already rendering."""
         with self._lock:
             flight = self._flights.get(content_type)
             leader = flight is None
@@ -196,36 +228,48 @@ class _SingleFlight:
             flight.done.wait()
         if flight.error is not None:
             raise flight.error
+        assert flight.body is not None
         return flight.body
 
-    def _render(self, encoder: Callable[[Collector], bytes], content_type: str) -> list[bytes]:
+    def _render(self, encoder: Callable[[Collector], bytes], content_type: str) -> _Body:
         self.renders += 1
         parts = getattr(self._registry, "parts", None)
-        if parts is not None and content_type.startswith("text/plain"):
-            return self._stream(encoder, parts)
-        try:
-            return [encoder(self._registry)]
-        except UnicodeError:
-            self._replaced()
-            return [encoder(self._sanitised)]
+        if parts is not None:
+            pieces = self._stream(encoder, content_type, parts)
+        else:
+            try:
+                pieces = [encoder(self._registry)]
+            except UnicodeError:
+                self._replaced()
+                pieces = [encoder(self._sanitised)]
+        with self._lock:
+            last = self._last.get(content_type)
+            if last is not None and last.pieces == pieces:
+                return last  # the same exposition: its gzip is reused too
+            compressor = self._compressors.pop(content_type, None) or GzipSegments()
+            self._compressors[content_type] = compressor
+            body = self._last[content_type] = _Body(pieces, compressor)
+            if len(self._last) > 4:  # formats come from Accept headers: keep a few
+                del self._last[next(iter(self._last))]
+            while len(self._compressors) > 4:
+                del self._compressors[next(iter(self._compressors))]
+        return body
 
-    def _stream(self, encoder: Callable[[Collector], bytes],
+    def _stream(self, encoder: Callable[[Collector], bytes], content_type: str,
                 parts: list[_FunctionCollector]) -> list[bytes]:
-        """The text exposition family by family: each family's samples are dropped once it
-        is written, so the peak is the text plus one family, not every family's objects.
+        """The exposition family by family: each family's samples are dropped once it is
+        written, so the peak is the text plus one family, not every family's objects.
 
         A collector that fails part-way leaves out all its families, as `collect` does.
         """
+        with self._lock:
+            cache = self._cache.format(content_type, encoder)
         pieces: list[bytes] = []
         for part in parts:
             mine: list[bytes] = []
             try:
                 for metric in part.families():
-                    try:
-                        mine.append(encoder(_One(metric)))
-                    except UnicodeError:
-                        self._replaced()
-                        mine.append(encoder(_Sanitised(_One(metric))))
+                    mine.append(self._family(cache, encoder, metric))
             except Exception:
                 log.exception("collector %s failed; its families are left out of this scrape",
                               part.name)
@@ -233,12 +277,32 @@ class _SingleFlight:
                     self._on_error(part.name)
                 continue
             pieces += mine
+        if not content_type.startswith("text/plain"):
+            pieces.append(_EOF)  # OpenMetrics ends once, after every family
         return pieces
+
+    def _family(self, cache: FormatCache, encoder: Callable[[Collector], bytes],
+                metric: Metric) -> bytes:
+        """One family's bytes: from the cache when it carries typed rows, else encoded."""
+        if cache.cacheable(metric):
+            try:
+                return cache.render(metric)
+            except TypeError:  # a row the cache cannot key (labels not hashable): encode it
+                log.debug("family %s rendered without the cache", metric.name, exc_info=True)
+        try:
+            text = encoder(OneFamily(metric))
+        except UnicodeError:
+            self._replaced()
+            text = encoder(_Sanitised(OneFamily(metric)))
+        return text[:-len(_EOF)] if text.endswith(_EOF) else text
 
     def _replaced(self) -> None:
         # Labels are made valid UTF-8 where they enter; should one slip through, this
         # scrape is served with it replaced rather than failed.
         log.exception("a label value could not be encoded; serving it replaced")
+        self._count_replaced()
+
+    def _count_replaced(self) -> None:
         if self._on_error is not None:
             self._on_error("encode")
 
@@ -255,28 +319,21 @@ def metrics_app(registry: Collector, on_error: OnError | None = None
         params = urllib.parse.parse_qs(environ.get("QUERY_STRING", ""))
         if "name[]" in params and isinstance(registry, CollectorRegistry):
             # A filtered scrape is its own rendering (rare: debugging by hand).
-            body = [encoder(registry.restricted_registry(params["name[]"]))]
+            body = _Body([encoder(registry.restricted_registry(params["name[]"]))])
         else:
             body = flights.body(encoder, content_type)
         headers = [("Content-Type", content_type)]
+        pieces = body.pieces
         if gzip_accepted(environ.get("HTTP_ACCEPT_ENCODING") or ""):
-            body = _gzip(body)
+            pieces = body.gzipped()
             headers.append(("Content-Encoding", "gzip"))
         # The length of the GET body, for HEAD too (that is what HEAD promises).
-        length = sum(len(piece) for piece in body)
+        length = sum(len(piece) for piece in pieces)
         start_response("200 OK", [*headers, ("Content-Length", str(length))])
-        return [] if head else body
+        return [] if head else pieces
 
     app.flights = flights  # type: ignore[attr-defined]
     return app
-
-
-def _gzip(pieces: list[bytes]) -> list[bytes]:
-    """The pieces gzip-compressed as one stream (never joined into one copy first)."""
-    compressor = zlib.compressobj(6, zlib.DEFLATED, 16 + zlib.MAX_WBITS)  # a gzip stream
-    out = [compressor.compress(piece) for piece in pieces]
-    out.append(compressor.flush())
-    return [piece for piece in out if piece]
 
 
 class _Handler(WSGIRequestHandler):

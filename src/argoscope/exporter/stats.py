@@ -104,10 +104,10 @@ class ExporterStats:
                       "namespace %s reached its %s budget; the excess is counted, not exported",
                       namespace, budget)
 
-    def drop(self, family: str) -> None:
-        """Record a series refused by a cap."""
+    def drop(self, family: str, count: int = 1) -> None:
+        """Record `count` series refused by a cap."""
         with self._lock:
-            self.dropped[family] = self.dropped.get(family, 0.0) + 1
+            self.dropped[family] = self.dropped.get(family, 0.0) + count
         self.log_once(("drop", family), "series cap reached for %s; further series dropped", family)
 
     def expect_source(self, name: str) -> None:
