@@ -10,20 +10,19 @@ chunks. Memory never grows with what a step wrote.
 from __future__ import annotations
 
 import codecs
-import errno
 import os
-import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from argoscope.boundedio import STREAM_CHUNK, open_regular
+from argoscope.boundedio import read_at_most as read_at_most  # the runner's readers use it here
+
 # Argo's executor: `maxAnnotationSize = 256 * (1 << 10)`, the most of an output it saves.
 OUTPUT_LIMIT = 256 * 1024
 # What `get` and the failure summary read of a log to show its last lines.
 LOG_TAIL_LIMIT = 64 * 1024
-# How much of a log `logs` holds at once while it prints the whole file.
-STREAM_CHUNK = 64 * 1024
 # A UTF-8 character is at most 4 bytes: a cut start skips at most 3 continuation bytes.
 _MAX_CONTINUATION = 3
 
@@ -65,23 +64,6 @@ def _char_start(data: bytes) -> bytes:
     return data[skip:]
 
 
-def open_regular(path: Path) -> BinaryIO:
-    """`path` opened for reading when it is a regular file; OSError otherwise.
-
-    A step can leave a FIFO (or a device) where its output or log should be: opening one
-    for reading would wait for a writer that never comes, so nothing but a regular file is
-    read, and opening never blocks."""
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise OSError(errno.EINVAL, "not a regular file", str(path))
-        os.set_blocking(fd, True)
-        return os.fdopen(fd, "rb")
-    except BaseException:
-        os.close(fd)
-        raise
-
-
 def read_output(path: Path, limit: int = OUTPUT_LIMIT) -> OutputValue:
     """An output parameter's file: trailing newlines trimmed, at most its last `limit` bytes.
 
@@ -96,28 +78,6 @@ def read_output(path: Path, limit: int = OUTPUT_LIMIT) -> OutputValue:
     if start == 0:
         return OutputValue(data.decode("utf-8"), cut=False)
     return OutputValue(_char_start(data).decode("utf-8"), cut=True)
-
-
-def read_at_most(path: Path, limit: int, *, regular_only: bool = True) -> bytes:
-    """The file's first `limit + 1` bytes at most, so a caller can tell one over `limit`;
-    raises OSError when it cannot be read (or, `regular_only`, is not a regular file).
-
-    `read(limit + 1)` alone would allocate the whole `limit` up front however small the file
-    (32 MiB for every Workflow object read): a regular file costs what it holds, anything
-    else (a pipe a person named, when not `regular_only`) what arrives, chunk by chunk."""
-    with open_regular(path) if regular_only else path.open("rb") as handle:
-        mode = os.fstat(handle.fileno()).st_mode
-        if stat.S_ISREG(mode):
-            return handle.read(min(os.fstat(handle.fileno()).st_size, limit) + 1)
-        chunks: list[bytes] = []
-        held = 0
-        while held <= limit:
-            chunk = handle.read(min(STREAM_CHUNK, limit + 1 - held))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            held += len(chunk)
-        return b"".join(chunks)
 
 
 def read_tail(path: Path, limit: int = LOG_TAIL_LIMIT) -> bytes:

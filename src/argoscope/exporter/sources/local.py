@@ -10,15 +10,14 @@ follow is history (`replay=True`); a snapshot (`--once`) counts everything once.
 
 from __future__ import annotations
 
-import errno
 import os
-import stat
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from argoscope.boundedio import read_at_most
 from argoscope.exporter.model import PODS, WORKFLOWS, Model
 from argoscope.exporter.objects import decode_json
 from argoscope.exporter.sources import SourceError
@@ -106,15 +105,16 @@ class LocalSource:
                 self.model.apply(resource, "DELETED", gone.stub)
 
     def _read(self, resource: str, path: Path) -> Any:
-        try:
-            data = _read_regular(path, MAX_OBJECT_BYTES)
+        try:  # a FIFO left in the state directory is refused, never waited on
+            data = read_at_most(path, MAX_OBJECT_BYTES)
         except FileNotFoundError:
-            return None
-        except _TooLarge as error:
-            self.model.stats.skip(resource, "too_large", f"{path}: {error}")
             return None
         except OSError as error:  # unreadable, or not a regular file
             self.model.stats.skip(resource, "malformed", f"{path}: {error}")
+            return None
+        if len(data) > MAX_OBJECT_BYTES:
+            self.model.stats.skip(resource, "too_large",
+                                  f"{path}: over the {MAX_OBJECT_BYTES:,}-byte limit")
             return None
         try:
             return decode_json(data)
@@ -125,32 +125,6 @@ class LocalSource:
 
 # One object file at most: the runner's own Workflow objects stay below its 32 MiB limit.
 MAX_OBJECT_BYTES = 32 * 1024 * 1024
-
-
-class _TooLarge(OSError):
-    """An object file past MAX_OBJECT_BYTES."""
-
-
-def _read_regular(path: Path, limit: int) -> bytes:
-    """The bytes of a regular file of at most `limit` bytes. Opening never blocks: a FIFO or
-    device left in the state directory is refused (OSError), not waited on."""
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise OSError(errno.EINVAL, "not a regular file", str(path))
-        if info.st_size > limit:
-            raise _TooLarge(f"{info.st_size:,} bytes, over the {limit:,}-byte limit")
-        os.set_blocking(fd, True)
-        with os.fdopen(fd, "rb") as handle:
-            fd = -1
-            data = handle.read(info.st_size + 1)  # what it holds, not `limit`, up front
-    finally:
-        if fd != -1:
-            os.close(fd)
-    if len(data) > limit:  # grew while read
-        raise _TooLarge(f"over the {limit:,}-byte limit")
-    return data
 
 
 def _stub(obj: Any) -> Mapping[str, Any] | None:
