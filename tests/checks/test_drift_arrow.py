@@ -266,3 +266,37 @@ def test_with_bottleneck_installed_the_pandas_path_answers(tmp_path: Path,
                         lambda name, *a: object() if name == "bottleneck" else found(name, *a))
     assert drift_arrow.drift_parquet(reference, current, None, method=None, threshold=None,
                                      drift_share=0.5) is None
+
+
+@pytest.mark.parametrize("metadata", [
+    b'["a list"]', b'{"columns": ["c0"]}', b'{"column_indexes": {"a": 1}}',
+    b'{"index_columns": "c0"}', b'not json'])
+def test_pandas_metadata_of_another_shape_is_declined_not_a_crash(tmp_path: Path,
+                                                                   metadata: bytes) -> None:
+    # Another tool's (or a hostile) `pandas` entry in the footer: this path declines, so the
+    # pandas path answers or words the error; no exception escapes, and none is hidden.
+    rng = np.random.default_rng(3)
+    paths = []
+    for name in ("reference", "current"):
+        table = pa.table({"c0": rng.normal(size=1500)})
+        table = table.replace_schema_metadata({b"pandas": metadata})
+        paths.append(tmp_path / f"{name}.parquet")
+        pq.write_table(table, paths[-1])
+    assert drift_arrow.drift_parquet(*paths, None, method=None, threshold=None,
+                                     drift_share=0.5) is None
+
+
+def test_a_bug_in_the_fast_path_is_raised_not_hidden_behind_the_pandas_path(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    recipe = {"kinds": list(PLAIN), "rows": [1500, 1200], "seed": 7, "spoiled": 0.0,
+              "writer": "groups", "options": {"method": None, "threshold": None,
+                                              "columns": None}}
+    reference, current = _write(recipe, tmp_path)
+
+    def broken(*_: object) -> float:
+        raise KeyError("a bug")
+
+    monkeypatch.setattr(drift_arrow, "normed_wasserstein", broken)
+    with pytest.raises(KeyError, match="a bug"):
+        drift_arrow.drift_parquet(reference, current, None, method=None, threshold=None,
+                                  drift_share=0.5)

@@ -51,9 +51,10 @@ if TYPE_CHECKING:
     import pyarrow.parquet as pq
 
 PARQUET_SUFFIXES = (".parquet", ".pq")  # what `cli.read_table` reads as Parquet
-# Failures that make this path decline: the pandas path meets them again and words them.
-_DECLINE = (CheckInputError, ArithmeticError, ValueError, IndexError, TypeError, KeyError,
-            OSError, ImportError, RuntimeError)
+# Failures of the input that make this path decline: the pandas path meets them again and
+# words them (Arrow's own errors are added where pyarrow is imported). Any other exception is
+# a bug of this path and is raised, never hidden behind the slower path.
+_DECLINE: tuple[type[BaseException], ...] = (CheckInputError, ValueError, OSError, ImportError)
 
 
 class Declined(Exception):
@@ -84,13 +85,19 @@ def frame_columns(path: Path) -> ParquetColumns:
 
     with pq.ParquetFile(path) as file:
         schema, rows = file.schema_arrow, file.metadata.num_rows
-    meta: dict[str, Any] = schema.pandas_metadata or {}
+    meta: Any = schema.pandas_metadata or {}
+    if not isinstance(meta, dict):
+        raise Declined("pandas metadata of an unexpected shape")  # written by another tool
+    labels, index_columns, columns = (meta.get("column_indexes") or [],
+                                      meta.get("index_columns", []), meta.get("columns", []))
+    if not all(isinstance(part, list) for part in (labels, index_columns, columns)) or not all(
+            isinstance(entry, dict) for entry in (*labels, *columns)):
+        raise Declined("pandas metadata of an unexpected shape")  # written by another tool
     # Column labels that are not plain strings (integers, several levels) come back as such.
-    labels = meta.get("column_indexes") or []
     if len(labels) > 1 or any(level.get("pandas_type") != "unicode" for level in labels):
         raise Declined("column labels are not plain strings")
-    index = {name for name in meta.get("index_columns", []) if isinstance(name, str)}
-    described = {entry.get("field_name"): entry for entry in meta.get("columns", [])}
+    index = {name for name in index_columns if isinstance(name, str)}
+    described = {entry.get("field_name"): entry for entry in columns}
     names = [name for name in schema.names if name not in index]
     if len(set(names)) != len(names):
         raise Declined("duplicate column names")
@@ -194,8 +201,14 @@ def drift_parquet(reference: str | Path, current: str | Path, columns: Sequence[
     """`drift_native.dataset_drift` on two Parquet files, as `argoscope check drift` runs
     it (no declared types, no per-column settings), or None when this path declines."""
     try:
+        import pyarrow as pa
+
+        declines: tuple[type[BaseException], ...] = (Declined, *_DECLINE, pa.ArrowException)
+    except ImportError:
+        return None
+    try:
         return _drift(Path(reference), Path(current), columns, method, threshold, drift_share)
-    except (Declined, *_DECLINE):
+    except declines:
         return None
 
 
