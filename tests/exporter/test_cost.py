@@ -476,3 +476,26 @@ def test_opencost_prices_do_not_depend_on_line_or_label_order(rng: Any, headers:
     if headers:  # untyped families, as a proxy in front of OpenCost may serve them
         page = "# a comment\n" + page
     assert parse_node_prices(page) == parse_node_prices(OPENCOST_PAGE)
+
+
+def test_a_fault_in_the_refresh_loop_is_counted_and_the_loop_goes_on() -> None:
+    # A bug in settling must not end pricing, nor print a traceback every interval: it is
+    # counted like every boundary fault, and the loop keeps running until stopped.
+    import threading
+
+    model = Model()
+    cost = CostAttribution(model.stats, None, max_series=100, clock=model.clock)
+    stop = threading.Event()
+    calls: list[int] = []
+
+    def failing_settle(*_: Any, **__: Any) -> None:
+        calls.append(1)
+        if len(calls) >= 3:
+            stop.set()
+        raise RuntimeError("a bug in settling")
+
+    cost.settle = failing_settle  # type: ignore[method-assign]
+    feed = CostFeed(cost, model.stats, interval=0.001)
+    feed.run(stop)
+    assert len(calls) == 3
+    assert model.stats.skipped == {("cost", "error"): 3.0}

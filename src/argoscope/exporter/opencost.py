@@ -120,8 +120,10 @@ class CostFeed:
                     next_scrape = time.monotonic() + self.interval
                     self.scrape()
                 self.cost.settle()
-            except Exception:  # a bug here must not end pricing for good
-                log.exception("cost refresh failed")
+            except Exception as error:  # a bug here must not end pricing for good
+                # Counted (objects_skipped{resource="cost"}) and logged once per kind, as
+                # every boundary fault is, not a traceback every interval.
+                self._stats.fault("cost", error, "the OpenCost refresh loop")
             stop.wait(min(SETTLE_INTERVAL, self.interval))
 
     def describe(self) -> Iterable[Metric]:
