@@ -14,7 +14,14 @@ import pandas as pd
 import pytest
 
 # Each Dask worker may hold this much; tests/checks/scale/test_streaming.py reads several times more.
-WORKER_MEMORY_LIMIT = 300 * 1024**2
+# Each worker's RSS settles near 210 MiB once pandas, pyarrow and a partition's buffers are in it,
+# so the limit leaves room above that; the data in test_streaming is three times this limit.
+WORKER_MEMORY_LIMIT = 400 * 1024**2
+# A worker is killed (and the computation fails with KilledWorker) past this share of the limit.
+# Pausing is off: a paused worker whose memory is unmanaged (imports, allocator pools) never
+# resumes, so the computation would wait forever instead of failing.
+WORKER_MEMORY = {"distributed.worker.memory.pause": False,
+                 "distributed.worker.memory.terminate": 0.95}
 
 
 @pytest.fixture(scope="session")
@@ -38,10 +45,12 @@ def spark() -> Iterator[Any]:
 @pytest.fixture(scope="session")
 def dask_client() -> Iterator[Any]:
     """A Dask LocalCluster of two single-threaded worker processes on loopback."""
+    import dask
     from distributed import Client, LocalCluster
 
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=None, memory_limit=WORKER_MEMORY_LIMIT) as cluster, \
+    with dask.config.set(WORKER_MEMORY), \
+            LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                         dashboard_address=None, memory_limit=WORKER_MEMORY_LIMIT) as cluster, \
             Client(cluster, set_as_default=True) as client:
         yield client
 

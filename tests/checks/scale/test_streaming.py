@@ -3,6 +3,7 @@ its partitions: no worker holds more than a partition and the merged states."""
 
 from __future__ import annotations
 
+import dask
 import numpy as np
 import pandas as pd
 
@@ -12,10 +13,14 @@ from tests.checks.scale.conftest import WORKER_MEMORY_LIMIT, read
 
 
 def test_three_times_a_workers_memory_is_checked_exactly(dask_client, tmp_path):
+    # The workers run with pausing off: one holding more than its limit is killed and this fails
+    # with KilledWorker rather than waiting (tests/checks/scale/conftest.py).
+    pausing = dask_client.run(lambda: dask.config.get("distributed.worker.memory.pause"))
+    assert set(pausing.values()) == {False}
     folder = tmp_path / "big"
     folder.mkdir()
     rng = np.random.default_rng(0)
-    rows, files, total_nulls, total_rows = 400_000, 100, 0, 0
+    rows, files, total_nulls, total_rows = 400_000, 140, 0, 0
     for index in range(files):
         part = pd.DataFrame({"a": rng.integers(0, 100, rows), "b": rng.integers(0, 7, rows),
                              "c": rng.integers(0, 1000, rows).astype(float)})
