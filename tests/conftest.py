@@ -16,13 +16,11 @@ import os
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import settings
 
-# No property test is timed: Hypothesis' per-example deadline and its "too slow" health check
-# are timing assertions, which on a busier or slower machine fail what works (performance is
-# measured in bench/, never asserted here).
-UNTIMED = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow]}
-settings.register_profile("untimed", **UNTIMED)
+from tests.support.untimed import UNTIMED
+
+settings.register_profile("untimed", **UNTIMED)  # no deadline, no too-slow check: see there
 # CI runs each property test on the same examples every time (a failure there is then
 # reproducible, never a coin toss); locally they explore new examples on every run.
 settings.register_profile("ci", derandomize=True, database=None, **UNTIMED)

@@ -32,7 +32,6 @@ def open_regular(path: Path) -> BinaryIO:
         raise
 
 
-
 def read_at_most(path: Path, limit: int, *, regular_only: bool = True) -> bytes:
     """The file's first `limit + 1` bytes at most, so a caller can tell one over `limit`;
     raises OSError when it cannot be read (or, `regular_only`, is not a regular file).
@@ -41,9 +40,9 @@ def read_at_most(path: Path, limit: int, *, regular_only: bool = True) -> bytes:
     (32 MiB for every Workflow object read): a regular file costs what it holds, anything
     else (a pipe a person named, when not `regular_only`) what arrives, chunk by chunk."""
     with open_regular(path) if regular_only else path.open("rb") as handle:
-        mode = os.fstat(handle.fileno()).st_mode
-        if stat.S_ISREG(mode):
-            return handle.read(min(os.fstat(handle.fileno()).st_size, limit) + 1)
+        info = os.fstat(handle.fileno())
+        if stat.S_ISREG(info.st_mode):
+            return handle.read(min(info.st_size, limit) + 1)
         chunks: list[bytes] = []
         held = 0
         while held <= limit:

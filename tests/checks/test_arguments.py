@@ -26,6 +26,7 @@ from argoscope.checks.expect import validate
 from argoscope.checks.gates import OPERATORS
 from argoscope.checks.schema import SEVERITIES
 from argoscope.cli import main
+from tests.support.untimed import UNTIMED_CHECKS
 
 RNG = np.random.default_rng(0)
 FRAME = pd.DataFrame({"age": RNG.normal(40, 10, 60), "plan": RNG.choice(["free", "pro"], 60)})
@@ -33,7 +34,7 @@ METHODS = [*TESTS, *TEXT_TESTS]
 P_VALUE_METHODS = [name for name, test in TESTS.items() if test.p_value]
 DISTANCE_METHODS = [name for name, test in TESTS.items() if not test.p_value]
 FEW = settings(max_examples=25, deadline=None,
-               suppress_health_check=[HealthCheck.function_scoped_fixture])
+               suppress_health_check=[HealthCheck.function_scoped_fixture, *UNTIMED_CHECKS])
 
 
 @st.composite
@@ -190,7 +191,7 @@ def test_the_cli_refuses_what_the_api_refuses(option: tuple[str, ...], csv: Path
 
 
 @settings(max_examples=15, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+          suppress_health_check=[HealthCheck.function_scoped_fixture, *UNTIMED_CHECKS])
 @given(data=st.data())
 def test_generated_cli_options_are_refused_as_the_api_refuses_them(
         data: st.DataObject, csv: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -23,9 +23,10 @@ from hypothesis import strategies as st
 from argoscope.checks import drift_native
 from argoscope.checks.drift_stattests import CATEGORICAL, NUMERICAL, TESTS
 from argoscope.checks.results import CheckInputError
+from tests.support.untimed import UNTIMED_CHECKS
 
 FEW = settings(max_examples=30, deadline=None,
-               suppress_health_check=[HealthCheck.function_scoped_fixture])
+               suppress_health_check=[HealthCheck.function_scoped_fixture, *UNTIMED_CHECKS])
 
 
 @st.composite
@@ -82,7 +83,7 @@ def test_categorical_hellinger_sums_in_evidentlys_key_order(
 
 
 @settings(max_examples=15, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+          suppress_health_check=[HealthCheck.function_scoped_fixture, *UNTIMED_CHECKS])
 @given(pair=samples(low=2, high=25), seed=st.integers(0, 1000))
 def test_empirical_mmd_p_values_equal_evidentlys_under_one_seed(
         pair: tuple[pd.Series, pd.Series], seed: int, evidently_engine: ModuleType) -> None:

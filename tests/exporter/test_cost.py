@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import random
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler
@@ -478,7 +479,8 @@ def test_opencost_prices_do_not_depend_on_line_or_label_order(rng: Any, headers:
     assert parse_node_prices(page) == parse_node_prices(OPENCOST_PAGE)
 
 
-def test_a_fault_in_the_refresh_loop_is_counted_and_the_loop_goes_on() -> None:
+def test_a_fault_in_the_refresh_loop_is_counted_and_the_loop_goes_on(
+        caplog: pytest.LogCaptureFixture) -> None:
     # A bug in settling must not end pricing, nor print a traceback every interval: it is
     # counted like every boundary fault, and the loop keeps running until stopped.
     import threading
@@ -496,6 +498,9 @@ def test_a_fault_in_the_refresh_loop_is_counted_and_the_loop_goes_on() -> None:
 
     cost.settle = failing_settle  # type: ignore[method-assign]
     feed = CostFeed(cost, model.stats, interval=0.001)
-    feed.run(stop)
+    with caplog.at_level(logging.WARNING):
+        feed.run(stop)
     assert len(calls) == 3
     assert model.stats.skipped == {("cost", "error"): 3.0}
+    logged = [record for record in caplog.records if "a bug in settling" in record.getMessage()]
+    assert len(logged) == 1 and logged[0].exc_info is not None  # once, with its traceback

@@ -19,11 +19,11 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from argoscope.boundedio import read_at_most
 from argoscope.cli import main as cli_main
 from argoscope.local.runs import load_run
 from argoscope.local.stepfiles import (
     OUTPUT_LIMIT,
-    read_at_most,
     read_output,
     read_tail_text,
     stream_text,

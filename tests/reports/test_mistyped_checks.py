@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from argoscope.checks.schema import PARAMETER, SCHEMA
 from argoscope.cli import main
+from tests.support.untimed import UNTIMED_CHECKS
 
 GOOD = {"check": "drift", "kind": "drift", "status": "failed", "value": 0.6, "threshold": 0.5,
         "severity": "critical", "message": "1 of 2 features drifted", "op": ">",
@@ -34,7 +35,7 @@ def workflow(argo_fixtures: Path) -> dict[str, Any]:
 
 
 @settings(max_examples=12, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+          suppress_health_check=[HealthCheck.function_scoped_fixture, *UNTIMED_CHECKS])
 @given(result_field=st.sampled_from(sorted(GOOD)), feature_field=st.sampled_from(
     sorted(GOOD["features"][0])), wrong=WRONG, other=WRONG)  # type: ignore[index]
 def test_a_mistyped_field_is_shown_as_missing_never_a_crash(

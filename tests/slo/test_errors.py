@@ -14,9 +14,10 @@ from hypothesis import strategies as st
 
 from argoscope.cli import main
 from tests.slo.specs import openslo, openslo_document, short_slo
+from tests.support.untimed import UNTIMED_CHECKS
 
 SETTINGS = settings(max_examples=40, deadline=None,
-                    suppress_health_check=[HealthCheck.function_scoped_fixture])
+                    suppress_health_check=[HealthCheck.function_scoped_fixture, *UNTIMED_CHECKS])
 
 
 def _error(tmp_path: Path, capsys: pytest.CaptureFixture[str], *documents: Any) -> str:

@@ -18,9 +18,10 @@ from argoscope.slo import records
 from tests.slo.specs import names, openslo, openslo_document, short_slo
 from tests.support.grouping import dropped
 from tests.support.servers import require_binary
+from tests.support.untimed import UNTIMED_CHECKS
 
 SETTINGS = settings(max_examples=15, deadline=None,
-                    suppress_health_check=[HealthCheck.function_scoped_fixture])
+                    suppress_health_check=[HealthCheck.function_scoped_fixture, *UNTIMED_CHECKS])
 
 
 def _write(path: Path, *documents: dict[str, Any]) -> Path:

@@ -78,6 +78,20 @@ class ParquetColumns:
         return kind
 
 
+def _pandas_metadata(meta: Any) -> tuple[list[Any], list[Any], list[Any]]:
+    """The column levels, index columns and column entries pandas wrote in the footer;
+    Declined when another tool (or a hostile writer) gave that entry another shape."""
+    unexpected = Declined("pandas metadata of an unexpected shape")
+    if not isinstance(meta, dict):
+        raise unexpected
+    labels, index_columns, columns = (meta.get("column_indexes") or [],
+                                      meta.get("index_columns", []), meta.get("columns", []))
+    if not all(isinstance(part, list) for part in (labels, index_columns, columns)) or not all(
+            isinstance(entry, dict) for entry in (*labels, *columns)):
+        raise unexpected
+    return labels, index_columns, columns
+
+
 def frame_columns(path: Path) -> ParquetColumns:
     """The columns `pd.read_parquet(path)` would give, read from the footer alone; Declined
     when their labels would not be these strings."""
@@ -86,13 +100,7 @@ def frame_columns(path: Path) -> ParquetColumns:
     with pq.ParquetFile(path) as file:
         schema, rows = file.schema_arrow, file.metadata.num_rows
     meta: Any = schema.pandas_metadata or {}
-    if not isinstance(meta, dict):
-        raise Declined("pandas metadata of an unexpected shape")  # written by another tool
-    labels, index_columns, columns = (meta.get("column_indexes") or [],
-                                      meta.get("index_columns", []), meta.get("columns", []))
-    if not all(isinstance(part, list) for part in (labels, index_columns, columns)) or not all(
-            isinstance(entry, dict) for entry in (*labels, *columns)):
-        raise Declined("pandas metadata of an unexpected shape")  # written by another tool
+    labels, index_columns, columns = _pandas_metadata(meta)
     # Column labels that are not plain strings (integers, several levels) come back as such.
     if len(labels) > 1 or any(level.get("pandas_type") != "unicode" for level in labels):
         raise Declined("column labels are not plain strings")

@@ -14,13 +14,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from argoscope.boundedio import read_at_most
 from argoscope.checks.schema import PARAMETER as CHECKS_PARAMETER
 from argoscope.local.names import OutsideStateDir, command, inside
 from argoscope.local.status import FAILED, RUNS_DIR, WORKFLOWS_DIR
 
 # Re-exported: readers of runs (the demo) name the stopped message from here.
 from argoscope.local.status import STOPPED_MESSAGE as STOPPED_MESSAGE
-from argoscope.local.stepfiles import read_at_most, read_tail_text
+from argoscope.local.stepfiles import read_tail_text
 from argoscope.local.verdict import Verdict
 from argoscope.timefmt import parse_time
 

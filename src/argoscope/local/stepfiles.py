@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import BinaryIO
 
 from argoscope.boundedio import STREAM_CHUNK, open_regular
-from argoscope.boundedio import read_at_most as read_at_most  # the runner's readers use it here
 
 # Argo's executor: `maxAnnotationSize = 256 * (1 << 10)`, the most of an output it saves.
 OUTPUT_LIMIT = 256 * 1024

@@ -17,11 +17,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from argoscope.boundedio import read_at_most
 from argoscope.checks.distributions import Distribution, Summary
 from argoscope.checks.schema import SEVERITIES, STATUSES
 from argoscope.checks.step_document import STEP_DOCUMENT_SCHEMA
 from argoscope.local.runs import MAX_WORKFLOW_BYTES as MAX_RUN_BYTES
-from argoscope.local.stepfiles import read_at_most, read_tail_text
+from argoscope.local.stepfiles import read_tail_text
 
 # Size limits: a Workflow object (Argo's own objects stay under etcd's 1.5 MiB; a local run
 # with many steps is larger), a dump of many Workflows, one step's data document, a log tail.

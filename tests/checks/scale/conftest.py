@@ -13,9 +13,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-# Each Dask worker may hold this much; tests/checks/scale/test_streaming.py reads several times more.
-# Each worker's RSS settles near 210 MiB once pandas, pyarrow and a partition's buffers are in it,
-# so the limit leaves room above that; the data in test_streaming is three times this limit.
+# Each Dask worker may hold this much; tests/checks/scale/test_streaming.py reads three times more.
+# A worker's RSS settles near 210 MiB once pandas, pyarrow and a partition's buffers are in it,
+# so the limit leaves room above that.
 WORKER_MEMORY_LIMIT = 400 * 1024**2
 # A worker is killed (and the computation fails with KilledWorker) past this share of the limit.
 # Pausing is off: a paused worker whose memory is unmanaged (imports, allocator pools) never
